@@ -1,0 +1,123 @@
+"""Benchmarks the project ships (`encounter bench ...`): figures are measured, never asserted in tests.
+
+`wer` scores our pipeline against human transcripts and, in the same run with the same model,
+plain batch faster-whisper (the reference point), with Whisper's English text normalizer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import jiwer
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from server.asr import FasterWhisperEngine
+from server.audio import decode_file, to_mono
+from server.pipeline import Track, analyze_tracks
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".webm")
+_TURN = re.compile(r"^\s*[A-Za-z]{1,12}\s*:\s*")
+
+_normalizer = EnglishTextNormalizer()
+
+
+def normalize(text: str) -> str:
+    """Whisper's English normalizer (numbers, spellings, punctuation, fillers)."""
+    return _normalizer(text)
+
+
+def reference_text(path: Path) -> str:
+    """A human transcript as plain text: `D:`/`P:` turn labels and blank lines removed."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return " ".join(_TURN.sub("", line).strip() for line in lines if line.strip())
+
+
+@dataclass(frozen=True)
+class WerRow:
+    """One file's result for one system."""
+
+    name: str
+    system: str
+    audio_s: float
+    compute_s: float
+    errors: int
+    ref_words: int
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(1, self.ref_words)
+
+    @property
+    def speed(self) -> float:
+        """Times faster than real time."""
+        return self.audio_s / max(1e-9, self.compute_s)
+
+
+def find_pairs(directory: Path) -> list[tuple[Path, Path]]:
+    """(audio, transcript) pairs: `audio/X.*` with `transcripts/X.txt`, or side by side."""
+    pairs = []
+    for audio in sorted(p for p in directory.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+        for ref in (audio.with_suffix(".txt"), directory / "transcripts" / f"{audio.stem}.txt"):
+            if ref.is_file():
+                pairs.append((audio, ref))
+                break
+    return pairs
+
+
+def _errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    ref, hyp = normalize(reference), normalize(hypothesis)
+    out = jiwer.process_words(ref, hyp)
+    return out.substitutions + out.deletions + out.insertions, len(ref.split())
+
+
+def bench_wer(
+    directory: Path,
+    engine: FasterWhisperEngine,
+    on_file: Callable[[Path], None] | None = None,
+) -> list[WerRow]:
+    """Score `ours` (the pipeline on one mixed track) and `batch` per file.
+
+    `batch` is plain faster-whisper as most people run it: the same loaded model, greedy
+    decoding, its built-in VAD, conditioning on previous text, no word timestamps.
+    """
+    pairs = find_pairs(directory)
+    if not pairs:
+        raise FileNotFoundError(f"{directory}: no audio file with a matching .txt transcript")
+    rows = []
+    for audio_path, ref_path in pairs:
+        if on_file:
+            on_file(audio_path)
+        reference = reference_text(ref_path)
+
+        start = time.perf_counter()
+        audio = decode_file(audio_path)
+        segments = analyze_tracks("bench", [Track("unknown", to_mono(audio.channels))], engine)
+        ours = " ".join(s.text for s in segments)
+        rows.append(WerRow(audio_path.stem, "ours", audio.duration, time.perf_counter() - start, *_errors(reference, ours)))
+
+        start = time.perf_counter()
+        batch_segments, _ = engine.model.transcribe(
+            str(audio_path), language=engine.config.language, beam_size=1, vad_filter=True
+        )
+        batch = " ".join(s.text.strip() for s in batch_segments)
+        rows.append(WerRow(audio_path.stem, "batch", audio.duration, time.perf_counter() - start, *_errors(reference, batch)))
+    return rows
+
+
+def format_wer(rows: list[WerRow]) -> str:
+    """A table per file and a total line per system (WER pooled over all words)."""
+    lines = [f"{'file':<12} {'system':<6} {'audio s':>8} {'WER %':>6} {'x real time':>11}"]
+    for row in rows:
+        lines.append(f"{row.name:<12} {row.system:<6} {row.audio_s:8.1f} {100 * row.wer:6.2f} {row.speed:11.1f}")
+    for system in ("ours", "batch"):
+        mine = [r for r in rows if r.system == system]
+        total = WerRow(
+            "TOTAL", system, sum(r.audio_s for r in mine), sum(r.compute_s for r in mine),
+            sum(r.errors for r in mine), sum(r.ref_words for r in mine),
+        )
+        lines.append(f"{total.name:<12} {total.system:<6} {total.audio_s:8.1f} {100 * total.wer:6.2f} {total.speed:11.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""Annotation events (schema v1, `../shared/spec/events.md`): typed records with one JSON form.
+
+The same dicts are written to `annotations.jsonl`, stored in SQLite, streamed over the
+WebSocket and exported. Times `t0`/`t1` are seconds on the encounter audio clock (0 = first
+audio sample); wall-clock time appears only in `emitted_at`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from server.asr import Word
+
+SCHEMA_VERSION = 1
+SPEAKERS = ("patient", "provider", "unknown")
+
+
+@dataclass
+class Event:
+    """Fields every event carries."""
+
+    type: ClassVar[str]
+    id: str
+    encounter: str
+    speaker: str
+    t0: float
+    t1: float
+    emitted_at: float = field(default_factory=time.time, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event's JSON form: `type` first, times to the millisecond."""
+        body = asdict(self)
+        for key in ("t0", "t1"):
+            body[key] = round(body[key], 3)
+        return {"type": self.type, **body}
+
+
+@dataclass
+class Segment(Event):
+    """Recognised speech of one speaker; partials (`final=False`) are replaced by the final."""
+
+    type: ClassVar[str] = "segment"
+    text: str
+    final: bool
+    words: list[dict[str, Any]]
+    avg_logprob: float
+
+    @classmethod
+    def from_words(
+        cls, *, id: str, encounter: str, speaker: str, words: list[Word], final: bool, avg_logprob: float
+    ) -> Segment:
+        """A segment spanning `words` (times already on the encounter clock)."""
+        return cls(
+            id=id,
+            encounter=encounter,
+            speaker=speaker,
+            t0=words[0].t0,
+            t1=words[-1].t1,
+            text=" ".join(w.w for w in words),
+            final=final,
+            words=[asdict(w) for w in words],
+            avg_logprob=round(avg_logprob, 3),
+        )
+
+
+@dataclass
+class Status(Event):
+    """Lifecycle: `started`, `track_added`, `track_ended`, `finished`, `error` (with message)."""
+
+    type: ClassVar[str] = "status"
+    state: str
+    message: str = ""

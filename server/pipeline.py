@@ -1,0 +1,165 @@
+"""The analysis pipeline: one role's audio track in, speaker-labelled segment events out.
+
+    16 kHz mono track -> SileroVad -> Endpointer -> utterance clips -> ASR -> segments
+
+`UtteranceCutter` is the streaming front half: it takes audio in chunks of any size and hands
+back finished utterances with their padded audio. `analyze_tracks` drives it over decoded
+files at full speed; the live server drives the same class with WebRTC frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from server.asr import AsrEngine, ClipTranscript, transcribe_clips
+from server.audio import SAMPLE_RATE
+from server.events import Segment
+from server.vad import Endpointer, SileroVad, SpeechSpan, VadConfig
+
+Progress = Callable[[float], None]
+"""Called with how much work was just done, in seconds of audio."""
+
+
+@dataclass(frozen=True)
+class Track:
+    """One role's audio, 16 kHz mono float32, starting `offset` s into the encounter."""
+
+    speaker: str
+    samples: np.ndarray
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A finished stretch of speech: where it is on the encounter clock, and its audio."""
+
+    speaker: str
+    t0: float
+    t1: float
+    audio: np.ndarray
+    audio_t0: float
+    """Encounter time of `audio[0]` (the clip includes padding before `t0`)."""
+
+
+class UtteranceCutter:
+    """Streaming VAD and endpointing for one track; keeps only the audio it may still need."""
+
+    def __init__(self, speaker: str, config: VadConfig = VadConfig(), offset: float = 0.0) -> None:
+        self.speaker = speaker
+        self.offset = offset
+        self._vad = SileroVad()
+        self._endpointer = Endpointer(config)
+        self._pad = round(config.speech_pad_ms / 1000 * SAMPLE_RATE)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._buffer_start = 0  # track sample index of _buffer[0]
+        self._received = 0  # samples received so far
+
+    def feed(self, samples: np.ndarray) -> list[Utterance]:
+        """Add audio; return the utterances it completed."""
+        self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
+        self._received += len(samples)
+        spans = self._endpointer.push(self._vad.process(samples))
+        utterances = [self._utterance(span) for span in spans]
+        self._trim()
+        return utterances
+
+    def flush(self) -> list[Utterance]:
+        """End of the track: finish the utterance in progress, if any."""
+        return [self._utterance(span) for span in self._endpointer.flush()]
+
+    @property
+    def open_utterance(self) -> Utterance | None:
+        """Audio of the utterance still in progress (what a partial transcript is made from)."""
+        start = self._endpointer.speech_start
+        if start is None:
+            return None
+        return self._utterance(SpeechSpan(start, self._received))
+
+    def _utterance(self, span: SpeechSpan) -> Utterance:
+        lo = max(span.start - self._pad, self._buffer_start)
+        hi = min(span.end + self._pad, self._received)
+        audio = self._buffer[lo - self._buffer_start : hi - self._buffer_start]
+        return Utterance(
+            speaker=self.speaker,
+            t0=self.offset + span.start / SAMPLE_RATE,
+            t1=self.offset + span.end / SAMPLE_RATE,
+            audio=audio,
+            audio_t0=self.offset + lo / SAMPLE_RATE,
+        )
+
+    def _trim(self) -> None:
+        """Drop audio older than any utterance can still reach back to."""
+        start = self._endpointer.speech_start
+        keep_from = (start if start is not None else self._received) - self._pad
+        drop = min(max(0, keep_from - self._buffer_start), len(self._buffer))
+        if drop:
+            self._buffer = self._buffer[drop:]
+            self._buffer_start += drop
+
+
+def make_segments(
+    encounter: str, utterances: list[Utterance], transcripts: list[ClipTranscript], first_index: int = 1
+) -> list[Segment]:
+    """Final segment events for transcribed utterances; utterances with no words give none.
+
+    Ids are `<speaker>-<n>`, numbered per speaker, so they are unique across tracks.
+    """
+    segments = []
+    index = first_index
+    for utterance, transcript in zip(utterances, transcripts):
+        if not transcript.words:
+            continue
+        words = [w.shifted(utterance.audio_t0) for w in transcript.words]
+        segments.append(
+            Segment.from_words(
+                id=f"{utterance.speaker}-{index}",
+                encounter=encounter,
+                speaker=utterance.speaker,
+                words=words,
+                final=True,
+                avg_logprob=transcript.avg_logprob,
+            )
+        )
+        index += 1
+    return segments
+
+
+CHUNK_S = 10.0
+"""Offline analysis feeds the cutter in chunks of this many seconds (progress granularity)."""
+
+
+def analyze_tracks(
+    encounter: str,
+    tracks: list[Track],
+    engine: AsrEngine,
+    vad: VadConfig = VadConfig(),
+    progress: Progress | None = None,
+) -> list[Segment]:
+    """Run the whole pipeline over recorded tracks; segments of all tracks in time order.
+
+    Decoding options belong to the engine (`engine.config`); endpointing to `vad`.
+
+    Progress is reported twice per second of audio: once when it is cut, once when decoded.
+    """
+    report = progress or (lambda _: None)
+    segments: list[Segment] = []
+    for track in tracks:
+        cutter = UtteranceCutter(track.speaker, vad, track.offset)
+        utterances: list[Utterance] = []
+        step = round(CHUNK_S * SAMPLE_RATE)
+        for i in range(0, len(track.samples), step):
+            chunk = track.samples[i : i + step]
+            utterances += cutter.feed(chunk)
+            report(len(chunk) / SAMPLE_RATE)
+        utterances += cutter.flush()
+        seconds = len(track.samples) / SAMPLE_RATE
+        transcripts = transcribe_clips(
+            engine, [u.audio for u in utterances], lambda share: report(share * seconds)
+        )
+        if not utterances:
+            report(seconds)
+        segments += make_segments(encounter, utterances, transcripts)
+    return sorted(segments, key=lambda s: (s.t0, s.speaker))
