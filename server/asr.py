@@ -40,9 +40,14 @@ class Word:
     t1: float
     p: float
 
+    def __post_init__(self) -> None:
+        # Plain floats rounded to the millisecond, whatever numeric type the engine returned.
+        for name in ("t0", "t1", "p"):
+            object.__setattr__(self, name, round(float(getattr(self, name)), 3))
+
     def shifted(self, offset: float) -> Word:
         """The same word `offset` seconds later."""
-        return Word(self.w, round(self.t0 + offset, 3), round(self.t1 + offset, 3), self.p)
+        return Word(self.w, self.t0 + offset, self.t1 + offset, self.p)
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ class FasterWhisperEngine:
         for seg in segments:
             result = AsrSegment(
                 words=tuple(
-                    Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
+                    Word(w.word.strip(), w.start, w.end, w.probability)
                     for w in seg.words or ()
                     if w.word.strip()
                 ),
@@ -242,7 +247,7 @@ def transcribe_clips(
                 k = int(np.searchsorted(starts, (word.t0 + word.t1) / 2, side="right")) - 1
                 index = window[max(0, k)]
                 local = word.shifted(-starts[max(0, k)])
-                duration = len(clips[index]) / SAMPLE_RATE
+                duration = len(clips[index]) * 1000 // SAMPLE_RATE / 1000  # whole ms, never past the end
                 words[index].append(Word(local.w, max(0.0, local.t0), min(duration, local.t1), local.p))
                 logprobs[index].append(segment.avg_logprob)
         if on_window:

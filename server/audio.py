@@ -118,11 +118,35 @@ def decode_file(path: str | Path) -> DecodedAudio:
 
 
 def _declared_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float | None:
-    """The duration the file's header promises, in seconds, if it states one."""
+    """The duration the file's header promises, in seconds, if it states one.
+
+    FFmpeg derives a WAV file's duration from its size, which hides truncation, so for WAV
+    the RIFF header's own data size is read instead.
+    """
+    if container.format.name == "wav":
+        return _riff_declared_duration(Path(container.name))
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
         return container.duration / av.time_base
+    return None
+
+
+def _riff_declared_duration(path: Path) -> float | None:
+    """Seconds promised by a RIFF/WAVE header: data chunk size over bytes per second."""
+    with open(path, "rb") as f:
+        if f.read(12)[8:12] != b"WAVE":
+            return None
+        byte_rate = None
+        while len(chunk := f.read(8)) == 8:
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"fmt ":
+                fmt = f.read(size + size % 2)
+                byte_rate = int.from_bytes(fmt[8:12], "little")
+            elif kind == b"data":
+                return size / byte_rate if byte_rate and size < 0xFFFFFFFF else None
+            else:
+                f.seek(size + size % 2, 1)
     return None
 
 

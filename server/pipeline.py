@@ -93,7 +93,7 @@ class UtteranceCutter:
     def _trim(self) -> None:
         """Drop audio older than any utterance can still reach back to."""
         start = self._endpointer.speech_start
-        keep_from = (start if start is not None else self._received) - self._pad
+        keep_from = (start if start is not None else self._endpointer.position) - self._pad
         drop = min(max(0, keep_from - self._buffer_start), len(self._buffer))
         if drop:
             self._buffer = self._buffer[drop:]

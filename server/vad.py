@@ -113,6 +113,11 @@ class Endpointer:
         return self._start is not None
 
     @property
+    def position(self) -> int:
+        """Samples decided so far (the VAD holds back up to one frame)."""
+        return self._frame * FRAME
+
+    @property
     def speech_start(self) -> int | None:
         """Sample where the open utterance began, or None."""
         return None if self._start is None else self._start * FRAME

@@ -1,0 +1,54 @@
+"""Shared fixtures: the real model, TTS-generated encounters, and the shared real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from server.asr import AsrEngine, load_engine
+from server.audio import SAMPLE_RATE
+from server.tts import RenderedDialogue, render_dialogue
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+DIALOGUE = [
+    ("provider", "Good morning. What brings you in today?"),
+    ("patient", "I have had a bad headache for three days."),
+    ("provider", "I am sorry to hear that. Does anything make it better?"),
+    ("patient", "The emergency room sent me home, and I think it was because I am Black."),
+    ("provider", "That should never have happened. Please tell me more."),
+]
+"""A short two-role encounter used wherever a test needs speech with known placement."""
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """`../shared/data`, or a skip that says where it should be."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (it sits beside the project root)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def engine() -> AsrEngine:
+    """The bundled tiny.en engine, loaded once."""
+    return load_engine()
+
+
+@pytest.fixture(scope="session")
+def dialogue() -> RenderedDialogue:
+    """DIALOGUE spoken by two TTS voices, one track per role."""
+    return render_dialogue(DIALOGUE)
+
+
+def tone(freq: float, seconds: float, rate: int = SAMPLE_RATE, amplitude: float = 0.5) -> np.ndarray:
+    """A sine wave, float32."""
+    t = np.arange(round(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def words_of(text: str) -> list[str]:
+    """Lowercase words without punctuation, for comparing transcripts."""
+    return "".join(ch.lower() if ch.isalnum() or ch.isspace() else " " for ch in text).split()

@@ -1,0 +1,40 @@
+"""`bench wer` on a generated corpus, and the demo command end to end."""
+
+from __future__ import annotations
+
+from server.audio import write_wav
+from server.bench import bench_wer, find_pairs, format_wer, reference_text
+from server.cli import main
+
+
+def test_reference_text_strips_turn_labels(tmp_path):
+    ref = tmp_path / "a.txt"
+    ref.write_text("D: What brought you in today?\n\nP: Sure, chest pain.\n")
+    assert reference_text(ref) == "What brought you in today? Sure, chest pain."
+
+
+def test_bench_wer_scores_both_systems(tmp_path, engine, dialogue):
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "transcripts").mkdir()
+    write_wav(tmp_path / "audio" / "tts1.wav", dialogue.mix())
+    (tmp_path / "transcripts" / "tts1.txt").write_text(
+        "\n".join(f"{'D' if p.role == 'provider' else 'P'}: {p.text}" for p in dialogue.placements)
+    )
+    assert [a.name for a, _ in find_pairs(tmp_path)] == ["tts1.wav"]
+    rows = bench_wer(tmp_path, engine)
+    assert [r.system for r in rows] == ["ours", "batch"]
+    assert all(r.ref_words == 51 and r.wer < 0.15 and r.speed > 1 for r in rows)
+    table = format_wer(rows)
+    assert "TOTAL        ours" in table and "TOTAL        batch" in table
+
+
+def test_demo_synthesizes_and_transcribes_the_scenario(tmp_path, capsys):
+    assert main(["demo", "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 8
+    assert out[0].startswith("[00:00") and "PROVIDER: " in out[0]
+    challenge = next(line for line in out if "emergency room" in line.lower())
+    assert "PATIENT: " in challenge and "black" in challenge.lower()
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
+        "annotations.jsonl", "patient.wav", "provider.wav", "transcript.txt"
+    ]
