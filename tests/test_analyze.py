@@ -34,10 +34,13 @@ def test_two_track_fixture_text_speaker_and_boundaries(tmp_path, engine, dialogu
     assert len(segments) == len(dialogue.placements)
     for placed, seg in zip(dialogue.placements, segments):
         assert seg.speaker == placed.role
-        assert _wer(placed.text, seg.text) <= 0.2, (placed.text, seg.text)
+        assert _wer(placed.text, seg.text) <= 0.3, (placed.text, seg.text)
         assert abs(seg.t0 - placed.t0) <= 0.3, (placed, seg.t0)
         assert abs(seg.t1 - placed.t1) <= 0.3, (placed, seg.t1)
         assert seg.words[0]["t0"] == seg.t0 and all(w["t0"] <= w["t1"] for w in seg.words)
+
+    spoken = " ".join(p.text for p in dialogue.placements)
+    assert _wer(spoken, " ".join(s.text for s in segments)) <= 0.1
 
     lines = (tmp_path / "out" / "annotations.jsonl").read_text().splitlines()
     events = [json.loads(line) for line in lines]
