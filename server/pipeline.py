@@ -70,14 +70,6 @@ class UtteranceCutter:
         """End of the track: finish the utterance in progress, if any."""
         return [self._utterance(span) for span in self._endpointer.flush()]
 
-    @property
-    def open_utterance(self) -> Utterance | None:
-        """Audio of the utterance still in progress (what a partial transcript is made from)."""
-        start = self._endpointer.speech_start
-        if start is None:
-            return None
-        return self._utterance(SpeechSpan(start, self._received))
-
     def _utterance(self, span: SpeechSpan) -> Utterance:
         lo = max(span.start - self._pad, self._buffer_start)
         hi = min(span.end + self._pad, self._received)
