@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from tqdm import tqdm
 
-from server.analyze import InputError, analyze, format_transcript, load_sources
-from server.asr import BUNDLED_MODEL, ModelError, load_engine
+from server.analyze import Analysis, InputError, TrackSource, analyze, format_transcript, load_sources
+from server.asr import BUNDLED_MODEL, AsrEngine, ModelError, load_engine
 from server.audio import SAMPLE_RATE, AudioError, write_wav
-from server.pipeline import Progress
 from server.scenarios import ScenarioError, find_scenario
 from server.store import Store, default_data_dir
 from server.tts import TtsError
@@ -70,27 +67,25 @@ def _common(cmd: argparse.ArgumentParser) -> None:
                      help="Whisper model: tiny.en (bundled) or a CTranslate2 model directory")
 
 
-@contextmanager
-def _progress_bar(seconds: float, label: str) -> Iterator[Progress]:
-    """A bar over audio seconds; the pipeline reports each second twice (cut, then decoded)."""
+def _analyze_with_progress(
+    sources: list[TrackSource], engine: AsrEngine, store: Store, out: Path, scenario: str | None, label: str
+) -> Analysis:
+    """`analyze` behind a bar over audio seconds; the pipeline reports each second twice (cut, then decoded)."""
+    seconds = sum(len(s.track.samples) for s in sources) / SAMPLE_RATE
     with tqdm(total=2 * seconds, desc=label, unit="s", file=sys.stderr, leave=False,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
-        yield lambda done: bar.update(done)
+        return analyze(sources, engine, store, out, scenario, bar.update)
 
 
 def _analyze(args: argparse.Namespace) -> int:
     per_role = {"patient": args.patient, "provider": args.provider}
-    jobs = [(path, None) for path in args.inputs] or [(None, per_role)]
-    if args.inputs and (args.patient or args.provider):
-        raise InputError("give either recordings (INPUT) or --patient/--provider files, not both")
+    inputs = args.inputs or [None]
     engine = load_engine(args.model)
     store = Store(args.data)
-    for path, roles in jobs:
-        sources = load_sources(path, args.channels, roles)
-        out = args.out / path.stem if len(jobs) > 1 else args.out
-        seconds = sum(len(s.track.samples) for s in sources) / SAMPLE_RATE
-        with _progress_bar(seconds, str(path or "tracks")) as progress:
-            result = analyze(sources, engine, store, out, args.scenario, progress)
+    for path in inputs:
+        sources = load_sources(path, args.channels, per_role)
+        out = args.out / path.stem if len(inputs) > 1 else args.out
+        result = _analyze_with_progress(sources, engine, store, out, args.scenario, str(path or "tracks"))
         print(f"{result.encounter}: {len(result.segments)} segments -> {out}")
     return 0
 
@@ -108,10 +103,7 @@ def _demo(args: argparse.Namespace) -> int:
         paths[role] = out / f"{role}.wav"
         write_wav(paths[role], samples)
     sources = load_sources(per_role=paths)
-    engine = load_engine(args.model)
-    seconds = sum(len(s.track.samples) for s in sources) / SAMPLE_RATE
-    with _progress_bar(seconds, "analyzing") as progress:
-        result = analyze(sources, engine, Store(args.data), out, scenario.id, progress)
+    result = _analyze_with_progress(sources, load_engine(args.model), Store(args.data), out, scenario.id, "analyzing")
     print(format_transcript(result.segments), end="")
     print(f"\nEncounter {result.encounter}: audio, annotations.jsonl and transcript.txt in {out}", file=sys.stderr)
     return 0
