@@ -116,7 +116,12 @@ def write_outputs(result: Analysis, out_dir: Path) -> None:
 
 def format_transcript(segments: list[Segment]) -> str:
     """`[mm:ss.ss - mm:ss.ss] SPEAKER: text`, one line per segment."""
-    return "".join(f"[{_clock(s.t0)} - {_clock(s.t1)}] {s.speaker.upper()}: {s.text}\n" for s in segments)
+    return "".join(transcript_line(s.to_dict()) + "\n" for s in segments)
+
+
+def transcript_line(segment: dict) -> str:
+    """One segment event (its JSON form) as `[mm:ss.ss - mm:ss.ss] SPEAKER: text`."""
+    return f"[{_clock(segment['t0'])} - {_clock(segment['t1'])}] {segment['speaker'].upper()}: {segment['text']}"
 
 
 def _clock(t: float) -> str:

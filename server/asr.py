@@ -14,6 +14,7 @@ on previous text, so one hallucination cannot seed the next.
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,13 +87,14 @@ class AsrConfig:
 class AsrEngine(Protocol):
     """What the pipeline needs of a recogniser: 16 kHz mono audio in, segments out.
 
-    Times in the returned segments are seconds from the start of `audio`.
+    Times in the returned segments are seconds from the start of `audio`. `prompt` is text
+    said just before (Whisper's initial prompt), for context across separately decoded clips.
     """
 
     name: str
     config: AsrConfig
 
-    def transcribe(self, audio: np.ndarray) -> list[AsrSegment]: ...
+    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> list[AsrSegment]: ...
 
 
 class FasterWhisperEngine:
@@ -126,7 +128,13 @@ class FasterWhisperEngine:
             raise ModelError(f"cannot load the Whisper model in {model_dir}: {exc}") from exc
         self._pipeline = BatchedInferencePipeline(self.model)
 
-    def transcribe(self, audio: np.ndarray) -> list[AsrSegment]:
+    def with_config(self, config: AsrConfig) -> FasterWhisperEngine:
+        """The same loaded model decoding with other options (the live server's partials)."""
+        engine = copy.copy(self)
+        engine.config = config
+        return engine
+
+    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> list[AsrSegment]:
         """Decode `audio` with word timestamps; only segments passing the gates are returned."""
         cfg = self.config
         duration = len(audio) / SAMPLE_RATE
@@ -145,6 +153,7 @@ class FasterWhisperEngine:
             log_prob_threshold=cfg.log_prob_threshold,
             no_speech_threshold=cfg.no_speech_threshold,
             condition_on_previous_text=False,
+            initial_prompt=prompt or None,
             word_timestamps=True,
             without_timestamps=True,
             clip_timestamps=clips,
@@ -243,12 +252,14 @@ def transcribe_clips(
     engine: AsrEngine,
     clips: Sequence[np.ndarray],
     on_window: Callable[[float], None] | None = None,
+    prompt: str | None = None,
 ) -> list[ClipTranscript]:
     """Transcribe utterance clips of one track, in order.
 
     Consecutive clips are packed into windows of at most `max_window_s`, separated by
     `clip_gap_s` of silence; each word goes back to the clip that holds its midpoint.
     `on_window` is called after each window with the fraction of all clip audio it held.
+    `prompt` (what was said before the first clip) is given to every window.
     """
     config = engine.config
     total = sum(len(c) for c in clips) or 1
@@ -258,7 +269,7 @@ def transcribe_clips(
     for window in _pack(clips, config):
         starts = [i * config.clip_gap_s + sum(len(clips[j]) for j in window[:i]) / SAMPLE_RATE for i in range(len(window))]
         audio = np.concatenate([part for i in window for part in (gap, clips[i])][1:])
-        for segment in engine.transcribe(audio):
+        for segment in engine.transcribe(audio, prompt):
             for word in segment.words:
                 k = int(np.searchsorted(starts, (word.t0 + word.t1) / 2, side="right")) - 1
                 index = window[max(0, k)]

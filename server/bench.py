@@ -44,12 +44,11 @@ class WerRow:
     system: str
     audio_s: float
     compute_s: float
-    errors: int
-    ref_words: int
+    scored: WordErrors
 
     @property
     def wer(self) -> float:
-        return self.errors / max(1, self.ref_words)
+        return self.scored.wer
 
     @property
     def speed(self) -> float:
@@ -59,19 +58,48 @@ class WerRow:
 
 def find_pairs(directory: Path) -> list[tuple[Path, Path]]:
     """(audio, transcript) pairs: `audio/X.*` with `transcripts/X.txt`, or side by side."""
-    pairs = []
-    for audio in sorted(p for p in directory.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
-        for ref in (audio.with_suffix(".txt"), directory / "transcripts" / f"{audio.stem}.txt"):
-            if ref.is_file():
-                pairs.append((audio, ref))
-                break
-    return pairs
+    audio_files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return [(audio, ref) for audio in audio_files if (ref := _transcript_of(audio, directory)) is not None]
 
 
-def _errors(reference: str, hypothesis: str) -> tuple[int, int]:
+def _transcript_of(audio: Path, directory: Path) -> Path | None:
+    for ref in (audio.with_suffix(".txt"), directory / "transcripts" / f"{audio.stem}.txt"):
+        if ref.is_file():
+            return ref
+    return None
+
+
+def reference_for(audio: Path) -> str | None:
+    """The human transcript of an audio file (`X.txt` beside it or in `../transcripts/`), if any."""
+    ref = _transcript_of(audio, audio.parent.parent)
+    return None if ref is None else reference_text(ref)
+
+
+@dataclass(frozen=True)
+class WordErrors:
+    errors: int
+    ref_words: int
+
+    @property
+    def wer(self) -> float:
+        return self.errors / max(1, self.ref_words)
+
+    def __add__(self, other: WordErrors) -> WordErrors:
+        return WordErrors(self.errors + other.errors, self.ref_words + other.ref_words)
+
+
+def word_errors(reference: str, hypothesis: str) -> WordErrors:
+    """Substitutions, deletions and insertions after Whisper's English normalizer."""
     ref, hyp = normalize(reference), normalize(hypothesis)
     out = jiwer.process_words(ref, hyp)
-    return out.substitutions + out.deletions + out.insertions, len(ref.split())
+    return WordErrors(out.substitutions + out.deletions + out.insertions, len(ref.split()))
+
+
+def batch_transcript(engine: FasterWhisperEngine, audio_path: Path) -> str:
+    """Plain faster-whisper as most people run it: the same loaded model, greedy decoding, its
+    built-in VAD, conditioning on previous text, no word timestamps."""
+    segments, _ = engine.model.transcribe(str(audio_path), language=engine.config.language, beam_size=1, vad_filter=True)
+    return " ".join(s.text.strip() for s in segments)
 
 
 def bench_wer(
@@ -79,11 +107,7 @@ def bench_wer(
     engine: FasterWhisperEngine,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[WerRow]:
-    """Score `ours` (the pipeline on one mixed track) and `batch` per file.
-
-    `batch` is plain faster-whisper as most people run it: the same loaded model, greedy
-    decoding, its built-in VAD, conditioning on previous text, no word timestamps.
-    """
+    """Score `ours` (the pipeline on one mixed track) and `batch` (`batch_transcript`) per file."""
     pairs = find_pairs(directory)
     if not pairs:
         raise FileNotFoundError(f"{directory}: no audio file with a matching .txt transcript")
@@ -97,14 +121,11 @@ def bench_wer(
         audio = decode_file(audio_path)
         segments = analyze_tracks("bench", [Track("unknown", to_mono(audio.channels))], engine)
         ours = " ".join(s.text for s in segments)
-        rows.append(WerRow(audio_path.stem, "ours", audio.duration, time.perf_counter() - start, *_errors(reference, ours)))
+        rows.append(WerRow(audio_path.stem, "ours", audio.duration, time.perf_counter() - start, word_errors(reference, ours)))
 
         start = time.perf_counter()
-        batch_segments, _ = engine.model.transcribe(
-            str(audio_path), language=engine.config.language, beam_size=1, vad_filter=True
-        )
-        batch = " ".join(s.text.strip() for s in batch_segments)
-        rows.append(WerRow(audio_path.stem, "batch", audio.duration, time.perf_counter() - start, *_errors(reference, batch)))
+        batch = batch_transcript(engine, audio_path)
+        rows.append(WerRow(audio_path.stem, "batch", audio.duration, time.perf_counter() - start, word_errors(reference, batch)))
     return rows
 
 
@@ -117,7 +138,7 @@ def format_wer(rows: list[WerRow]) -> str:
         mine = [r for r in rows if r.system == system]
         total = WerRow(
             "TOTAL", system, sum(r.audio_s for r in mine), sum(r.compute_s for r in mine),
-            sum(r.errors for r in mine), sum(r.ref_words for r in mine),
+            sum((r.scored for r in mine), WordErrors(0, 0)),
         )
         lines.append(f"{total.name:<12} {total.system:<6} {total.audio_s:8.1f} {100 * total.wer:6.2f} {total.speed:11.1f}")
     return "\n".join(lines)

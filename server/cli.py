@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from server.analyze import Analysis, InputError, TrackSource, analyze, format_transcript, load_sources
+from server.analyze import Analysis, InputError, TrackSource, analyze, load_sources
+from server.api_client import ApiError
 from server.asr import BUNDLED_MODEL, AsrEngine, ModelError, load_engine
-from server.audio import SAMPLE_RATE, AudioError, write_wav
-from server.scenarios import ScenarioError, find_scenario
+from server.audio import SAMPLE_RATE, AudioError
+from server.replay import ReplayError
+from server.scenarios import ScenarioError
 from server.store import Store, default_data_dir
 from server.tts import TtsError
 
-DEMO_SCENARIO = "ed-pain-dismissed"
-USER_ERRORS = (AudioError, InputError, ModelError, ScenarioError, TtsError, FileNotFoundError)
+USER_ERRORS = (AudioError, InputError, ModelError, ScenarioError, TtsError, FileNotFoundError, ApiError, ReplayError,
+               OSError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +51,36 @@ def _parser() -> argparse.ArgumentParser:
     _common(analyze_cmd)
     analyze_cmd.set_defaults(run=_analyze)
 
-    demo_cmd = commands.add_parser("demo", help="synthesize the bundled scenario and analyze it")
-    demo_cmd.add_argument("--out", type=Path, help="where to put the demo audio and annotations (default: DATA/demo)")
+    serve_cmd = commands.add_parser("serve", help="run the live server: API, WebRTC stations, event stream, dashboard")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for stations on the LAN")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    serve_cmd.add_argument("--key", default=os.environ.get("ENCOUNTER_KEY"),
+                           help="server access key (default: $ENCOUNTER_KEY, else generated once into DATA/access_key)")
+    serve_cmd.add_argument("--ice-server", action="append", default=[], metavar="URL",
+                           help="STUN/TURN server (stun:host:port or turn:USER:PASS@host:port), repeatable; "
+                                "none by default: stations on the LAN connect directly")
+    _common(serve_cmd)
+    serve_cmd.set_defaults(run=_serve)
+
+    stream_cmd = commands.add_parser("stream", help="play a recording into a live encounter over WebRTC, in real time")
+    stream_cmd.add_argument("file", type=Path, metavar="FILE", help="recording (any format FFmpeg reads)")
+    stream_cmd.add_argument("--server", default="http://127.0.0.1:8000", help="server URL (default: %(default)s)")
+    stream_cmd.add_argument("--encounter", required=True, help="encounter id")
+    stream_cmd.add_argument("--role", choices=["patient", "provider", "room"], default="room",
+                            help="role of the whole (mixed) file (default: room)")
+    stream_cmd.add_argument("--channels", type=lambda s: s.split(","),
+                            help="roles of the file's channels in order, each sent as its own track, e.g. patient,provider")
+    stream_cmd.add_argument("--token", help="the encounter's join token (or give --key to look it up)")
+    stream_cmd.add_argument("--key", default=os.environ.get("ENCOUNTER_KEY"),
+                            help="server access key: looks up the token and prints the live transcript")
+    stream_cmd.set_defaults(run=_stream)
+
+    demo_cmd = commands.add_parser("demo", help="live demo: serve, then stream the bundled scenario over WebRTC")
+    demo_cmd.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    demo_cmd.add_argument("--keep-serving", action="store_true",
+                          help="keep the server running after the encounter, for the dashboard (Ctrl-C stops)")
+    demo_cmd.add_argument("--write-wav", type=Path, metavar="FILE",
+                          help="only write the synthesized dialogue as a two-channel WAV (patient, provider) and exit")
     _common(demo_cmd)
     demo_cmd.set_defaults(run=_demo)
 
@@ -58,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     wer_cmd.add_argument("directory", type=Path, help="audio files with transcripts (audio/X.mp3 + transcripts/X.txt)")
     wer_cmd.add_argument("--model", default=BUNDLED_MODEL, help="Whisper model (default: bundled tiny.en)")
     wer_cmd.set_defaults(run=_bench_wer)
+    live_cmd = benches.add_parser("live", help="latency, CPU, memory and backlog of concurrent live encounters")
+    live_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE", help="recordings; encounter i plays file i mod n")
+    live_cmd.add_argument("--encounters", type=int, default=1, help="concurrent encounters (default: 1)")
+    live_cmd.add_argument("--channels", type=lambda s: s.split(","),
+                          help="roles of the files' channels, e.g. patient,provider (default: one mixed room track)")
+    live_cmd.add_argument("--limit", type=float, metavar="SECONDS", help="play only the first SECONDS of each file")
+    live_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper WER for comparison")
+    live_cmd.add_argument("--model", default=BUNDLED_MODEL, help="Whisper model (default: bundled tiny.en)")
+    live_cmd.set_defaults(run=_bench_live)
     return parser
 
 
@@ -90,23 +131,72 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from server.tts import render_dialogue
+def _serve(args: argparse.Namespace) -> int:
+    from server.live import parse_ice_server
 
-    scenario = find_scenario(DEMO_SCENARIO)
-    out = args.out or args.data / "demo"
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"Scenario: {scenario.title}\nSynthesizing {len(scenario.dialogue)} lines with eSpeak NG...", file=sys.stderr)
-    dialogue = render_dialogue([(line.role, line.text) for line in scenario.dialogue])
-    paths = {}
-    for role, samples in dialogue.tracks.items():
-        paths[role] = out / f"{role}.wav"
-        write_wav(paths[role], samples)
-    sources = load_sources(per_role=paths)
-    result = _analyze_with_progress(sources, load_engine(args.model), Store(args.data), out, scenario.id, "analyzing")
-    print(format_transcript(result.segments), end="")
-    print(f"\nEncounter {result.encounter}: audio, annotations.jsonl and transcript.txt in {out}", file=sys.stderr)
+    ice = tuple(parse_ice_server(url) for url in args.ice_server)
+    return asyncio.run(_serve_until_stopped(args, ice))
+
+
+async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
+    from server.access import load_access_key
+    from server.app import Services, create_app, running
+    from server.live import LiveConfig
+
+    key, generated = load_access_key(args.data, args.key)
+    services = Services(Store(args.data), load_engine(args.model), key, LiveConfig(ice_servers=ice))
+    async with running(create_app(services), args.host, args.port) as server:
+        print(f"Serving on {server.url} (data: {args.data})", flush=True)
+        if generated:
+            print(f"Generated the server access key (kept in {args.data / 'access_key'}): {key}", flush=True)
+        print(f"Dashboard: {server.url}/?key={key}", flush=True)
+        await server.task
     return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from server.audio import decode_file
+    from server.replay import split_roles
+
+    if not args.token and not args.key:
+        raise InputError("give the encounter's --token, or the server --key to look it up")
+    tracks = split_roles(decode_file(args.file).channels, args.role, args.channels)
+    return asyncio.run(_stream_tracks(args, tracks))
+
+
+async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
+    from server.api_client import ApiClient
+    from server.replay import follow_transcript, replay
+
+    async with ApiClient(args.server, args.key) as api:
+        token = args.token or await api.join_token(args.encounter)
+        follower = asyncio.create_task(follow_transcript(api, args.encounter, sys.stdout)) if args.key else None
+        seconds = max(len(t) for t in tracks.values()) / SAMPLE_RATE
+        print(f"Streaming {args.file} ({seconds:.1f} s) as {', '.join(tracks)} to {args.encounter}...", file=sys.stderr)
+        with tqdm(total=round(seconds), desc="streaming", unit="s", file=sys.stderr, leave=False) as bar:
+            ticker = asyncio.create_task(_tick(bar, seconds))
+            await replay(api, args.encounter, token, tracks)
+            ticker.cancel()
+        if follower is not None:
+            await asyncio.sleep(2.0)  # the last utterance's final
+            follower.cancel()
+    print(f"Sent {seconds:.1f} s of audio.", file=sys.stderr)
+    return 0
+
+
+async def _tick(bar: tqdm, seconds: float) -> None:
+    for _ in range(round(seconds)):
+        await asyncio.sleep(1.0)
+        bar.update(1)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from server.demo import live_demo, synthesize_scenario, write_two_channel
+
+    if args.write_wav:
+        write_two_channel(synthesize_scenario(), args.write_wav)
+        return 0
+    return asyncio.run(live_demo(args.data, args.model, args.port, args.keep_serving))
 
 
 def _bench_wer(args: argparse.Namespace) -> int:
@@ -118,6 +208,26 @@ def _bench_wer(args: argparse.Namespace) -> int:
     bar.close()
     print(format_wer(rows))
     return 0
+
+
+def _bench_live(args: argparse.Namespace) -> int:
+    from server.bench_live import bench_live, format_live
+
+    for path in args.files:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+    longest = max(_duration(p) for p in args.files) if args.limit is None else args.limit
+    with tqdm(total=round(longest), desc=f"bench live x{args.encounters}", unit="s", file=sys.stderr, leave=False) as bar:
+        result = asyncio.run(bench_live(args.files, args.encounters, args.channels, args.limit, args.model,
+                                        not args.no_baseline, bar.update))
+    print(format_live(result))
+    return 0
+
+
+def _duration(path: Path) -> float:
+    from server.audio import decode_file
+
+    return decode_file(path).duration
 
 
 if __name__ == "__main__":

@@ -39,19 +39,26 @@ class Event:
 
 @dataclass
 class Segment(Event):
-    """Recognised speech of one speaker; partials (`final=False`) are replaced by the final."""
+    """Recognised speech of one speaker; partials (`final=False`) are replaced by the final.
+
+    `stable` (an addition to schema v1) counts the leading words a partial shares with the
+    partial before it (LocalAgreement): those rarely change, the rest are still guesses. A final
+    is stable throughout. A final with no words withdraws the partials of an utterance that
+    turned out to hold no speech.
+    """
 
     type: ClassVar[str] = "segment"
     text: str
     final: bool
     words: list[dict[str, Any]]
     avg_logprob: float
+    stable: int = 0
 
     @classmethod
     def from_words(
         cls, *, id: str, encounter: str, speaker: str, words: list[Word], final: bool, avg_logprob: float
     ) -> Segment:
-        """A segment spanning `words` (times already on the encounter clock)."""
+        """A segment spanning `words` (times already on the encounter clock); finals fully stable."""
         return cls(
             id=id,
             encounter=encounter,
@@ -62,6 +69,7 @@ class Segment(Event):
             final=final,
             words=[asdict(w) for w in words],
             avg_logprob=round(avg_logprob, 3),
+            stable=len(words) if final else 0,
         )
 
 

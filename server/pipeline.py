@@ -57,20 +57,40 @@ class UtteranceCutter:
         self._buffer_start = 0  # track sample index of _buffer[0]
         self._received = 0  # samples received so far
 
+    @property
+    def received(self) -> int:
+        """Samples fed so far."""
+        return self._received
+
+    @property
+    def speech_start(self) -> int | None:
+        """Sample where the utterance in progress began; None between utterances."""
+        return self._endpointer.speech_start
+
+    @property
+    def pause_start(self) -> int | None:
+        """Sample where the current pause inside the utterance in progress began; None while speaking.
+
+        The live server decodes partials while someone speaks and, once a pause begins, a
+        speculative final that is ready by the time the pause is long enough to end the utterance.
+        """
+        return self._endpointer.silence_start
+
     def feed(self, samples: np.ndarray) -> list[Utterance]:
         """Add audio; return the utterances it completed."""
         self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
         self._received += len(samples)
         spans = self._endpointer.push(self._vad.process(samples))
-        utterances = [self._utterance(span) for span in spans]
+        utterances = [self.clip(span) for span in spans]
         self._trim()
         return utterances
 
     def flush(self) -> list[Utterance]:
         """End of the track: finish the utterance in progress, if any."""
-        return [self._utterance(span) for span in self._endpointer.flush()]
+        return [self.clip(span) for span in self._endpointer.flush()]
 
-    def _utterance(self, span: SpeechSpan) -> Utterance:
+    def clip(self, span: SpeechSpan) -> Utterance:
+        """The utterance for `span`, its audio padded on both sides as far as received."""
         lo = max(span.start - self._pad, self._buffer_start)
         hi = min(span.end + self._pad, self._received)
         audio = self._buffer[lo - self._buffer_start : hi - self._buffer_start]
@@ -92,30 +112,34 @@ class UtteranceCutter:
             self._buffer_start += drop
 
 
-def make_segments(
-    encounter: str, utterances: list[Utterance], transcripts: list[ClipTranscript], first_index: int = 1
-) -> list[Segment]:
-    """Final segment events for transcribed utterances; utterances with no words give none.
+def segment_id(speaker: str, index: int) -> str:
+    """`<speaker>-<n>`: numbered per speaker, so ids are unique across tracks."""
+    return f"{speaker}-{index}"
 
-    Ids are `<speaker>-<n>`, numbered per speaker, so they are unique across tracks.
-    """
-    segments = []
-    index = first_index
+
+def to_segment(
+    encounter: str, id: str, utterance: Utterance, transcript: ClipTranscript, final: bool = True
+) -> Segment | None:
+    """The segment event for a transcribed utterance, on the encounter clock; None if no words."""
+    if not transcript.words:
+        return None
+    return Segment.from_words(
+        id=id,
+        encounter=encounter,
+        speaker=utterance.speaker,
+        words=[w.shifted(utterance.audio_t0) for w in transcript.words],
+        final=final,
+        avg_logprob=transcript.avg_logprob,
+    )
+
+
+def make_segments(encounter: str, utterances: list[Utterance], transcripts: list[ClipTranscript]) -> list[Segment]:
+    """Final segment events for transcribed utterances, numbered from 1; utterances with no words give none."""
+    segments: list[Segment] = []
     for utterance, transcript in zip(utterances, transcripts):
-        if not transcript.words:
-            continue
-        words = [w.shifted(utterance.audio_t0) for w in transcript.words]
-        segments.append(
-            Segment.from_words(
-                id=f"{utterance.speaker}-{index}",
-                encounter=encounter,
-                speaker=utterance.speaker,
-                words=words,
-                final=True,
-                avg_logprob=transcript.avg_logprob,
-            )
-        )
-        index += 1
+        segment = to_segment(encounter, segment_id(utterance.speaker, len(segments) + 1), utterance, transcript)
+        if segment is not None:
+            segments.append(segment)
     return segments
 
 

@@ -143,13 +143,17 @@ class Store:
         rows = self._db.execute("SELECT * FROM tracks WHERE encounter = ? ORDER BY role", (encounter_id,))
         return [dict(row) for row in rows]
 
-    def add_events(self, events: Iterable[Event]) -> None:
-        """Append events in one transaction."""
+    def add_events(self, events: Iterable[Event]) -> list[int]:
+        """Append events in one transaction; returns their sequence numbers."""
         rows = [(e.encounter, e.id, e.type, e.t0, json.dumps(e.to_dict())) for e in events]
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", rows)
+            seqs = [
+                self._db.execute("INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row).lastrowid
+                for row in rows
+            ]
             self._db.execute("COMMIT")
+        return seqs
 
     def events(self, encounter_id: str, after_seq: int = 0) -> list[tuple[int, dict[str, Any]]]:
         """(seq, event) pairs in arrival order, those after `after_seq` only."""

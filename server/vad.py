@@ -122,6 +122,11 @@ class Endpointer:
         """Sample where the open utterance began, or None."""
         return None if self._start is None else self._start * FRAME
 
+    @property
+    def silence_start(self) -> int | None:
+        """Sample where the current pause inside the open utterance began, or None while speaking."""
+        return None if self._silence_start is None else self._silence_start * FRAME
+
     def push(self, probs: np.ndarray) -> list[SpeechSpan]:
         """Advance by one probability per frame; return the utterances that ended."""
         ended: list[SpeechSpan] = []

@@ -1,8 +1,10 @@
-"""`bench wer` on a generated corpus, and the demo command end to end."""
+"""`bench wer` on a generated corpus, and the live demo command end to end."""
 
 from __future__ import annotations
 
-from server.audio import write_wav
+import pytest
+
+from server.audio import decode_file, write_wav
 from server.bench import bench_wer, find_pairs, format_wer, reference_text
 from server.cli import main
 
@@ -23,18 +25,21 @@ def test_bench_wer_scores_both_systems(tmp_path, engine, dialogue):
     assert [a.name for a, _ in find_pairs(tmp_path)] == ["tts1.wav"]
     rows = bench_wer(tmp_path, engine)
     assert [r.system for r in rows] == ["ours", "batch"]
-    assert all(r.ref_words == 51 and r.wer < 0.15 and r.speed > 1 for r in rows)
+    assert all(r.scored.ref_words == 51 and r.wer < 0.15 and r.speed > 1 for r in rows)
     table = format_wer(rows)
     assert "TOTAL        ours" in table and "TOTAL        batch" in table
 
 
-def test_demo_synthesizes_and_transcribes_the_scenario(tmp_path, capsys):
+@pytest.mark.slow
+def test_live_demo_streams_the_scenario_and_prints_the_transcript(tmp_path, capsys):
     assert main(["demo", "--data", str(tmp_path)]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 8
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert len(out) == 8, out
     assert out[0].startswith("[00:00") and "PROVIDER: " in out[0]
     challenge = next(line for line in out if "emergency room" in line.lower())
     assert "PATIENT: " in challenge and "black" in challenge.lower()
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
-        "annotations.jsonl", "patient.wav", "provider.wav", "transcript.txt"
-    ]
+    assert "Dashboard: http://127.0.0.1:" in captured.err
+    [encounter] = (tmp_path / "recordings").iterdir()
+    assert sorted(p.name for p in encounter.iterdir()) == ["patient.wav", "provider.wav"]
+    assert decode_file(encounter / "patient.wav").duration > 50

@@ -1,0 +1,34 @@
+"""Who may use the server: dashboards and the API need the server access key; stations need
+their encounter's join token.
+
+The key is configured (`--key` or `ENCOUNTER_KEY`) or generated at the first start and kept in
+the data directory (readable by its owner only), so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+KEY_FILE = "access_key"
+
+
+def load_access_key(data_dir: Path, configured: str | None = None) -> tuple[str, bool]:
+    """The server access key, and whether it was generated just now (so it should be printed)."""
+    if configured:
+        return configured, False
+    path = data_dir / KEY_FILE
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip(), False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key + "\n")
+    return key, True
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    """Constant-time comparison, so response times do not leak how much of a secret matched."""
+    return given is not None and secrets.compare_digest(given.encode(), expected.encode())

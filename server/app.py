@@ -1,0 +1,333 @@
+"""The HTTP API, the WebSocket event stream and the dashboard files, in one ASGI app.
+
+FastAPI on uvicorn (WebSockets through the `websockets` library's sans-I/O protocol): FastAPI derives the
+OpenAPI spec and request validation from the typed models below, and everything, aiortc
+included, runs on one asyncio loop. Heavy compute (Whisper) runs off the loop in the
+scheduler's thread.
+
+Access: the API, the dashboard stream and the recordings need the server access key
+(`Authorization: Bearer KEY`, or `?key=KEY` where a browser cannot set headers); a station
+needs only its encounter's join token, sent with its offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Literal
+
+import uvicorn
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.access import same_secret
+from server.asr import AsrConfig, AsrEngine
+from server.events import Status
+from server.hub import Hub, Subscription
+from server.live import LiveConfig, LiveEncounter, OfferError
+from server.scenarios import ScenarioError, find_scenario
+from server.scheduler import AsrScheduler
+from server.store import Encounter, Store, UnknownEncounter
+
+log = logging.getLogger(__name__)
+
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
+
+
+class Metadata(BaseModel):
+    """Research metadata of an encounter; other keys are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+    participant: str | None = None
+    cohort: str | None = None
+    condition: str | None = None
+    station: str | None = None
+    session: str | None = None
+
+
+class EncounterCreate(BaseModel):
+    scenario: str | None = Field(None, description="id of a scenario in scenarios/")
+    metadata: Metadata = Metadata()
+
+
+class EncounterOut(BaseModel):
+    id: str
+    scenario: str | None
+    metadata: dict[str, Any]
+    created_at: float
+    finished_at: float | None
+    live: bool = False
+    tracks: list[dict[str, Any]] = []
+
+
+class EncounterCreated(EncounterOut):
+    join_token: str = Field(description="what stations send with their offers")
+
+
+class Offer(BaseModel):
+    sdp: str
+    type: str = "offer"
+    role: Literal["patient", "provider", "room"]
+    token: str = Field(description="the encounter's join token")
+
+
+class Answer(BaseModel):
+    sdp: str
+    type: str
+
+
+@dataclass
+class Services:
+    """What the routes share: the store, the live encounters and the one ASR scheduler."""
+
+    store: Store
+    engine: AsrEngine
+    key: str
+    live_config: LiveConfig = LiveConfig()
+    hub: Hub = field(default_factory=Hub)
+    live: dict[str, LiveEncounter] = field(default_factory=dict)
+    scheduler: AsrScheduler | None = None
+
+    def live_encounter(self, record: Encounter) -> LiveEncounter:
+        if record.id not in self.live:
+            self.live[record.id] = LiveEncounter(
+                record, self.store, self.hub, self.scheduler, self.store.data_dir / "recordings", self.live_config
+            )
+        return self.live[record.id]
+
+    def on_load(self, degraded: bool, message: str) -> None:
+        for encounter in self.live.values():
+            if encounter.started and not encounter.finished:
+                encounter.status("degraded" if degraded else "recovered", "unknown", message)
+
+
+def partial_engine(engine: AsrEngine) -> AsrEngine:
+    """Greedy decoding for partials (they are replaced anyway); finals keep the engine's beam."""
+    with_config = getattr(engine, "with_config", None)
+    return with_config(AsrConfig(**{**asdict(engine.config), "beam_size": 1})) if with_config else engine
+
+
+def create_app(services: Services) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        close_interrupted(services.store)
+        services.scheduler = AsrScheduler(services.engine, partial_engine(services.engine))
+        services.scheduler.listeners.append(services.on_load)
+        services.scheduler.start()
+        try:
+            yield
+        finally:
+            for encounter in list(services.live.values()):
+                await encounter.close("error", "the server stopped during the encounter")
+            await services.scheduler.stop()
+
+    app = FastAPI(
+        title="Encounter feedback",
+        version="1",
+        summary="Live transcription and annotation of simulated clinical encounters.",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads from a CDN; the spec itself is at /openapi.json
+        redoc_url=None,
+    )
+
+    def require_key(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else request.query_params.get("key")
+        if not given:
+            raise HTTPException(401, "missing access key: send 'Authorization: Bearer KEY' (the key is printed "
+                                     "when the server first starts and kept in DATA/access_key)")
+        if not same_secret(given, services.key):
+            raise HTTPException(403, "wrong access key")
+
+    def encounter_or_404(encounter_id: str) -> Encounter:
+        try:
+            return services.store.encounter(encounter_id)
+        except UnknownEncounter:
+            raise HTTPException(404, f"unknown encounter {encounter_id!r}") from None
+
+    def describe(record: Encounter) -> dict[str, Any]:
+        live = services.live.get(record.id)
+        return {
+            "id": record.id, "scenario": record.scenario, "metadata": record.metadata,
+            "created_at": record.created_at, "finished_at": record.finished_at,
+            "live": live is not None and not live.finished, "tracks": services.store.tracks(record.id),
+        }
+
+    keyed = [Depends(require_key)]
+
+    @app.post("/api/encounters", status_code=201, response_model=EncounterCreated, dependencies=keyed)
+    def create_encounter(body: EncounterCreate) -> dict[str, Any]:
+        """Create an encounter; stations join it with the returned `join_token`."""
+        if body.scenario is not None:
+            try:
+                find_scenario(body.scenario)
+            except ScenarioError as exc:
+                raise HTTPException(400, str(exc)) from None
+        metadata = body.metadata.model_dump(exclude_none=True)
+        record = services.store.create_encounter(body.scenario, metadata)
+        return {**describe(record), "join_token": record.join_token}
+
+    @app.get("/api/encounters", response_model=list[EncounterOut], dependencies=keyed)
+    def list_encounters() -> list[dict[str, Any]]:
+        return [describe(record) for record in services.store.encounters()]
+
+    @app.get("/api/encounters/{encounter_id}", response_model=EncounterCreated, dependencies=keyed)
+    def get_encounter(encounter_id: str) -> dict[str, Any]:
+        """One encounter, with the join token to give its stations."""
+        record = encounter_or_404(encounter_id)
+        return {**describe(record), "join_token": record.join_token}
+
+    @app.post("/api/encounters/{encounter_id}/offer", response_model=Answer)
+    async def offer(encounter_id: str, body: Offer) -> dict[str, str]:
+        """A station's SDP offer for one role's audio; returns the SDP answer."""
+        record = encounter_or_404(encounter_id)
+        if not same_secret(body.token, record.join_token):
+            raise HTTPException(403, "wrong join token for this encounter")
+        if record.finished_at is not None:
+            raise HTTPException(409, "the encounter has finished; create a new one")
+        try:
+            answer = await services.live_encounter(record).accept(body.sdp, body.type, body.role)
+        except OfferError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"sdp": answer.sdp, "type": answer.type}
+
+    @app.post("/api/encounters/{encounter_id}/finish", response_model=EncounterOut, dependencies=keyed)
+    async def finish(encounter_id: str) -> dict[str, Any]:
+        """Hang up every station, finalize the last utterances and close the encounter."""
+        record = encounter_or_404(encounter_id)
+        live = services.live.pop(record.id, None)
+        if live is not None:
+            await live.close()
+        elif record.finished_at is None:
+            services.store.finish(record.id)
+        return describe(services.store.encounter(record.id))
+
+    @app.get("/api/encounters/{encounter_id}/events", dependencies=keyed)
+    def events(encounter_id: str, after: int = Query(0, description="only events after this seq")) -> list[dict]:
+        """Stored events in arrival order, each with its `seq`."""
+        encounter_or_404(encounter_id)
+        return [{**body, "seq": seq} for seq, body in services.store.events(encounter_id, after)]
+
+    @app.get("/api/encounters/{encounter_id}/recordings/{role}.wav", dependencies=keyed,
+             response_class=FileResponse)
+    def recording(encounter_id: str, role: str) -> FileResponse:
+        """A role's recording: 16 kHz mono WAV, sample 0 at encounter time 0."""
+        encounter_or_404(encounter_id)
+        track = next((t for t in services.store.tracks(encounter_id) if t["role"] == role), None)
+        if track is None or not Path(track["source"]).is_file():
+            raise HTTPException(404, f"no recording of {role!r} in encounter {encounter_id!r}")
+        return FileResponse(track["source"], media_type="audio/wav")
+
+    @app.get("/api/server", dependencies=keyed)
+    def server_status() -> dict[str, Any]:
+        """The ASR queue (backlog, degraded) and the encounters in progress."""
+        return {"asr": asdict(services.scheduler.stats), "live": [e for e, live in services.live.items() if not live.finished]}
+
+    @app.websocket("/ws/encounters/{encounter_id}")
+    async def stream(websocket: WebSocket, encounter_id: str, key: str | None = None, token: str | None = None,
+                     after: int = 0) -> None:
+        """Stored events first (after `after`), then live ones; partials are live only."""
+        try:
+            record = services.store.encounter(encounter_id)
+        except UnknownEncounter:
+            return await deny(websocket, 404, f"unknown encounter {encounter_id!r}")
+        if not (same_secret(key, services.key) or same_secret(token, record.join_token)):
+            return await deny(websocket, 403, "wrong or missing ?key= (or the encounter's ?token=)")
+        await websocket.accept()
+        subscription = services.hub.subscribe(encounter_id)
+        try:
+            await send_events(websocket, subscription, services.store, encounter_id, after)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            services.hub.unsubscribe(subscription)
+
+    if CLIENT_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=CLIENT_DIR, html=True), name="client")
+    return app
+
+
+async def deny(websocket: WebSocket, status: int, detail: str) -> None:
+    """Refuse a WebSocket handshake with an HTTP status and a JSON reason."""
+    await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code=status))
+
+
+async def send_events(websocket: WebSocket, subscription: Subscription, store: Store, encounter: str, after: int) -> None:
+    """History from the store, then the hub's live messages, without gaps or repeats.
+
+    The subscription is taken before the history is read, so an event stored meanwhile is in
+    both; `seq` tells which live messages the history already covered.
+    """
+    last = after
+    for seq, body in store.events(encounter, after):
+        await websocket.send_json({**body, "seq": seq})
+        last = seq
+    incoming = asyncio.ensure_future(websocket.receive())  # the client's messages are ignored; its close is not
+    getter = asyncio.ensure_future(subscription.get())
+    try:
+        while True:
+            done, _ = await asyncio.wait({getter, incoming}, return_when=asyncio.FIRST_COMPLETED)
+            if incoming in done:
+                if incoming.result()["type"] == "websocket.disconnect":
+                    return
+                incoming = asyncio.ensure_future(websocket.receive())
+            if getter not in done:
+                continue
+            message = getter.result()
+            getter = asyncio.ensure_future(subscription.get())
+            if message is None:  # too slow: the client reconnects with ?after=
+                await websocket.close(code=1013, reason=f"subscriber fell behind; reconnect with ?after={last}")
+                return
+            if message["seq"] is not None:
+                if message["seq"] <= last:
+                    continue
+                last = message["seq"]
+            await websocket.send_json(message)
+    finally:
+        incoming.cancel()
+        getter.cancel()
+
+
+@dataclass(frozen=True)
+class Running:
+    url: str
+    task: asyncio.Task[None]
+    """Ends when the server stops (uvicorn stops it gracefully on Ctrl-C or SIGTERM)."""
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[Running]:
+    """Serve `app` on this event loop (port 0: any free port) until the block ends."""
+    sock = socket.create_server((host, port))  # binding here turns a busy port into a plain OSError
+    server = uvicorn.Server(uvicorn.Config(app, ws="websockets-sansio", log_level="warning"))
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped during startup")
+        await asyncio.sleep(0.02)
+    try:
+        yield Running(f"http://{host}:{sock.getsockname()[1]}", task)
+    finally:
+        server.should_exit = True
+        await task
+
+
+def close_interrupted(store: Store) -> None:
+    """Encounters that were live when the server last stopped uncleanly are closed, events kept."""
+    for record in store.encounters():
+        if record.finished_at is None and store.tracks(record.id):
+            events = store.events(record.id)
+            t = max((body["t1"] for _, body in events), default=0.0)
+            store.add_events([
+                Status(id=f"status-restart-{state}", encounter=record.id, speaker="unknown", t0=t, t1=t, state=state,
+                       message="interrupted by a server restart")
+                for state in ("error", "finished")
+            ])
+            store.finish(record.id)

@@ -1,0 +1,263 @@
+"""Live encounters: WebRTC audio in, through the streaming pipeline, events out.
+
+    station's RTCPeerConnection --(Opus over SRTP)--> RoleChannel per role
+        -> Resampler (48 kHz stereo -> 16 kHz mono, one per connection)
+        -> WavRecorder (the debrief recording, on the encounter clock)
+        -> StreamingTranscriber -> events -> Store (source of truth) + Hub (subscribers)
+
+The encounter audio clock starts at the first audio sample any station sends. A role that
+joins late, or reconnects after a drop, is placed on that clock by wall time (the gap is
+silence in its recording); inside a connection, time is counted in samples, with gaps in
+the RTP timestamps filled with silence, so packet loss cannot shift later words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import SessionDescription
+
+from server.audio import SAMPLE_RATE, Resampler, to_mono
+from server.events import Event, Segment, Status
+from server.hub import Hub
+from server.recording import WavRecorder
+from server.scheduler import AsrScheduler
+from server.store import Encounter, Store
+from server.streaming import StreamingConfig, StreamingTranscriber
+
+log = logging.getLogger(__name__)
+
+CONTEXT_WORDS = 80
+"""Words of preceding finals given to Whisper as its prompt (on CAR0001, 80 words: 0.4 WER points better than 40)."""
+
+ROLE_SPEAKERS = {"patient": "patient", "provider": "provider", "room": "unknown"}
+"""Roles a station can join as, and the speaker their speech is attributed to ("room": one mix)."""
+
+
+class OfferError(ValueError):
+    """An SDP offer the server cannot answer; the message says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    streaming: StreamingConfig = StreamingConfig()
+    ice_servers: tuple[RTCIceServer, ...] = ()
+    """None by default: stations and server meet on the LAN with host candidates, offline."""
+    rejoin_gap_s: float = 0.05
+    """A reconnecting role further behind the clock than this gets the gap filled with silence."""
+
+
+def parse_ice_server(url: str) -> RTCIceServer:
+    """`stun:host:port`, or `turn:USER:PASS@host:port` (credentials moved out of the URL)."""
+    scheme, _, rest = url.partition(":")
+    if scheme not in ("stun", "stuns", "turn", "turns") or not rest:
+        raise ValueError(f"ICE server {url!r}: use stun:host:port or turn:USER:PASS@host:port")
+    credentials, at, address = rest.rpartition("@")
+    if not at:
+        return RTCIceServer(urls=url)
+    username, _, password = credentials.partition(":")
+    return RTCIceServer(urls=f"{scheme}:{address}", username=username, credential=password)
+
+
+def check_offer(sdp: str, kind: str) -> None:
+    """Refuse offers aiortc would accept but never connect (it ignores most malformed lines)."""
+    if kind != "offer":
+        raise OfferError(f"type must be 'offer', got {kind!r}")
+    if not sdp.lstrip().startswith("v=0"):
+        raise OfferError("malformed SDP: an SDP offer starts with 'v=0'")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc's parser raises bare AssertionErrors and ValueErrors
+        raise OfferError(f"malformed SDP: {exc or 'a line could not be parsed'}") from exc
+    audio = [m for m in parsed.media if m.kind == "audio"]
+    if not audio:
+        raise OfferError("the offer has no audio track (no m=audio section): add a microphone track before creating the offer")
+    for media in audio:
+        if media.ice is None or not (media.ice.usernameFragment and media.ice.password):
+            raise OfferError("malformed SDP: the audio section has no ICE credentials (a=ice-ufrag, a=ice-pwd)")
+        if not media.dtls or not media.dtls.fingerprints:
+            raise OfferError("malformed SDP: the audio section has no DTLS fingerprint (a=fingerprint)")
+
+
+class LiveEncounter:
+    """One encounter in progress: its clock, its stations' connections, where its events go."""
+
+    def __init__(
+        self, record: Encounter, store: Store, hub: Hub, scheduler: AsrScheduler, recordings: Path, config: LiveConfig
+    ) -> None:
+        self.id = record.id
+        self.store = store
+        self.hub = hub
+        self.scheduler = scheduler
+        self.recordings = recordings / record.id
+        self.config = config
+        self.channels: dict[str, RoleChannel] = {}
+        self._clock_start: float | None = None
+        self._peers: dict[str, RTCPeerConnection] = {}
+        self._status_count = 0
+        self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
+        self.finished = False
+
+    # -- the clock and the events -------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._clock_start is not None
+
+    def now(self) -> float:
+        """Seconds on the encounter clock; the first call starts the clock (first audio sample)."""
+        if self._clock_start is None:
+            self._clock_start = time.monotonic()
+            self.status("started", "unknown", "first audio received")
+        return time.monotonic() - self._clock_start
+
+    def publish(self, event: Event) -> None:
+        """Store the event (unless it is a partial or a withdrawal) and send it to subscribers."""
+        body = event.to_dict()
+        seq = None
+        if not (isinstance(event, Segment) and (not event.final or not event.words)):
+            [seq] = self.store.add_events([event])
+        if isinstance(event, Segment) and event.final:
+            self._recent_words.extend(event.text.split())
+        self.hub.publish(self.id, {**body, "seq": seq})
+
+    def context(self) -> str | None:
+        """The last words anyone said in the encounter: the prompt for the next decode."""
+        return " ".join(self._recent_words) or None
+
+    def status(self, state: str, speaker: str, message: str = "") -> None:
+        self._status_count += 1
+        t = 0.0 if self._clock_start is None else time.monotonic() - self._clock_start
+        self.publish(Status(id=f"status-{self._status_count}", encounter=self.id, speaker=speaker, t0=t, t1=t,
+                            state=state, message=message))
+
+    # -- stations ---------------------------------------------------------------------------
+
+    async def accept(self, sdp: str, kind: str, role: str) -> RTCSessionDescription:
+        """Answer a station's offer to send `role`'s audio. A role's new connection replaces its old one."""
+        if self.finished:
+            raise OfferError("the encounter has finished")
+        if role not in ROLE_SPEAKERS:
+            raise OfferError(f"unknown role {role!r}: use one of {', '.join(ROLE_SPEAKERS)}")
+        check_offer(sdp, kind)
+        channel = self.channels.get(role) or self.channels.setdefault(role, RoleChannel(self, role))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                channel.attach(track)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "failed":  # the station vanished: end its track now
+                log.info("%s/%s: connection failed", self.id, role)
+                await pc.close()
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except (ValueError, AssertionError) as exc:
+            await pc.close()
+            raise OfferError(f"malformed SDP: {exc}") from exc
+        previous = self._peers.get(role)
+        self._peers[role] = pc
+        if previous is not None:
+            await previous.close()
+        return pc.localDescription
+
+    async def close(self, state: str = "finished", message: str = "") -> None:
+        """Hang up every station, finish every utterance, and close the encounter in the store."""
+        if self.finished:
+            return
+        self.finished = True
+        await asyncio.gather(*(pc.close() for pc in self._peers.values()))
+        await asyncio.gather(*(channel.closed() for channel in self.channels.values()))
+        if state != "finished":
+            self.status(state, "unknown", message)
+        self.status("finished", "unknown", message)
+        self.store.finish(self.id)
+
+
+@dataclass(eq=False)
+class RoleChannel:
+    """Everything one role sends, across reconnections: its recording and its transcriber."""
+
+    encounter: LiveEncounter
+    role: str
+    recorder: WavRecorder | None = None
+    transcriber: StreamingTranscriber | None = None
+    _consumer: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def speaker(self) -> str:
+        return ROLE_SPEAKERS[self.role]
+
+    def attach(self, track: MediaStreamTrack) -> None:
+        """Start consuming a connection's audio track (after the role's previous one ends)."""
+        self._consumer = asyncio.get_running_loop().create_task(self._consume(track, self._consumer))
+
+    async def closed(self) -> None:
+        """Wait until the role's tracks have ended and its last final has gone out."""
+        if self._consumer is not None:
+            await asyncio.gather(self._consumer, return_exceptions=True)
+        if self.transcriber is not None:
+            await self.transcriber.drain()
+        if self.recorder is not None:
+            self.recorder.close()
+
+    async def _consume(self, track: MediaStreamTrack, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        resampler = Resampler()
+        next_pts: int | None = None
+        try:
+            while True:
+                frame = await track.recv()
+                if next_pts is None:
+                    self._join()
+                elif frame.pts is not None and frame.pts > next_pts:  # lost packets: keep the clock
+                    self._write(np.zeros(round((frame.pts - next_pts) * frame.time_base * SAMPLE_RATE), np.float32))
+                if frame.pts is not None:
+                    next_pts = frame.pts + frame.samples
+                self._write(to_mono(resampler.push(frame)))
+        except MediaStreamError:
+            pass
+        finally:
+            if next_pts is not None:
+                self._write(to_mono(resampler.push(None)))
+                self._leave()
+
+    def _join(self) -> None:
+        """A connection's first frame: place the role on the encounter clock."""
+        now = self.encounter.now()
+        if self.transcriber is None:
+            path = self.encounter.recordings / f"{self.role}.wav"
+            self.recorder = WavRecorder(path)
+            self.recorder.write_silence(now)
+            self.transcriber = StreamingTranscriber(
+                self.encounter.id, self.speaker, self.encounter.scheduler, self.encounter.publish,
+                self.encounter.config.streaming, offset=now, context=self.encounter.context,
+            )
+        elif now - self.transcriber.position > self.encounter.config.rejoin_gap_s:
+            self._write(np.zeros(round((now - self.transcriber.position) * SAMPLE_RATE), np.float32))
+        self.encounter.store.add_track(self.encounter.id, self.role, str(self.recorder.path), None, None)
+        self.encounter.status("track_added", self.speaker, f"{self.role} joined")
+
+    def _write(self, samples: np.ndarray) -> None:
+        self.recorder.write(samples)
+        self.transcriber.feed(samples)
+
+    def _leave(self) -> None:
+        """The connection ended (hung up, replaced, or vanished): finish the utterance in progress."""
+        self.transcriber.end()
+        self.encounter.store.add_track(self.encounter.id, self.role, str(self.recorder.path), None, self.recorder.duration)
+        self.encounter.status("track_ended", self.speaker, f"{self.role} left")

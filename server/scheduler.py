@@ -1,0 +1,254 @@
+"""One shared Whisper model for every live track: a priority queue in front of one worker thread.
+
+Why one thread: CTranslate2 already spreads one decode over every core, and Whisper encodes a
+full 30 s window per decode (~0.3 s on 2 cores) however short the clip, so two decodes at once
+would only slow each other down. What matters is which decode runs next:
+
+1. **finals**: someone stopped talking and the transcript is waiting. Several waiting finals
+   are packed into one window (`transcribe_clips`), so the backlog drains at up to ~28 s of
+   audio per decode: faster than any number of speakers can talk, never growing without bound.
+2. **speculative finals**: a pause has begun and may turn into the end of the utterance;
+   decoding now makes the final ready by the time the pause is long enough.
+3. **partials**: the growing text of someone still talking; at most one request per track is
+   kept, and its audio is taken when the decode starts, so it is always the freshest.
+
+When a final has waited longer than `degrade_after_s`, the scheduler is *degraded*: it drops
+partials and speculation (finals first) and says so to its listeners until it has kept up for
+`recover_after_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from server.asr import AsrEngine, ClipTranscript, transcribe_clips
+from server.audio import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+
+class PartialSource(Protocol):
+    """A track that wants partial transcripts of the utterance it is hearing."""
+
+    def partial_clip(self) -> np.ndarray | None:
+        """Audio of the open utterance as it is now; None if there is none any more."""
+
+    def context(self) -> str | None:
+        """What was said just before, as Whisper's prompt."""
+
+    def on_partial(self, clip: np.ndarray, transcript: ClipTranscript) -> None:
+        """The decode of a clip returned by `partial_clip`."""
+
+
+@dataclass(eq=False)
+class _Final:
+    clip: np.ndarray
+    speculative: bool
+    prompt: str | None
+    future: asyncio.Future[ClipTranscript]
+    submitted: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class SchedulerStats:
+    """A snapshot of the queue, for `GET /api/server` and `encounter bench live`."""
+
+    pending_finals: int
+    """Utterances that ended and wait for their transcript (speculative decodes not counted)."""
+    backlog_s: float
+    """Audio of those utterances, in seconds."""
+    oldest_wait_s: float
+    """How long the oldest waiting final has waited, in seconds."""
+    degraded: bool
+    decodes: int
+    """Decodes run (one may hold several packed finals)."""
+    partials: int
+    partials_dropped: int
+    speculations_dropped: int
+    busy_s: float
+    """Time spent decoding since start, in seconds."""
+
+
+class AsrScheduler:
+    """Runs final, speculative and partial decodes for every live track on one thread."""
+
+    def __init__(
+        self,
+        engine: AsrEngine,
+        partial_engine: AsrEngine | None = None,
+        degrade_after_s: float = 1.0,
+        recover_after_s: float = 3.0,
+    ) -> None:
+        self.engine = engine
+        self.partial_engine = partial_engine or engine
+        self.degrade_after_s = degrade_after_s
+        self.recover_after_s = recover_after_s
+        self.listeners: list[Callable[[bool, str], None]] = []
+        """Called with (degraded, message) whenever the scheduler degrades or recovers."""
+        self._finals: list[_Final] = []
+        self._partials: dict[PartialSource, None] = {}  # insertion-ordered set: oldest request first
+        self._wake = asyncio.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
+        self._task: asyncio.Task[None] | None = None
+        self._degraded = False
+        self._last_late = 0.0
+        self._decodes = self._partials_done = self._partials_dropped = self._speculations_dropped = 0
+        self._busy = 0.0
+
+    def start(self) -> None:
+        """Start the worker loop on the running event loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="asr-scheduler")
+        self._task.add_done_callback(_report_crash)
+
+    async def stop(self) -> None:
+        """Stop after the decode in progress; waiting finals fail with CancelledError."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for job in self._finals:
+            job.future.cancel()
+        self._finals.clear()
+        self._pool.shutdown(wait=True)
+
+    def final(
+        self, clip: np.ndarray, speculative: bool = False, prompt: str | None = None
+    ) -> asyncio.Future[ClipTranscript]:
+        """Queue an utterance clip for its final transcript (speculative: only if idle enough).
+
+        `prompt` is what was said before; packed clips share the first one's prompt.
+        """
+        job = _Final(clip, speculative, prompt, asyncio.get_running_loop().create_future())
+        self._finals.append(job)
+        self._wake.set()
+        return job.future
+
+    def promote(self, future: asyncio.Future[ClipTranscript]) -> None:
+        """A speculative final turned out to be the real one: it may no longer be dropped."""
+        for job in self._finals:
+            if job.future is future:
+                job.speculative, job.submitted = False, time.monotonic()
+        self._wake.set()
+
+    def request_partial(self, source: PartialSource) -> None:
+        """Ask for a partial of `source`'s open utterance; repeated requests coalesce."""
+        self._partials.setdefault(source, None)
+        self._wake.set()
+
+    def forget(self, source: PartialSource) -> None:
+        """Drop a pending partial request (the track ended)."""
+        self._partials.pop(source, None)
+
+    @property
+    def stats(self) -> SchedulerStats:
+        now = time.monotonic()
+        waiting = [j for j in self._finals if not j.future.done() and not j.speculative]
+        return SchedulerStats(
+            pending_finals=len(waiting),
+            backlog_s=round(sum(len(j.clip) for j in waiting) / SAMPLE_RATE, 3),
+            oldest_wait_s=round(max((now - j.submitted for j in waiting), default=0.0), 3),
+            degraded=self._degraded,
+            decodes=self._decodes,
+            partials=self._partials_done,
+            partials_dropped=self._partials_dropped,
+            speculations_dropped=self._speculations_dropped,
+            busy_s=round(self._busy, 3),
+        )
+
+    async def _run(self) -> None:
+        while True:
+            self._finals = [j for j in self._finals if not j.future.done()]
+            self._update_load()
+            finals = [j for j in self._finals if not j.speculative]
+            speculative = [j for j in self._finals if j.speculative]
+            if finals:
+                await self._decode_finals(finals)
+            elif speculative:
+                await self._decode_finals(speculative)
+            elif self._partials:
+                source = next(iter(self._partials))
+                del self._partials[source]
+                await self._decode_partial(source)
+            else:
+                self._wake.clear()
+                await self._wake.wait()
+
+    def _update_load(self) -> None:
+        """Degrade when a final has waited too long; recover after keeping up for a while."""
+        now = time.monotonic()
+        late = [j for j in self._finals if not j.speculative and now - j.submitted > self.degrade_after_s]
+        if late:
+            self._last_late = now
+            if not self._degraded:
+                self._set_degraded(True, f"transcription is {now - late[0].submitted:.1f} s behind: partials paused")
+        elif self._degraded and now - self._last_late >= self.recover_after_s:
+            self._set_degraded(False, "transcription caught up: partials resumed")
+        if self._degraded:
+            self._partials_dropped += len(self._partials)
+            self._partials.clear()
+            for job in [j for j in self._finals if j.speculative]:
+                job.future.cancel()
+                self._speculations_dropped += 1
+            self._finals = [j for j in self._finals if not j.speculative]
+
+    def _set_degraded(self, degraded: bool, message: str) -> None:
+        self._degraded = degraded
+        log.warning(message) if degraded else log.info(message)
+        for listener in self.listeners:
+            listener(degraded, message)
+
+    async def _decode_finals(self, jobs: list[_Final]) -> None:
+        """Decode the oldest waiting clips, packed, as many as fit one window."""
+        batch, length = [], 0.0
+        for job in jobs:
+            seconds = len(job.clip) / SAMPLE_RATE + self.engine.config.clip_gap_s
+            if batch and length + seconds > self.engine.config.max_window_s:
+                break
+            batch.append(job)
+            length += seconds
+        self._finals = [j for j in self._finals if j not in batch]
+        try:
+            transcripts = await self._in_thread(
+                transcribe_clips, self.engine, [j.clip for j in batch], None, batch[0].prompt
+            )
+        except Exception as exc:  # the engine failed: every waiting caller hears why
+            log.exception("final decode failed")
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        for job, transcript in zip(batch, transcripts):
+            if not job.future.done():
+                job.future.set_result(transcript)
+
+    async def _decode_partial(self, source: PartialSource) -> None:
+        clip = source.partial_clip()
+        if clip is None:
+            return
+        try:
+            [transcript] = await self._in_thread(transcribe_clips, self.partial_engine, [clip], None, source.context())
+        except Exception:  # a lost partial costs nothing: the final follows
+            log.exception("partial decode failed")
+            return
+        self._partials_done += 1
+        source.on_partial(clip, transcript)
+
+    async def _in_thread(self, fn: Callable[..., list[ClipTranscript]], *args: object) -> list[ClipTranscript]:
+        start = time.monotonic()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        finally:
+            self._decodes += 1
+            self._busy += time.monotonic() - start
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """The loop only ends by being stopped; anything else is a bug that must not pass silently."""
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("the ASR scheduler stopped", exc_info=task.exception())

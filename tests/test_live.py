@@ -1,0 +1,242 @@
+"""The live server end to end: real aiortc peers, real WebSockets, real SQLite, the real model."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import wave
+from pathlib import Path
+from typing import AsyncIterator
+
+import jiwer
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection
+
+from server.api_client import ApiClient, ApiError
+from server.app import Services, create_app, running
+from server.audio import SAMPLE_RATE
+from server.bench import normalize
+from server.events import Status
+from server.replay import replay
+from server.store import Store
+from server.tts import VOICES, synthesize
+
+KEY = "test-key"
+
+
+@contextlib.asynccontextmanager
+async def live_server(data: Path, engine) -> AsyncIterator[tuple[Services, ApiClient]]:
+    services = Services(Store(data), engine, KEY)
+    async with running(create_app(services)) as server, ApiClient(server.url, KEY) as api:
+        yield services, api
+
+
+async def collect(api: ApiClient, encounter: str, into: list[dict]) -> None:
+    """Every event until the encounter finishes."""
+    async for event in api.subscribe(encounter):
+        into.append(event)
+        if event["type"] == "status" and event["state"] == "finished":
+            return
+
+
+def _wer(ref: str, hyp: str) -> float:
+    return jiwer.wer(normalize(ref), normalize(hyp))
+
+
+def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(tmp_path, engine, dialogue):
+    async def scenario() -> tuple[list[dict], list[dict], list[dict]]:
+        async with live_server(tmp_path / "data", engine) as (services, api):
+            joined = await api.create_encounter("ed-pain-dismissed", participant="P-07", cohort="2026")
+            live: list[dict] = []
+            listener = asyncio.create_task(collect(api, joined.id, live))
+            await replay(api, joined.id, joined.join_token, dialogue.tracks)
+            await api.finish(joined.id)
+            await asyncio.wait_for(listener, 10)
+            late: list[dict] = []
+            await asyncio.wait_for(collect(api, joined.id, late), 10)
+            return live, late, await api.events(joined.id)
+
+    live, late, stored = asyncio.run(scenario())
+
+    finals = [e for e in live if e["type"] == "segment" and e["final"]]
+    assert [f["speaker"] for f in finals] == [p.role for p in dialogue.placements]
+    for placed, final in zip(dialogue.placements, finals):
+        assert _wer(placed.text, final["text"]) <= 0.3, (placed.text, final["text"])
+        assert abs(final["t0"] - placed.t0) <= 0.4 and abs(final["t1"] - placed.t1) <= 0.4, (placed, final)
+        assert final["stable"] == len(final["words"]) and final["seq"] is not None
+    spoken = " ".join(p.text for p in dialogue.placements)
+    assert _wer(spoken, " ".join(f["text"] for f in finals)) <= 0.15
+
+    partials = [e for e in live if e["type"] == "segment" and not e["final"]]
+    assert len({p["id"] for p in partials}) >= 3, "partials for most utterances"
+    for partial in partials:
+        final = next(f for f in finals if f["id"] == partial["id"])
+        assert live.index(partial) < live.index(final) and partial["speaker"] == final["speaker"]
+        assert partial["seq"] is None and 0 <= partial["stable"] <= len(partial["words"])
+        assert partial["t0"] >= final["t0"] - 0.5 and partial["t1"] <= final["t1"] + 0.5
+    longest = max(partials, key=lambda p: len(p["words"]))
+    assert _wer(next(f for f in finals if f["id"] == longest["id"])["text"], longest["text"]) <= 0.5
+
+    states = [e["state"] for e in live if e["type"] == "status"]
+    assert states[0] == "started" and states[-1] == "finished"
+    assert states.count("track_added") == 2 and states.count("track_ended") == 2
+
+    assert late == stored == [e for e in live if e["seq"] is not None]
+    assert [e["seq"] for e in late] == sorted(e["seq"] for e in late)
+    assert [e for e in late if e["type"] == "segment"] == finals
+
+
+def test_recordings_are_valid_wavs_on_the_encounter_clock(tmp_path, engine, dialogue):
+    async def scenario() -> list[dict]:
+        async with live_server(tmp_path / "data", engine) as (services, api):
+            joined = await api.create_encounter()
+            await replay(api, joined.id, joined.join_token, {"patient": dialogue.tracks["patient"][: 6 * SAMPLE_RATE]})
+            await api.finish(joined.id)
+            return services.store.tracks(joined.id)
+
+    [track] = asyncio.run(scenario())
+    with wave.open(track["source"]) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (SAMPLE_RATE, 1, 2)
+        audio = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32) / 32767
+    assert abs(len(audio) / SAMPLE_RATE - 6.0) < 0.2 and track["duration"] == pytest.approx(len(audio) / SAMPLE_RATE)
+    sent = dialogue.tracks["patient"][: 6 * SAMPLE_RATE]
+    lag = _lag(sent, audio[: len(sent)])
+    assert abs(lag) < 0.1, f"recording is {lag:.3f} s off the encounter clock"
+
+
+def _lag(reference: np.ndarray, recorded: np.ndarray) -> float:
+    """Seconds by which `recorded` trails `reference` (cross-correlation of the envelopes)."""
+    n = min(len(reference), len(recorded)) // 160 * 160
+    env = [np.abs(x[:n]).reshape(-1, 160).mean(axis=1) for x in (reference, recorded)]
+    corr = np.correlate(env[1] - env[1].mean(), env[0] - env[0].mean(), mode="full")
+    return (int(np.argmax(corr)) - (len(env[0]) - 1)) * 0.01
+
+
+def test_a_peer_that_hangs_up_mid_utterance_gets_it_finalized(tmp_path, engine):
+    line = "I went to the emergency room two days ago and they sent me home without any tests"
+    speech = synthesize(line, VOICES["patient"])
+    cut = len(speech) * 3 // 5  # the connection closes while the patient is still talking
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        async with live_server(tmp_path / "data", engine) as (services, api):
+            joined = await api.create_encounter()
+            events: list[dict] = []
+            listener = asyncio.create_task(collect(api, joined.id, events))
+            await replay(api, joined.id, joined.join_token, {"patient": np.concatenate([np.zeros(8000, np.float32), speech[:cut]])})
+            await asyncio.sleep(1.5)
+            ended = [e for e in events if e["type"] == "status" and e["state"] == "track_ended"]
+            finals_before_finish = [e for e in events if e["type"] == "segment" and e["final"]]
+            await api.finish(joined.id)
+            await asyncio.wait_for(listener, 10)
+            return ended, finals_before_finish
+
+    ended, finals = asyncio.run(scenario())
+    assert len(ended) == 1 and ended[0]["speaker"] == "patient"
+    assert len(finals) == 1
+    heard = normalize(finals[0]["text"]).split()
+    assert heard[:4] == ["i", "went", "to", "the"] and len(heard) <= len(normalize(line).split())
+    assert finals[0]["t1"] <= 0.5 + cut / SAMPLE_RATE + 0.1
+
+
+def test_bad_requests_get_clear_errors(tmp_path, engine):
+    async def scenario() -> dict[str, ApiError]:
+        errors: dict[str, ApiError] = {}
+
+        async def expect(name: str, call) -> None:
+            with pytest.raises(ApiError) as info:
+                await call
+            errors[name] = info.value
+
+        async with live_server(tmp_path / "data", engine) as (services, api):
+            joined = await api.create_encounter()
+            good_offer = await _offer_sdp(audio=True)
+            await expect("malformed", api.offer(joined.id, "this is not SDP", "patient", joined.join_token))
+            await expect("truncated", api.offer(joined.id, good_offer[: len(good_offer) // 2], "patient", joined.join_token))
+            await expect("no audio", api.offer(joined.id, await _offer_sdp(audio=False), "patient", joined.join_token))
+            await expect("unknown", api.offer("enc-nope", good_offer, "patient", joined.join_token))
+            await expect("token", api.offer(joined.id, good_offer, "patient", "wrong-token"))
+            await expect("unknown events", api.events("enc-nope"))
+            await expect("unknown scenario", api.create_encounter("no-such-case"))
+            async with ApiClient(api.base_url, "wrong-key") as stranger:
+                await expect("key", stranger.events(joined.id))
+                await expect("ws key", anext(stranger.subscribe(joined.id)))
+            async with ApiClient(api.base_url, None) as anonymous:
+                await expect("no key", anonymous.create_encounter())
+            await expect("ws unknown", anext(api.subscribe("enc-nope")))
+            await api.finish(joined.id)
+            await expect("finished", api.offer(joined.id, good_offer, "patient", joined.join_token))
+        return errors
+
+    errors = asyncio.run(scenario())
+    status = {name: e.status for name, e in errors.items()}
+    assert status == {
+        "malformed": 400, "truncated": 400, "no audio": 400, "unknown": 404, "token": 403, "unknown events": 404,
+        "unknown scenario": 400, "key": 403, "ws key": 403, "no key": 401, "ws unknown": 404, "finished": 409,
+    }
+    assert "malformed SDP" in errors["malformed"].detail
+    assert "no audio track" in errors["no audio"].detail
+    assert "enc-nope" in errors["unknown"].detail
+    assert "join token" in errors["token"].detail
+    assert "no-such-case" in errors["unknown scenario"].detail
+
+
+async def _offer_sdp(audio: bool) -> str:
+    from aiortc.mediastreams import AudioStreamTrack
+
+    pc = RTCPeerConnection()
+    if audio:
+        pc.addTrack(AudioStreamTrack())
+    else:
+        pc.createDataChannel("chat")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+def test_a_restart_keeps_encounters_and_events(tmp_path, engine, dialogue):
+    data = tmp_path / "data"
+    first_line = dialogue.tracks["provider"][: round(dialogue.placements[0].t1 * SAMPLE_RATE) + SAMPLE_RATE]
+
+    async def before() -> tuple[str, str, list[dict]]:
+        async with live_server(data, engine) as (services, api):
+            done = await api.create_encounter("ed-pain-dismissed", participant="P-1")
+            await replay(api, done.id, done.join_token, {"provider": first_line})
+            await api.finish(done.id)
+            cut_off = await api.create_encounter()
+            await replay(api, cut_off.id, cut_off.join_token, {"provider": first_line})
+            return done.id, cut_off.id, await api.events(done.id)
+            # leaving the block stops the server with `cut_off` still live
+
+    async def after(done: str, cut_off: str) -> tuple[list[dict], list[dict], list[dict]]:
+        async with live_server(data, engine) as (services, api):
+            listing = await api.request("GET", "/api/encounters")
+            return listing, await api.events(done), await api.events(cut_off)
+
+    done, cut_off, events_before = asyncio.run(before())
+    listing, events_done, events_cut = asyncio.run(after(done, cut_off))
+    assert {e["id"] for e in listing} == {done, cut_off}
+    assert all(e["finished_at"] is not None for e in listing)
+    assert next(e for e in listing if e["id"] == done)["metadata"] == {"participant": "P-1"}
+    assert events_done == events_before
+    assert any(e["type"] == "segment" and "morning" in e["text"].lower() for e in events_done)
+    assert [e["state"] for e in events_cut if e["type"] == "status"][-2:] == ["error", "finished"]
+    assert "server stopped" in events_cut[-2]["message"]
+
+
+def test_a_crash_leaves_the_encounter_closed_with_its_events(tmp_path, engine):
+    store = Store(tmp_path / "data")
+    record = store.create_encounter()
+    store.add_track(record.id, "patient", str(tmp_path / "patient.wav"), None, None)
+    store.add_events([Status(id="s1", encounter=record.id, speaker="unknown", t0=0, t1=0, state="started")])
+    store.close()  # the process died here: no `finished`
+
+    async def restart() -> list[dict]:
+        async with live_server(tmp_path / "data", engine) as (services, api):
+            return await api.events(record.id)
+
+    events = asyncio.run(restart())
+    assert [e["state"] for e in events] == ["started", "error", "finished"]
+    assert "server restart" in events[1]["message"]
+    assert Store(tmp_path / "data").encounter(record.id).finished_at is not None
