@@ -73,12 +73,17 @@ class EncounterRun:
         return out
 
     def _segments(self, final: bool) -> list[tuple[float, dict]]:
-        return [(a, e) for a, e in self.arrivals if e["type"] == "segment" and e["final"] == final and e["words"]]
+        """Live segments: partials, or finals of the first pass (revisions come later by design)."""
+        return [(a, e) for a, e in self.arrivals
+                if e["type"] == "segment" and e["final"] == final and e["words"] and not e["revision"]]
 
-    @property
-    def text(self) -> str:
-        finals = [e for _, e in self.arrivals if e["type"] == "segment" and e["final"] and e["words"]]
-        return " ".join(e["text"] for e in sorted(finals, key=lambda e: e["t0"]))
+    def text(self, revised: bool) -> str:
+        """The transcript: each utterance's live final, or its latest revision."""
+        latest: dict[str, dict] = {}
+        for _, e in self.arrivals:
+            if e["type"] == "segment" and e["final"] and e["words"] and (revised or not e["revision"]):
+                latest[e["id"]] = e
+        return " ".join(e["text"] for e in sorted(latest.values(), key=lambda e: e["t0"]))
 
 
 @dataclass
@@ -88,8 +93,8 @@ class LiveResult:
     wall_s: float
     cpu_s: float
     asr: dict
-    wer: list[tuple[str, WordErrors, WordErrors | None]] = field(default_factory=list)
-    """(file, streaming, batch) word errors for files with a reference transcript."""
+    wer: list[tuple[str, WordErrors, WordErrors, WordErrors | None]] = field(default_factory=list)
+    """(file, live finals, after the second pass, batch) word errors, for files with a reference transcript."""
 
 
 async def bench_live(
@@ -109,7 +114,7 @@ async def bench_live(
     ends = {path: _speech_ends(t) for path, t in tracks.items()}
     runs = [EncounterRun(path, audio[path].shape[1] / SAMPLE_RATE, ends[path])
             for path in (files[i % len(files)] for i in range(encounters))]
-    with tempfile.TemporaryDirectory(prefix="bench-live-") as data, _server(Path(data), model) as (url, process):
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as data, ServerProcess(Path(data), model) as (url, process):
         async with ApiClient(url, KEY) as api:
             samples: list[Sample] = []
             start = time.time()
@@ -169,12 +174,12 @@ def _cpu(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-class _server:
-    """`encounter serve` in a child process on a free port, with its own data directory."""
+class ServerProcess:
+    """`encounter serve` in a child process on a free port: `with ServerProcess(...) as (url, process)`."""
 
-    def __init__(self, data: Path, model: str) -> None:
+    def __init__(self, data: Path, model: str = "tiny.en", key: str = KEY) -> None:
         self.command = [sys.executable, "-m", "server.cli", "serve", "--port", "0", "--data", str(data),
-                        "--key", KEY, "--model", model]
+                        "--key", key, "--model", model]
 
     def __enter__(self) -> tuple[str, psutil.Process]:
         self.child = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
@@ -188,7 +193,7 @@ class _server:
         self.child.wait(30)
 
 
-def _wer(runs: list[EncounterRun], model: str, baseline: bool) -> list[tuple[str, WordErrors, WordErrors | None]]:
+def _wer(runs: list[EncounterRun], model: str, baseline: bool) -> list[tuple[str, WordErrors, WordErrors, WordErrors | None]]:
     from server.asr import load_engine
 
     engine = load_engine(model) if baseline else None
@@ -197,7 +202,8 @@ def _wer(runs: list[EncounterRun], model: str, baseline: bool) -> list[tuple[str
         reference = reference_for(run.file)
         if reference is not None:
             batch = word_errors(reference, batch_transcript(engine, run.file)) if engine is not None else None
-            rows.append((run.file.name, word_errors(reference, run.text), batch))
+            rows.append((run.file.name, word_errors(reference, run.text(revised=False)),
+                         word_errors(reference, run.text(revised=True)), batch))
     return rows
 
 
@@ -222,19 +228,24 @@ def format_live(result: LiveResult) -> str:
         f" ({result.cpu_s:.0f} s over {result.wall_s:.0f} s; ASR busy {result.asr['busy_s']:.0f} s)",
         f"server peak RSS  {max((s.rss_mb for s in result.samples), default=0):.0f} MB",
         f"ASR queue        {result.asr['decodes']} decodes, {result.asr['partials']} partials,"
-        f" {result.asr['partials_dropped']} partials and {result.asr['speculations_dropped']} speculations dropped,"
+        f" {result.asr['revisions']} revisions, {result.asr['partials_dropped']} partials,"
+        f" {result.asr['speculations_dropped']} speculations and {result.asr['revisions_dropped']} revisions dropped,"
         f" degraded {sum(s.degraded for s in result.samples)} s",
         "backlog over time (max per minute, s of audio waiting for a final): "
         + " ".join(f"{m}:{b:.1f}" for m, b in _per_minute(result.samples)),
     ]
     rows = list(result.wer)
     if len(rows) > 1:
-        batches = [b for _, _, b in rows]
+        batches = [b for *_, b in rows]
         pooled_batch = sum(batches, WordErrors(0, 0)) if None not in batches else None
-        rows.append(("pooled", sum((s for _, s, _ in rows), WordErrors(0, 0)), pooled_batch))
-    for name, streaming, batch in rows:
-        vs = "" if batch is None else f", batch {100 * batch.wer:.2f}% ({100 * (streaming.wer - batch.wer):+.2f} points)"
-        lines.append(f"WER {name}: streaming {100 * streaming.wer:.2f}%{vs}")
+        pooled = [sum((row[i] for row in rows), WordErrors(0, 0)) for i in (1, 2)]
+        rows.append(("pooled", *pooled, pooled_batch))
+    for name, live, revised, batch in rows:
+        line = f"WER {name}: live finals {100 * live.wer:.2f}%, after second pass {100 * revised.wer:.2f}%"
+        if batch is not None:
+            line += (f", batch {100 * batch.wer:.2f}% ({100 * (live.wer - batch.wer):+.2f} / "
+                     f"{100 * (revised.wer - batch.wer):+.2f} points)")
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -44,7 +44,9 @@ class Segment(Event):
     `stable` (an addition to schema v1) counts the leading words a partial shares with the
     partial before it (LocalAgreement): those rarely change, the rest are still guesses. A final
     is stable throughout. A final with no words withdraws the partials of an utterance that
-    turned out to hold no speech.
+    turned out to hold no speech. `revision` (also an addition) is 0 for the live final and 1
+    for the second pass, which re-decodes finished utterances together with more context and
+    replaces the final with the same id where its words differ.
     """
 
     type: ClassVar[str] = "segment"
@@ -53,6 +55,7 @@ class Segment(Event):
     words: list[dict[str, Any]]
     avg_logprob: float
     stable: int = 0
+    revision: int = 0
 
     @classmethod
     def from_words(

@@ -125,7 +125,7 @@ class LiveEncounter:
         seq = None
         if not (isinstance(event, Segment) and (not event.final or not event.words)):
             [seq] = self.store.add_events([event])
-        if isinstance(event, Segment) and event.final:
+        if isinstance(event, Segment) and event.final and not event.revision:
             self._recent_words.extend(event.text.split())
         self.hub.publish(self.id, {**body, "seq": seq})
 

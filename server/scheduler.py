@@ -11,9 +11,12 @@ would only slow each other down. What matters is which decode runs next:
    decoding now makes the final ready by the time the pause is long enough.
 3. **partials**: the growing text of someone still talking; at most one request per track is
    kept, and its audio is taken when the decode starts, so it is always the freshest.
+4. **revisions**: a second pass over ~20 s of a track's finished utterances, packed into one
+   window with the preceding words as prompt: the context that decoding utterances one by one
+   lacks. It runs only when nothing else waits, so it never delays a final.
 
 When a final has waited longer than `degrade_after_s`, the scheduler is *degraded*: it drops
-partials and speculation (finals first) and says so to its listeners until it has kept up for
+partials, speculation and revisions (finals first) and says so to its listeners until it has kept up for
 `recover_after_s`.
 """
 
@@ -56,6 +59,13 @@ class _Final:
     submitted: float = field(default_factory=time.monotonic)
 
 
+@dataclass(eq=False)
+class _Revision:
+    clips: list[np.ndarray]
+    prompt: str | None
+    future: asyncio.Future[list[ClipTranscript]]
+
+
 @dataclass(frozen=True)
 class SchedulerStats:
     """A snapshot of the queue, for `GET /api/server` and `encounter bench live`."""
@@ -72,6 +82,8 @@ class SchedulerStats:
     partials: int
     partials_dropped: int
     speculations_dropped: int
+    revisions: int
+    revisions_dropped: int
     busy_s: float
     """Time spent decoding since start, in seconds."""
 
@@ -94,12 +106,14 @@ class AsrScheduler:
         """Called with (degraded, message) whenever the scheduler degrades or recovers."""
         self._finals: list[_Final] = []
         self._partials: dict[PartialSource, None] = {}  # insertion-ordered set: oldest request first
+        self._revisions: list[_Revision] = []
         self._wake = asyncio.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
         self._task: asyncio.Task[None] | None = None
         self._degraded = False
         self._last_late = 0.0
         self._decodes = self._partials_done = self._partials_dropped = self._speculations_dropped = 0
+        self._revisions_done = self._revisions_dropped = 0
         self._busy = 0.0
 
     def start(self) -> None:
@@ -112,9 +126,10 @@ class AsrScheduler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for job in self._finals:
+        for job in [*self._finals, *self._revisions]:
             job.future.cancel()
         self._finals.clear()
+        self._revisions.clear()
         self._pool.shutdown(wait=True)
 
     def final(
@@ -135,6 +150,13 @@ class AsrScheduler:
             if job.future is future:
                 job.speculative, job.submitted = False, time.monotonic()
         self._wake.set()
+
+    def revision(self, clips: list[np.ndarray], prompt: str | None) -> asyncio.Future[list[ClipTranscript]]:
+        """Queue a second pass over finished utterance clips (cancelled if the scheduler degrades)."""
+        job = _Revision(clips, prompt, asyncio.get_running_loop().create_future())
+        self._revisions.append(job)
+        self._wake.set()
+        return job.future
 
     def request_partial(self, source: PartialSource) -> None:
         """Ask for a partial of `source`'s open utterance; repeated requests coalesce."""
@@ -158,6 +180,8 @@ class AsrScheduler:
             partials=self._partials_done,
             partials_dropped=self._partials_dropped,
             speculations_dropped=self._speculations_dropped,
+            revisions=self._revisions_done,
+            revisions_dropped=self._revisions_dropped,
             busy_s=round(self._busy, 3),
         )
 
@@ -175,6 +199,8 @@ class AsrScheduler:
                 source = next(iter(self._partials))
                 del self._partials[source]
                 await self._decode_partial(source)
+            elif self._revisions:
+                await self._decode_revision(self._revisions.pop(0))
             else:
                 self._wake.clear()
                 await self._wake.wait()
@@ -196,6 +222,10 @@ class AsrScheduler:
                 job.future.cancel()
                 self._speculations_dropped += 1
             self._finals = [j for j in self._finals if not j.speculative]
+            for revision in self._revisions:
+                revision.future.cancel()
+                self._revisions_dropped += 1
+            self._revisions.clear()
 
     def _set_degraded(self, degraded: bool, message: str) -> None:
         self._degraded = degraded
@@ -238,6 +268,19 @@ class AsrScheduler:
             return
         self._partials_done += 1
         source.on_partial(clip, transcript)
+
+    async def _decode_revision(self, job: _Revision) -> None:
+        if job.future.done():
+            return
+        try:
+            transcripts = await self._in_thread(transcribe_clips, self.engine, job.clips, None, job.prompt)
+        except Exception as exc:
+            log.exception("revision decode failed")
+            job.future.set_exception(exc)
+            return
+        self._revisions_done += 1
+        if not job.future.done():
+            job.future.set_result(transcripts)
 
     async def _in_thread(self, fn: Callable[..., list[ClipTranscript]], *args: object) -> list[ClipTranscript]:
         start = time.monotonic()

@@ -9,6 +9,11 @@
 Partials and the final of one utterance share an id; the final replaces the partials. Partials
 carry `stable`, the number of leading words the previous partial agreed on (LocalAgreement-2),
 so a viewer can show settled words solid and the rest tentative.
+
+Decoding each utterance alone as soon as it ends is what makes finals fast, but short
+utterances lose the context Whisper gets from a full window. So a second pass re-decodes
+about `revise_after_s` of finished utterances packed together, with the words before them as
+prompt, whenever the model is idle, and emits `revision: 1` finals where the words changed.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class StreamingConfig:
     """A new partial is requested after this much more speech."""
     speculate_after_s: float = 0.1
     """A pause this long starts the speculative final (the endpoint needs `vad.min_silence_ms`)."""
+    revise_after_s: float = 20.0
+    """Finished utterances are decoded again together (the second pass) once this much audio has gathered."""
 
 
 @dataclass(eq=False)
@@ -98,6 +105,8 @@ class StreamingTranscriber:
         self._last_index = 0
         self._last_final: asyncio.Task[None] | None = None
         self._finals: set[asyncio.Task[None]] = set()
+        self._unrevised: list[tuple[Utterance, Segment]] = []
+        self._revision_prompt: str | None = None
 
     @property
     def position(self) -> float:
@@ -118,9 +127,11 @@ class StreamingTranscriber:
         self._scheduler.forget(self)
 
     async def drain(self) -> None:
-        """Wait until every final this track owes has gone out."""
+        """Wait until every final this track owes, and its second pass, has gone out."""
         while self._finals:
             await asyncio.gather(*self._finals, return_exceptions=True)
+            if not self._finals and self._unrevised:
+                self._revise()
 
     # -- the utterance in progress --------------------------------------------------------
 
@@ -148,7 +159,7 @@ class StreamingTranscriber:
         if state.speculation is not None and state.speculation.end == span.end:
             return
         if state.speculation is not None:
-            state.speculation.future.cancel()  # superseded: a longer pause of the same utterance
+            state.speculation.future.cancel()  # superseded: the speaker went on and paused again
         utterance = self._cutter.clip(span)
         future = self._scheduler.final(utterance.audio, speculative=True, prompt=self.context())
         state.speculation = _Speculation(span.end, utterance, future)
@@ -232,7 +243,33 @@ class StreamingTranscriber:
             self._withdraw(state)
             return
         segment.id = self._id(state)
+        if not self._unrevised:
+            self._revision_prompt = self.context()
         self._emit(segment)
+        self._unrevised.append((utterance, segment))
+        if sum(len(u.audio) for u, _ in self._unrevised) / SAMPLE_RATE >= self.config.revise_after_s:
+            self._revise()
+
+    # -- the second pass ------------------------------------------------------------------------
+
+    def _revise(self) -> None:
+        batch, self._unrevised = self._unrevised, []
+        future = self._scheduler.revision([u.audio for u, _ in batch], self._revision_prompt)
+        task = asyncio.get_running_loop().create_task(self._emit_revisions(batch, future))
+        self._finals.add(task)
+        task.add_done_callback(self._finals.discard)
+
+    async def _emit_revisions(self, batch: list[tuple[Utterance, Segment]], future: asyncio.Future) -> None:
+        """Replace finals whose words the second pass heard differently (an empty result keeps the first)."""
+        try:
+            transcripts = await future
+        except (asyncio.CancelledError, Exception):  # dropped under load, or failed: the finals stand
+            return
+        for (utterance, first), transcript in zip(batch, transcripts):
+            revised = to_segment(self.encounter, first.id, utterance, transcript)
+            if revised is not None and [w["w"] for w in revised.words] != [w["w"] for w in first.words]:
+                revised.revision = 1
+                self._emit(revised)
 
     def _withdraw(self, state: _OpenUtterance) -> None:
         """An utterance whose partials went out turned out to hold no words: an empty final."""

@@ -18,7 +18,7 @@ from server.app import Services, create_app, running
 from server.audio import SAMPLE_RATE
 from server.bench import normalize
 from server.events import Status
-from server.replay import replay
+from server.replay import ReplayClock, replay
 from server.store import Store
 from server.tts import VOICES, synthesize
 
@@ -59,7 +59,8 @@ def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(
 
     live, late, stored = asyncio.run(scenario())
 
-    finals = [e for e in live if e["type"] == "segment" and e["final"]]
+    finals = [e for e in live if e["type"] == "segment" and e["final"] and not e["revision"]]
+    revisions = [e for e in live if e["type"] == "segment" and e["revision"]]
     assert [f["speaker"] for f in finals] == [p.role for p in dialogue.placements]
     for placed, final in zip(dialogue.placements, finals):
         assert _wer(placed.text, final["text"]) <= 0.3, (placed.text, final["text"])
@@ -67,6 +68,9 @@ def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(
         assert final["stable"] == len(final["words"]) and final["seq"] is not None
     spoken = " ".join(p.text for p in dialogue.placements)
     assert _wer(spoken, " ".join(f["text"] for f in finals)) <= 0.15
+    latest = {f["id"]: f for f in finals + revisions}  # the second pass replaces finals by id
+    assert _wer(spoken, " ".join(f["text"] for f in sorted(latest.values(), key=lambda f: f["t0"]))) <= 0.15
+    assert all(live.index(r) > live.index(next(f for f in finals if f["id"] == r["id"])) for r in revisions)
 
     partials = [e for e in live if e["type"] == "segment" and not e["final"]]
     assert len({p["id"] for p in partials}) >= 3, "partials for most utterances"
@@ -84,7 +88,7 @@ def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(
 
     assert late == stored == [e for e in live if e["seq"] is not None]
     assert [e["seq"] for e in late] == sorted(e["seq"] for e in late)
-    assert [e for e in late if e["type"] == "segment"] == finals
+    assert [e for e in late if e["type"] == "segment"] == [e for e in live if e["type"] == "segment" and e["final"]]
 
 
 def test_recordings_are_valid_wavs_on_the_encounter_clock(tmp_path, engine, dialogue):
@@ -240,3 +244,35 @@ def test_a_crash_leaves_the_encounter_closed_with_its_events(tmp_path, engine):
     assert [e["state"] for e in events] == ["started", "error", "finished"]
     assert "server restart" in events[1]["message"]
     assert Store(tmp_path / "data").encounter(record.id).finished_at is not None
+
+
+def test_a_late_joiner_is_placed_on_the_encounter_clock(tmp_path, engine):
+    patient = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), synthesize("My stomach hurts a lot.", VOICES["patient"]),
+                              np.zeros(3 * SAMPLE_RATE, np.float32)])
+    provider = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32),
+                               synthesize("Tell me when it started.", VOICES["provider"]), np.zeros(SAMPLE_RATE, np.float32)])
+
+    async def scenario():
+        async with live_server(tmp_path / "data", engine) as (services, api):
+            joined = await api.create_encounter()
+            patient_clock, provider_clock = ReplayClock(), ReplayClock()
+
+            async def late_provider() -> None:
+                await asyncio.sleep(2.5)
+                await replay(api, joined.id, joined.join_token, {"provider": provider}, provider_clock)
+
+            await asyncio.gather(
+                replay(api, joined.id, joined.join_token, {"patient": patient}, patient_clock), late_provider()
+            )
+            await api.finish(joined.id)
+            return await api.events(joined.id), provider_clock.start - patient_clock.start, services.store.tracks(joined.id)
+
+    events, offset, tracks = asyncio.run(scenario())
+    segments = {e["speaker"]: e for e in events if e["type"] == "segment"}
+    assert offset > 2.0
+    assert abs(segments["patient"]["t0"] - 0.5) < 0.3
+    assert abs(segments["provider"]["t0"] - (offset + 0.5)) < 0.3, (segments["provider"]["t0"], offset)
+    duration = {t["role"]: t["duration"] for t in tracks}
+    assert abs(duration["provider"] - (offset + len(provider) / SAMPLE_RATE)) < 0.2  # leading silence recorded
+    joined_at = [e["t0"] for e in events if e["type"] == "status" and e["state"] == "track_added"]
+    assert joined_at[0] < 0.1 and abs(joined_at[1] - offset) < 0.2

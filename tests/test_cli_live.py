@@ -1,0 +1,56 @@
+"""`encounter serve`, `encounter stream` and `encounter bench live` as a user runs them."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+
+from server.audio import SAMPLE_RATE, write_wav
+from server.bench_live import ServerProcess
+from server.cli import main
+
+KEY = "cli-key"
+
+
+def _first_two_lines(dialogue, path):
+    """A two-channel file (patient, provider) with the dialogue's first two lines."""
+    end = round((dialogue.placements[1].t1 + 0.6) * SAMPLE_RATE)
+    write_wav(path, np.stack([dialogue.tracks["patient"][:end], dialogue.tracks["provider"][:end]]))
+    return end / SAMPLE_RATE
+
+
+def test_stream_sends_each_channel_as_its_role_and_prints_the_live_transcript(tmp_path, dialogue, capsys):
+    wav = tmp_path / "station.wav"
+    _first_two_lines(dialogue, wav)
+    with ServerProcess(tmp_path / "data", key=KEY) as (url, _):
+        created = httpx.post(f"{url}/api/encounters", json={"scenario": None},
+                             headers={"Authorization": f"Bearer {KEY}"}).json()
+        assert main(["stream", str(wav), "--server", url, "--encounter", created["id"],
+                     "--channels", "patient,provider", "--key", KEY]) == 0
+        stored = httpx.get(f"{url}/api/encounters/{created['id']}/events", headers={"Authorization": f"Bearer {KEY}"}).json()
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2, out
+    assert "PROVIDER: " in out[0] and "morning" in out[0].lower()
+    assert "PATIENT: " in out[1] and "headache" in out[1].lower()
+    assert [e["speaker"] for e in stored if e["type"] == "segment"] == ["provider", "patient"]
+
+
+def test_stream_without_token_or_key_says_what_to_give(tmp_path, dialogue, capsys):
+    wav = tmp_path / "station.wav"
+    _first_two_lines(dialogue, wav)
+    assert main(["stream", str(wav), "--encounter", "enc-x"]) == 2
+    assert "--token" in capsys.readouterr().err
+
+
+def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, capsys):
+    wav = tmp_path / "station.wav"
+    _first_two_lines(dialogue, wav)
+    assert main(["bench", "live", str(wav), "--channels", "patient,provider", "--encounters", "2", "--no-baseline"]) == 0
+    report = capsys.readouterr().out
+    word_end, speech_end = [line for line in report.splitlines() if line.startswith("final latency")]
+    assert "n=   4" in word_end and "n=   4" in speech_end, report  # two lines in each of two encounters
+    p50 = float(word_end.split("p50 ")[1].split(" s")[0])
+    assert 0.2 < p50 < 3.0, report
+    rss = float(report.split("server peak RSS")[1].split("MB")[0])
+    assert 100 < rss < 1500, report
+    assert "server CPU" in report and "backlog over time" in report
