@@ -13,7 +13,8 @@ would only slow each other down. What matters is which decode runs next:
    kept, and its audio is taken when the decode starts, so it is always the freshest.
 4. **revisions**: a second pass over ~20 s of a track's finished utterances, packed into one
    window with the preceding words as prompt: the context that decoding utterances one by one
-   lacks. It runs only when nothing else waits, so it never delays a final.
+   lacks. It waits for a moment when nothing else is queued; after `revision_patience_s` it
+   goes before partials, so that constant talk elsewhere cannot starve it.
 
 When a final has waited longer than `degrade_after_s`, the scheduler is *degraded*: it drops
 partials, speculation and revisions (finals first) and says so to its listeners until it has kept up for
@@ -64,6 +65,7 @@ class _Revision:
     clips: list[np.ndarray]
     prompt: str | None
     future: asyncio.Future[list[ClipTranscript]]
+    submitted: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,13 @@ class AsrScheduler:
         partial_engine: AsrEngine | None = None,
         degrade_after_s: float = 1.0,
         recover_after_s: float = 3.0,
+        revision_patience_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.partial_engine = partial_engine or engine
         self.degrade_after_s = degrade_after_s
         self.recover_after_s = recover_after_s
+        self.revision_patience_s = revision_patience_s
         self.listeners: list[Callable[[bool, str], None]] = []
         """Called with (degraded, message) whenever the scheduler degrades or recovers."""
         self._finals: list[_Final] = []
@@ -195,6 +199,8 @@ class AsrScheduler:
                 await self._decode_finals(finals)
             elif speculative:
                 await self._decode_finals(speculative)
+            elif self._revisions and time.monotonic() - self._revisions[0].submitted > self.revision_patience_s:
+                await self._decode_revision(self._revisions.pop(0))
             elif self._partials:
                 source = next(iter(self._partials))
                 del self._partials[source]

@@ -78,3 +78,31 @@ def test_a_slow_subscriber_is_cut_off_instead_of_buffering_forever():
         return slow.overflowed, await slow.get(), fast.overflowed
 
     assert asyncio.run(scenario()) == (True, None, False)
+
+
+def test_a_revision_waits_for_a_lull_but_is_not_starved_by_endless_partials(engine, dialogue):
+    clip = dialogue.tracks["patient"][round(dialogue.placements[1].t0 * SAMPLE_RATE) : round(dialogue.placements[1].t1 * SAMPLE_RATE)]
+
+    async def scenario():
+        scheduler = AsrScheduler(engine, revision_patience_s=1.0)
+        scheduler.start()
+
+        class Talker(PartialProbe):
+            """Someone who never stops talking: asks for the next partial as soon as one arrives."""
+
+            def on_partial(self, clip, transcript):
+                super().on_partial(clip, transcript)
+                scheduler.request_partial(self)
+
+        talker = Talker(clip)
+        scheduler.request_partial(talker)
+        await asyncio.sleep(0.1)
+        revision = scheduler.revision([clip], None)
+        [transcript] = await asyncio.wait_for(revision, 10)
+        partials_before_revision = len(talker.heard)
+        await scheduler.stop()
+        return transcript, partials_before_revision
+
+    transcript, partials = asyncio.run(scenario())
+    assert "headache" in " ".join(w.w for w in transcript.words).lower()
+    assert 2 <= partials <= 5, "partials went first until the revision had waited its patience"
