@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Literal
+from typing import Any, AsyncIterator
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
@@ -30,12 +29,11 @@ from server.access import same_secret
 from server.asr import AsrConfig, AsrEngine
 from server.events import Status
 from server.hub import Hub, Subscription
-from server.live import LiveConfig, LiveEncounter, OfferError
+from server.live import LiveConfig, LiveEncounter, OfferError, Role
 from server.scenarios import ScenarioError, find_scenario
 from server.scheduler import AsrScheduler
 from server.store import Encounter, Store, UnknownEncounter
 
-log = logging.getLogger(__name__)
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 
@@ -73,7 +71,7 @@ class EncounterCreated(EncounterOut):
 class Offer(BaseModel):
     sdp: str
     type: str = "offer"
-    role: Literal["patient", "provider", "room"]
+    role: Role
     token: str = Field(description="the encounter's join token")
 
 

@@ -14,6 +14,7 @@ from server.analyze import Analysis, InputError, TrackSource, analyze, load_sour
 from server.api_client import ApiError
 from server.asr import BUNDLED_MODEL, AsrEngine, ModelError, load_engine
 from server.audio import SAMPLE_RATE, AudioError
+from server.live import ROLE_SPEAKERS
 from server.replay import ReplayError
 from server.scenarios import ScenarioError
 from server.store import Store, default_data_dir
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     stream_cmd.add_argument("file", type=Path, metavar="FILE", help="recording (any format FFmpeg reads)")
     stream_cmd.add_argument("--server", default="http://127.0.0.1:8000", help="server URL (default: %(default)s)")
     stream_cmd.add_argument("--encounter", required=True, help="encounter id")
-    stream_cmd.add_argument("--role", choices=["patient", "provider", "room"], default="room",
+    stream_cmd.add_argument("--role", choices=list(ROLE_SPEAKERS), default="room",
                             help="role of the whole (mixed) file (default: room)")
     stream_cmd.add_argument("--channels", type=lambda s: s.split(","),
                             help="roles of the file's channels in order, each sent as its own track, e.g. patient,provider")

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 CONTEXT_WORDS = 80
 """Words of preceding finals given to Whisper as its prompt (on CAR0001, 80 words: 0.4 WER points better than 40)."""
 
-ROLE_SPEAKERS = {"patient": "patient", "provider": "provider", "room": "unknown"}
+Role = Literal["patient", "provider", "room"]
+ROLE_SPEAKERS: dict[Role, str] = {"patient": "patient", "provider": "provider", "room": "unknown"}
 """Roles a station can join as, and the speaker their speech is attributed to ("room": one mix)."""
 
 
