@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from server.annotator import annotate
 from server.asr import AsrEngine
 from server.audio import SAMPLE_RATE, decode_file, to_mono
 from server.events import Event, Segment, Status
+from server.moments import Classifier
 from server.pipeline import Progress, Track, analyze_tracks
-from server.scenarios import ROLES
+from server.scenarios import ROLES, find_scenario
 from server.store import Store
+from server.summary import summarize
 
 
 class InputError(Exception):
@@ -68,6 +72,7 @@ def _check_channel_roles(channels: list[str]) -> None:
 class Analysis:
     encounter: str
     events: list[Event]
+    summary: dict[str, Any]
 
     @property
     def segments(self) -> list[Segment]:
@@ -81,8 +86,12 @@ def analyze(
     out_dir: Path | None = None,
     scenario: str | None = None,
     progress: Progress | None = None,
+    classifier: Classifier | None = None,
 ) -> Analysis:
-    """Analyze one encounter's tracks, store it, and write its files into `out_dir`."""
+    """Analyze one encounter's tracks, store it, and write its files into `out_dir`.
+
+    With a classifier, racially charged moments and the provider's responses are annotated too.
+    """
     encounter = store.create_encounter(scenario, {"source": [str(s.path) for s in sources]})
     duration = max(len(s.track.samples) for s in sources) / SAMPLE_RATE
     events: list[Event] = [Status(id="status-started", encounter=encounter.id, speaker="unknown", t0=0, t1=0, state="started")]
@@ -93,30 +102,51 @@ def analyze(
             Status(id=f"status-track-{source.track.speaker}", encounter=encounter.id, speaker=source.track.speaker,
                    t0=0, t1=0, state="track_added", message=f"{source.path}")
         )
-    events += analyze_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    segments = analyze_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    annotations = annotate(encounter.id, segments, classifier) if classifier else []
+    events += sorted([*segments, *annotations], key=lambda e: (e.t1, e.type != "segment"))  # a moment after its turn
     events.append(
         Status(id="status-finished", encounter=encounter.id, speaker="unknown", t0=duration, t1=duration, state="finished")
     )
     store.add_events(events)
     store.finish(encounter.id)
-    result = Analysis(encounter.id, events)
+    summary = summarize([e.to_dict() for e in events], find_scenario(scenario) if scenario else None)
+    result = Analysis(encounter.id, events, summary)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
 
 
 def write_outputs(result: Analysis, out_dir: Path) -> None:
-    """`annotations.jsonl` (every event) and `transcript.txt` (one line per segment)."""
+    """`annotations.jsonl` (every event), `transcript.txt` (one line per segment, flags under
+    their turn) and `summary.json` (the scripted challenges and what came of them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "annotations.jsonl", "w", encoding="utf-8") as f:
         for event in result.events:
             f.write(json.dumps(event.to_dict()) + "\n")
-    (out_dir / "transcript.txt").write_text(format_transcript(result.segments), encoding="utf-8")
+    (out_dir / "transcript.txt").write_text(format_transcript(result.events), encoding="utf-8")
+    (out_dir / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
 
 
-def format_transcript(segments: list[Segment]) -> str:
-    """`[mm:ss.ss - mm:ss.ss] SPEAKER: text`, one line per segment."""
-    return "".join(transcript_line(s.to_dict()) + "\n" for s in segments)
+def format_transcript(events: list[Event]) -> str:
+    """`[mm:ss.ss - mm:ss.ss] SPEAKER: text`, one line per segment; a flagged turn is followed by
+    `    >> MOMENT label (confidence)` or `    >> RESPONSE label, group (confidence, latency)`."""
+    lines = []
+    for event in events:
+        body = event.to_dict()
+        if isinstance(event, Segment):
+            lines.append(transcript_line(body))
+        elif body["type"] in ("moment", "response"):
+            lines.append(flag_line(body))
+    return "".join(line + "\n" for line in lines)
+
+
+def flag_line(event: dict) -> str:
+    """A moment or response event (JSON form) as an indented line under its turn."""
+    if event["type"] == "moment":
+        return f"    >> MOMENT {event['label']} ({event['confidence']:.2f})"
+    return (f"    >> RESPONSE {event['label'] or 'neutral'}, {event['group']} "
+            f"({event['confidence']:.2f}, {event['latency']:+.1f} s after the moment)")
 
 
 def transcript_line(segment: dict) -> str:

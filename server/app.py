@@ -15,24 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.access import same_secret
-from server.asr import AsrConfig, AsrEngine
+from server.asr import AsrEngine
 from server.events import Status
 from server.hub import Hub, Subscription
 from server.live import LiveConfig, LiveEncounter, OfferError, Role
-from server.scenarios import ScenarioError, find_scenario
+from server.moments import Classifier
+from server.notes import NoteError, NoteIn, note_from_request
+from server.export import ExportError, NothingToExport, Selection, build, parse_formats, zip_bytes
+from server.scenarios import ScenarioError, find_scenario, scenario_or_none
 from server.scheduler import AsrScheduler
 from server.store import Encounter, Store, UnknownEncounter
+from server.summary import summarize
 
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
@@ -50,6 +54,14 @@ class Metadata(BaseModel):
 
 
 class EncounterCreate(BaseModel):
+    scenario: str | None = Field(None, description="id of a scenario in scenarios/")
+    metadata: Metadata = Metadata()
+
+
+class EncounterUpdate(BaseModel):
+    """What to change: metadata keys are merged (a key set to null is removed); `scenario` replaces
+    the scenario (null clears it); fields left out stay as they are."""
+
     scenario: str | None = Field(None, description="id of a scenario in scenarios/")
     metadata: Metadata = Metadata()
 
@@ -87,6 +99,8 @@ class Services:
     store: Store
     engine: AsrEngine
     key: str
+    classifier: Classifier | None = None
+    """Moment and response models; None runs transcription only."""
     live_config: LiveConfig = LiveConfig()
     hub: Hub = field(default_factory=Hub)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
@@ -95,7 +109,8 @@ class Services:
     def live_encounter(self, record: Encounter) -> LiveEncounter:
         if record.id not in self.live:
             self.live[record.id] = LiveEncounter(
-                record, self.store, self.hub, self.scheduler, self.store.data_dir / "recordings", self.live_config
+                record, self.store, self.hub, self.scheduler, self.store.data_dir / "recordings", self.live_config,
+                self.classifier,
             )
         return self.live[record.id]
 
@@ -105,17 +120,31 @@ class Services:
                 encounter.status("degraded" if degraded else "recovered", "unknown", message)
 
 
-def partial_engine(engine: AsrEngine) -> AsrEngine:
-    """Greedy decoding for partials (they are replaced anyway); finals keep the engine's beam."""
+LIVE_CONTEXT_S = 20.0
+"""Encoder context of live decodes of one utterance (`AsrConfig.min_context_s`): half the time of 30 s."""
+
+
+def live_engine(engine: AsrEngine, **changes: object) -> AsrEngine:
+    """The same model with other decoding options (an engine without `with_config` is used as is)."""
     with_config = getattr(engine, "with_config", None)
-    return with_config(AsrConfig(**{**asdict(engine.config), "beam_size": 1})) if with_config else engine
+    return with_config(replace(engine.config, **changes)) if with_config else engine
+
+
+def live_scheduler(engine: AsrEngine) -> AsrScheduler:
+    """Finals and speculation with a 20 s encoder context, greedy partials, and the engine's own
+    (30 s) context for the second pass, which restores the accuracy the shorter context costs."""
+    return AsrScheduler(
+        live_engine(engine, min_context_s=LIVE_CONTEXT_S),
+        partial_engine=live_engine(engine, min_context_s=LIVE_CONTEXT_S, beam_size=1),
+        revision_engine=engine,
+    )
 
 
 def create_app(services: Services) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         close_interrupted(services.store)
-        services.scheduler = AsrScheduler(services.engine, partial_engine(services.engine))
+        services.scheduler = live_scheduler(services.engine)
         services.scheduler.listeners.append(services.on_load)
         services.scheduler.start()
         try:
@@ -157,16 +186,19 @@ def create_app(services: Services) -> FastAPI:
             "live": live is not None and not live.finished, "tracks": services.store.tracks(record.id),
         }
 
+    def check_scenario(scenario_id: str) -> None:
+        try:
+            find_scenario(scenario_id)
+        except ScenarioError as exc:
+            raise HTTPException(400, str(exc)) from None
+
     keyed = [Depends(require_key)]
 
     @app.post("/api/encounters", status_code=201, response_model=EncounterCreated, dependencies=keyed)
     def create_encounter(body: EncounterCreate) -> dict[str, Any]:
         """Create an encounter; stations join it with the returned `join_token`."""
         if body.scenario is not None:
-            try:
-                find_scenario(body.scenario)
-            except ScenarioError as exc:
-                raise HTTPException(400, str(exc)) from None
+            check_scenario(body.scenario)
         metadata = body.metadata.model_dump(exclude_none=True)
         record = services.store.create_encounter(body.scenario, metadata)
         return {**describe(record), "join_token": record.join_token}
@@ -211,6 +243,86 @@ def create_app(services: Services) -> FastAPI:
         """Stored events in arrival order, each with its `seq`."""
         encounter_or_404(encounter_id)
         return [{**body, "seq": seq} for seq, body in services.store.events(encounter_id, after)]
+
+    @app.post("/api/encounters/{encounter_id}/notes", status_code=201, dependencies=keyed,
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": NoteIn.model_json_schema()}}}})
+    async def add_note(encounter_id: str, request: Request) -> dict[str, Any]:
+        """A faculty note, bookmark or verdict on a flag (server/notes.py), stored as a `note` event
+        and sent at once to every open viewer of the encounter, live or finished."""
+        encounter_or_404(encounter_id)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(400, "the body is not JSON: send {author, text, t0, t1, target, verdict, label}") from None
+        try:
+            note = note_from_request(encounter_id, body, [e for _, e in services.store.events(encounter_id)])
+        except NoteError as exc:
+            raise HTTPException(400, str(exc)) from None
+        except LookupError as exc:
+            raise HTTPException(404, exc.args[0]) from None
+        [seq] = services.store.add_events([note])
+        message = {**note.to_dict(), "seq": seq}
+        services.hub.publish(encounter_id, message)
+        return message
+
+    @app.get("/api/encounters/{encounter_id}/summary", dependencies=keyed)
+    def summary(encounter_id: str) -> dict[str, Any]:
+        """Each scripted racial challenge: detected or not, when, and how the provider responded."""
+        record = encounter_or_404(encounter_id)
+        return summarize(services.store.latest_events(encounter_id), scenario_or_none(record.scenario))
+
+    @app.patch("/api/encounters/{encounter_id}", response_model=EncounterOut, dependencies=keyed)
+    def update_encounter(encounter_id: str, body: EncounterUpdate) -> dict[str, Any]:
+        """Edit an encounter's research metadata or scenario (used by exports and their filters)."""
+        encounter_or_404(encounter_id)
+        if "scenario" in body.model_fields_set:
+            if body.scenario is not None:
+                check_scenario(body.scenario)
+            services.store.set_scenario(encounter_id, body.scenario)
+        record = services.store.update_metadata(encounter_id, body.metadata.model_dump(exclude_unset=True))
+        return describe(record)
+
+    @app.get("/api/export", dependencies=keyed, response_class=Response,
+             responses={200: {"content": {"application/zip": {}}, "description": "the export as a zip"}})
+    def export_encounters(
+        request: Request,
+        fmt: str = Query("all", alias="format", description="all, or csv, jsonl, vtt, srt, textgrid, eaf (comma-separated)"),
+        scenario: str | None = None, cohort: str | None = None, condition: str | None = None,
+        since: str | None = Query(None, description="created on or after: YYYY-MM-DD (local) or date-time"),
+        until: str | None = Query(None, description="created on or before this day (or before this date-time)"),
+        blind: bool = Query(False, description="participant ids as stable codes, condition withheld"),
+    ) -> Response:
+        """Encounters matching the filters as a zip (files and codebook: README, "Export and research").
+        Recorded in the audit log with the caller's name (`X-User` header or `?user=`, default `api`)."""
+        return deliver(Selection(scenario=scenario, cohort=cohort, condition=condition, since=since, until=until),
+                       fmt, blind, request)
+
+    @app.get("/api/encounters/{encounter_id}/export", dependencies=keyed, response_class=Response,
+             responses={200: {"content": {"application/zip": {}}, "description": "the export as a zip"}})
+    def export_encounter(request: Request, encounter_id: str, fmt: str = Query("all", alias="format"),
+                         blind: bool = False) -> Response:
+        """One encounter's export as a zip (like /api/export)."""
+        encounter_or_404(encounter_id)
+        return deliver(Selection(encounters=(encounter_id,)), fmt, blind, request)
+
+    @app.get("/api/exports", dependencies=keyed)
+    def export_log() -> list[dict[str, Any]]:
+        """The export audit log: who exported which encounters, when, in which format, blind or not."""
+        return [asdict(record) for record in services.store.exports()]
+
+    def deliver(selection: Selection, fmt: str, blind: bool, request: Request) -> Response:
+        try:
+            built = build(services.store, selection, parse_formats(fmt), blind)
+        except NothingToExport as exc:
+            raise HTTPException(404, str(exc)) from None
+        except ExportError as exc:
+            raise HTTPException(400, str(exc)) from None
+        content = zip_bytes(built.files)
+        who = request.headers.get("x-user") or request.query_params.get("user") or "api"
+        record = built.record(services.store, who)
+        return Response(content, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="export-{record.id}.zip"'})
 
     @app.get("/api/encounters/{encounter_id}/recordings/{role}.wav", dependencies=keyed,
              response_class=FileResponse)

@@ -105,8 +105,10 @@ async def bench_live(
     model: str = "tiny.en",
     baseline: bool = True,
     on_tick: Callable[[float], None] | None = None,
+    stagger_s: float = 0.0,
 ) -> LiveResult:
-    """Run `encounters` concurrent encounters, file i % len(files) each; see the module doc."""
+    """Run `encounters` concurrent encounters, file i % len(files) each, encounter i starting
+    `i * stagger_s` seconds after the first; see the module doc."""
     audio = {path: decode_file(path).channels for path in dict.fromkeys(files)}
     if limit_s is not None:
         audio = {path: a[:, : round(limit_s * SAMPLE_RATE)] for path, a in audio.items()}
@@ -120,7 +122,7 @@ async def bench_live(
             start = time.time()
             cpu_start = _cpu(process)
             monitor = asyncio.create_task(_monitor(api, process, start, samples, on_tick))
-            await asyncio.gather(*(_run(api, run, tracks[run.file]) for run in runs))
+            await asyncio.gather(*(_run(api, run, tracks[run.file], i * stagger_s) for i, run in enumerate(runs)))
             cpu_s, wall_s = _cpu(process) - cpu_start, time.time() - start
             monitor.cancel()
             asr = (await api.server_status())["asr"]
@@ -142,7 +144,8 @@ def _speech_ends(tracks: dict[str, np.ndarray]) -> list[float]:
     return sorted(ends)
 
 
-async def _run(api: ApiClient, run: EncounterRun, tracks: dict[str, np.ndarray]) -> None:
+async def _run(api: ApiClient, run: EncounterRun, tracks: dict[str, np.ndarray], delay_s: float) -> None:
+    await asyncio.sleep(delay_s)
     joined = await api.create_encounter(None, station="bench")
 
     async def listen() -> None:

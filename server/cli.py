@@ -13,15 +13,25 @@ from tqdm import tqdm
 from server.analyze import Analysis, InputError, TrackSource, analyze, load_sources
 from server.api_client import ApiError
 from server.asr import BUNDLED_MODEL, AsrEngine, ModelError, load_engine
+from server.classify import ClassifyError
+from server.corpus import CorpusError
+from server.moments import Classifier, ClassifierError
 from server.audio import SAMPLE_RATE, AudioError
 from server.live import ROLE_SPEAKERS
 from server.replay import ReplayError
-from server.scenarios import ScenarioError
+from server.agreement import AgreementError
+from server.eaf import EafError
+from server.export import ExportError
+from server.research_cli import UnknownEncounterError, add_research_commands
+from server.scenarios import ScenarioError, find_scenario
 from server.store import Store, default_data_dir
+from server.summary import format_summary
 from server.tts import TtsError
 
 USER_ERRORS = (AudioError, InputError, ModelError, ScenarioError, TtsError, FileNotFoundError, ApiError, ReplayError,
+               ClassifyError, ClassifierError, CorpusError, ExportError, AgreementError, EafError, UnknownEncounterError,
                OSError)
+CLINICAL_TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinical-transcripts"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,9 +107,27 @@ def _parser() -> argparse.ArgumentParser:
     live_cmd.add_argument("--channels", type=lambda s: s.split(","),
                           help="roles of the files' channels, e.g. patient,provider (default: one mixed room track)")
     live_cmd.add_argument("--limit", type=float, metavar="SECONDS", help="play only the first SECONDS of each file")
+    live_cmd.add_argument("--stagger", type=float, default=0.0, metavar="SECONDS",
+                          help="start encounter i i*SECONDS after the first (default 0: all at once; one file "
+                               "played by several encounters in step has everyone say the same words at the same moment)")
     live_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper WER for comparison")
     live_cmd.add_argument("--model", default=BUNDLED_MODEL, help="Whisper model (default: bundled tiny.en)")
     live_cmd.set_defaults(run=_bench_live)
+    moments_cmd = benches.add_parser("moments", help="moment and response accuracy, false alarms, speed")
+    moments_cmd.add_argument("--transcripts", type=Path, default=CLINICAL_TRANSCRIPTS,
+                             help="clinical dialogue CSVs (ACI-Bench, MTS-Dialog) for false alarms (default: %(default)s)")
+    moments_cmd.set_defaults(run=_bench_moments)
+
+    train_cmd = commands.add_parser("train", help="rebuild models/classifier.joblib from models/corpus (deterministic)")
+    train_cmd.add_argument("--compare", action="store_true", help="only compare feature sets on the held-out split")
+    train_cmd.set_defaults(run=_train)
+
+    classify_cmd = commands.add_parser(
+        "classify", help="code utterances: JSONL {speaker, text, context} in, {moment, response, group, confidence} out")
+    classify_cmd.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="JSONL input (default: stdin)")
+    classify_cmd.set_defaults(run=_classify)
+
+    add_research_commands(commands)
     return parser
 
 
@@ -110,25 +138,30 @@ def _common(cmd: argparse.ArgumentParser) -> None:
 
 
 def _analyze_with_progress(
-    sources: list[TrackSource], engine: AsrEngine, store: Store, out: Path, scenario: str | None, label: str
+    sources: list[TrackSource], engine: AsrEngine, store: Store, out: Path, scenario: str | None, label: str,
+    classifier: Classifier,
 ) -> Analysis:
     """`analyze` behind a bar over audio seconds; the pipeline reports each second twice (cut, then decoded)."""
     seconds = sum(len(s.track.samples) for s in sources) / SAMPLE_RATE
     with tqdm(total=2 * seconds, desc=label, unit="s", file=sys.stderr, leave=False,
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
-        return analyze(sources, engine, store, out, scenario, bar.update)
+        return analyze(sources, engine, store, out, scenario, bar.update, classifier)
 
 
 def _analyze(args: argparse.Namespace) -> int:
     per_role = {"patient": args.patient, "provider": args.provider}
     inputs = args.inputs or [None]
+    if args.scenario:
+        find_scenario(args.scenario)  # an unknown scenario stops before any decoding
     engine = load_engine(args.model)
+    classifier = Classifier.load()
     store = Store(args.data)
     for path in inputs:
         sources = load_sources(path, args.channels, per_role)
         out = args.out / path.stem if len(inputs) > 1 else args.out
-        result = _analyze_with_progress(sources, engine, store, out, args.scenario, str(path or "tracks"))
+        result = _analyze_with_progress(sources, engine, store, out, args.scenario, str(path or "tracks"), classifier)
         print(f"{result.encounter}: {len(result.segments)} segments -> {out}")
+        print(format_summary(result.summary))
     return 0
 
 
@@ -143,9 +176,11 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
     from server.access import load_access_key
     from server.app import Services, create_app, running
     from server.live import LiveConfig
+    from server.moments import Classifier
 
     key, generated = load_access_key(args.data, args.key)
-    services = Services(Store(args.data), load_engine(args.model), key, LiveConfig(ice_servers=ice))
+    services = Services(Store(args.data), load_engine(args.model), key, classifier=Classifier.load(),
+                        live_config=LiveConfig(ice_servers=ice))
     async with running(create_app(services), args.host, args.port) as server:
         print(f"Serving on {server.url} (data: {args.data})", flush=True)
         if generated:
@@ -217,11 +252,48 @@ def _bench_live(args: argparse.Namespace) -> int:
     for path in args.files:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
-    longest = max(_duration(p) for p in args.files) if args.limit is None else args.limit
+    longest = (max(_duration(p) for p in args.files) if args.limit is None else args.limit) + args.stagger * (args.encounters - 1)
     with tqdm(total=round(longest), desc=f"bench live x{args.encounters}", unit="s", file=sys.stderr, leave=False) as bar:
         result = asyncio.run(bench_live(args.files, args.encounters, args.channels, args.limit, args.model,
-                                        not args.no_baseline, bar.update))
+                                        not args.no_baseline, bar.update, args.stagger))
     print(format_live(result))
+    return 0
+
+
+def _bench_moments(args: argparse.Namespace) -> int:
+    from server.bench_moments import bench_moments
+    from server.moments import Classifier
+
+    transcripts = args.transcripts if args.transcripts.is_dir() else None
+    if transcripts is None:
+        print(f"no clinical transcripts at {args.transcripts}: false alarms not measured", file=sys.stderr)
+    print(bench_moments(Classifier.load(), transcripts, lambda step: print(f"bench moments: {step}...", file=sys.stderr)))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from server.train import build, compare, format_metrics, save
+
+    def progress(step: str) -> None:
+        print(f"train: {step}...", file=sys.stderr)
+
+    if args.compare:
+        for features, metrics in compare(progress):
+            print(f"== {features}\n{format_metrics(metrics)}\n")
+        return 0
+    built = build(progress=progress)
+    save(built.classifier)
+    print(format_metrics(built.metrics))
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from server.classify import classify_lines
+    from server.moments import Classifier
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    for line in classify_lines(Classifier.load(), text.splitlines()):
+        print(line)
     return 0
 
 

@@ -19,9 +19,11 @@ from server.api_client import ApiClient
 from server.app import Services, create_app, running
 from server.asr import load_engine
 from server.audio import write_wav
+from server.moments import Classifier
 from server.replay import follow_transcript, replay
 from server.scenarios import find_scenario
 from server.store import Store
+from server.summary import format_summary
 
 if TYPE_CHECKING:
     from server.tts import RenderedDialogue
@@ -48,7 +50,7 @@ async def live_demo(data: Path, model: str | None, port: int = 0, keep_serving: 
     dialogue = synthesize_scenario()
     scenario = find_scenario(DEMO_SCENARIO)
     key, _ = load_access_key(data)
-    services = Services(Store(data), load_engine(model), key)
+    services = Services(Store(data), load_engine(model), key, classifier=Classifier.load())
     async with running(create_app(services), port=port) as server, ApiClient(server.url, key) as api:
         joined = await api.create_encounter(scenario.id, station="demo")
         print(f"Dashboard: {server.url}/?encounter={joined.id}&key={key}", file=sys.stderr)
@@ -57,6 +59,8 @@ async def live_demo(data: Path, model: str | None, port: int = 0, keep_serving: 
         await replay(api, joined.id, joined.join_token, dialogue.tracks)
         await api.finish(joined.id)
         await asyncio.wait_for(follower, 10)
+        summary = await api.request("GET", f"/api/encounters/{joined.id}/summary")
+        print(f"\n{format_summary(summary)}", file=sys.stderr)
         print(f"\nEncounter {joined.id} finished; events and recordings are in {data}", file=sys.stderr)
         if keep_serving:
             print(f"Still serving {server.url} for the debrief; Ctrl-C stops.", file=sys.stderr)

@@ -83,3 +83,72 @@ class Status(Event):
     type: ClassVar[str] = "status"
     state: str
     message: str = ""
+
+
+@dataclass
+class Moment(Event):
+    """A patient turn that brings race into the encounter (taxonomy label), spanning the turn.
+
+    `segment` is the turn's last segment (schema v1); added: `segments` (all of the turn's
+    segment ids) and `text` (the turn as transcribed), so a viewer can quote it.
+    """
+
+    type: ClassVar[str] = "moment"
+    label: str
+    confidence: float
+    segment: str
+    segments: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class Response(Event):
+    """How the provider's first turn after a moment answered it; `latency` is seconds from the
+    moment's end to the reply's start (negative: the provider started before the patient finished)."""
+
+    type: ClassVar[str] = "response"
+    label: str | None
+    group: str
+    confidence: float
+    moment: str
+    segment: str
+    latency: float
+    segments: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+@dataclass
+class Cue(Event):
+    """A prosodic or turn-taking observation (`kind`: interruption, backchannel, long_pause,
+    speech_rate, pitch, loudness, talk_share, ...) with its `value` in `unit`, and the
+    speaker's own `baseline` where the value is a change against it. `detail` (an addition)
+    holds kind-specific fields, e.g. who was interrupted, or a z-score."""
+
+    type: ClassVar[str] = "cue"
+    kind: str
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Metrics(Event):
+    """Rolling encounter-level figures up to `t1` (talk share, dominance ratio, ...): `values` maps
+    each figure's name to its value (None where it cannot be known, e.g. who spoke on a mixed track)."""
+
+    type: ClassVar[str] = "metrics"
+    values: dict[str, Any]
+
+
+@dataclass
+class Note(Event):
+    """A faculty annotation at `t0`-`t1`: free `text`, or a judgement on another event (`target`:
+    its id) with `verdict` confirm | reject | relabel and, for relabel, the corrected `label`."""
+
+    type: ClassVar[str] = "note"
+    author: str
+    text: str = ""
+    label: str | None = None
+    target: str | None = None
+    verdict: str | None = None

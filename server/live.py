@@ -26,9 +26,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConn
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription
 
+from server.annotator import Annotator
 from server.audio import SAMPLE_RATE, Resampler, to_mono
 from server.events import Event, Segment, Status
 from server.hub import Hub
+from server.moments import Classifier
 from server.recording import WavRecorder
 from server.scheduler import AsrScheduler
 from server.store import Encounter, Store
@@ -55,6 +57,10 @@ class LiveConfig:
     """None by default: stations and server meet on the LAN with host candidates, offline."""
     rejoin_gap_s: float = 0.05
     """A reconnecting role further behind the clock than this gets the gap filled with silence."""
+    turn_close_s: float = 2.0
+    """A speaker silent this long (nothing in flight) has finished their turn: it is classified."""
+    tick_s: float = 0.25
+    """How often the annotator is told the time."""
 
 
 def parse_ice_server(url: str) -> RTCIceServer:
@@ -93,7 +99,14 @@ class LiveEncounter:
     """One encounter in progress: its clock, its stations' connections, where its events go."""
 
     def __init__(
-        self, record: Encounter, store: Store, hub: Hub, scheduler: AsrScheduler, recordings: Path, config: LiveConfig
+        self,
+        record: Encounter,
+        store: Store,
+        hub: Hub,
+        scheduler: AsrScheduler,
+        recordings: Path,
+        config: LiveConfig,
+        classifier: Classifier | None = None,
     ) -> None:
         self.id = record.id
         self.store = store
@@ -106,6 +119,8 @@ class LiveEncounter:
         self._peers: dict[str, RTCPeerConnection] = {}
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
+        self._annotator = Annotator(record.id, classifier, self.publish, config.turn_close_s) if classifier else None
+        self._ticker: asyncio.Task[None] | None = None
         self.finished = False
 
     # -- the clock and the events -------------------------------------------------------
@@ -119,6 +134,8 @@ class LiveEncounter:
         if self._clock_start is None:
             self._clock_start = time.monotonic()
             self.status("started", "unknown", "first audio received")
+            if self._annotator is not None:
+                self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return time.monotonic() - self._clock_start
 
     def publish(self, event: Event) -> None:
@@ -127,13 +144,22 @@ class LiveEncounter:
         seq = None
         if not (isinstance(event, Segment) and (not event.final or not event.words)):
             [seq] = self.store.add_events([event])
-        if isinstance(event, Segment) and event.final and not event.revision:
-            self._recent_words.extend(event.text.split())
         self.hub.publish(self.id, {**body, "seq": seq})
+        if isinstance(event, Segment) and event.final and event.words and not event.revision:
+            self._recent_words.extend(event.text.split())
+            if self._annotator is not None:
+                self._annotator.add(event)
 
     def context(self) -> str | None:
         """The last words anyone said in the encounter: the prompt for the next decode."""
         return " ".join(self._recent_words) or None
+
+    async def _tick(self) -> None:
+        """Tell the annotator the time, so a turn closes when its speaker has stopped (not only when someone answers)."""
+        while True:
+            await asyncio.sleep(self.config.tick_s)
+            speaking = frozenset(c.speaker for c in self.channels.values() if c.transcriber and c.transcriber.busy)
+            self._annotator.tick(self.now(), speaking)
 
     def status(self, state: str, speaker: str, message: str = "") -> None:
         self._status_count += 1
@@ -183,6 +209,10 @@ class LiveEncounter:
         self.finished = True
         await asyncio.gather(*(pc.close() for pc in self._peers.values()))
         await asyncio.gather(*(channel.closed() for channel in self.channels.values()))
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._annotator is not None:
+            self._annotator.finish()
         if state != "finished":
             self.status(state, "unknown", message)
         self.status("finished", "unknown", message)

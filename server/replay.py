@@ -23,7 +23,7 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from server.analyze import transcript_line
+from server.analyze import flag_line, transcript_line
 from server.api_client import ApiClient
 from server.audio import SAMPLE_RATE, to_mono
 
@@ -134,10 +134,17 @@ async def _connected(pc: RTCPeerConnection) -> None:
 
 
 async def follow_transcript(api: ApiClient, encounter: str, out: TextIO) -> None:
-    """Print the encounter's final segments as they arrive, until it finishes."""
+    """Print the encounter's final segments as they arrive, until it finishes.
+
+    A second-pass revision of an earlier line is printed again, marked `revised:`, where it
+    arrives: a terminal cannot rewrite a line that has scrolled away.
+    """
     async for event in api.subscribe(encounter):
         if event["type"] == "segment" and event["final"] and event["text"]:
-            print(transcript_line(event), file=out, flush=True)
+            marker = "  revised: " if event.get("revision") else ""
+            print(marker + transcript_line(event), file=out, flush=True)
+        elif event["type"] in ("moment", "response"):
+            print(flag_line(event), file=out, flush=True)
         elif event["type"] == "status" and event["state"] in ("degraded", "recovered", "error"):
             print(f"[{event['state']}] {event['message']}", file=out, flush=True)
         elif event["type"] == "status" and event["state"] == "finished":

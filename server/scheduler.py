@@ -97,12 +97,14 @@ class AsrScheduler:
         self,
         engine: AsrEngine,
         partial_engine: AsrEngine | None = None,
+        revision_engine: AsrEngine | None = None,
         degrade_after_s: float = 1.0,
         recover_after_s: float = 3.0,
         revision_patience_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.partial_engine = partial_engine or engine
+        self.revision_engine = revision_engine or engine
         self.degrade_after_s = degrade_after_s
         self.recover_after_s = recover_after_s
         self.revision_patience_s = revision_patience_s
@@ -279,7 +281,7 @@ class AsrScheduler:
         if job.future.done():
             return
         try:
-            transcripts = await self._in_thread(transcribe_clips, self.engine, job.clips, None, job.prompt)
+            transcripts = await self._in_thread(transcribe_clips, self.revision_engine, job.clips, None, job.prompt)
         except Exception as exc:
             log.exception("revision decode failed")
             job.future.set_exception(exc)

@@ -49,7 +49,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_by_encounter ON events(encounter, seq);
     """,
+    # 2: the export audit log: who exported what, when, and whether blind.
+    """
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        who TEXT NOT NULL,
+        format TEXT NOT NULL,
+        blind INTEGER NOT NULL,
+        filters TEXT NOT NULL,
+        encounters TEXT NOT NULL
+    );
+    """,
 ]
+
+METADATA_FILTERS = ("cohort", "condition")
+"""Metadata keys encounters can be listed by (besides scenario and date)."""
 
 
 class UnknownEncounter(KeyError):
@@ -66,6 +81,19 @@ class Encounter:
     join_token: str
     created_at: float
     finished_at: float | None
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One audit log entry: who exported which encounters, when, in what format, blind or not."""
+
+    id: int
+    at: float
+    who: str
+    format: str
+    blind: bool
+    filters: dict[str, Any]
+    encounters: list[str]
 
 
 def default_data_dir() -> Path:
@@ -123,10 +151,45 @@ class Store:
             raise UnknownEncounter(encounter_id)
         return _encounter(row)
 
-    def encounters(self) -> list[Encounter]:
-        """All encounters, newest first."""
-        rows = self._db.execute("SELECT * FROM encounters ORDER BY created_at DESC").fetchall()
+    def encounters(
+        self, scenario: str | None = None, cohort: str | None = None, condition: str | None = None,
+        since: float | None = None, until: float | None = None,
+    ) -> list[Encounter]:
+        """Encounters, newest first: all, or those of a scenario, cohort and condition created in
+        [since, until) (Unix seconds). Metadata values match as text, so cohort 2026 matches "2026"."""
+        clauses, params = ["1 = 1"], []
+        if scenario is not None:
+            clauses.append("scenario = ?")
+            params.append(scenario)
+        for key, value in zip(METADATA_FILTERS, (cohort, condition)):
+            if value is not None:
+                clauses.append(f"CAST(json_extract(metadata, '$.{key}') AS TEXT) = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(until)
+        rows = self._db.execute(
+            f"SELECT * FROM encounters WHERE {' AND '.join(clauses)} ORDER BY created_at DESC", params
+        ).fetchall()
         return [_encounter(row) for row in rows]
+
+    def update_metadata(self, encounter_id: str, changes: dict[str, Any]) -> Encounter:
+        """Merge `changes` into the encounter's metadata (a None value removes the key)."""
+        with self._lock:
+            record = self.encounter(encounter_id)
+            metadata = {**record.metadata, **changes}
+            metadata = {key: value for key, value in metadata.items() if value is not None}
+            self._db.execute("UPDATE encounters SET metadata = ? WHERE id = ?", (json.dumps(metadata), encounter_id))
+        return self.encounter(encounter_id)
+
+    def set_scenario(self, encounter_id: str, scenario: str | None) -> Encounter:
+        self.encounter(encounter_id)
+        with self._lock:
+            self._db.execute("UPDATE encounters SET scenario = ? WHERE id = ?", (scenario, encounter_id))
+        return self.encounter(encounter_id)
 
     def finish(self, encounter_id: str) -> None:
         self.encounter(encounter_id)
@@ -162,6 +225,39 @@ class Store:
             "SELECT seq, body FROM events WHERE encounter = ? AND seq > ? ORDER BY seq", (encounter_id, after_seq)
         )
         return [(row["seq"], json.loads(row["body"])) for row in rows]
+
+    def latest_events(self, encounter_id: str) -> list[dict[str, Any]]:
+        """The encounter's events as of now, in time order: see `latest`."""
+        return latest(body for _, body in self.events(encounter_id))
+
+    def record_export(
+        self, who: str, format: str, blind: bool, filters: dict[str, Any], encounters: list[str]
+    ) -> ExportRecord:
+        """Append an entry to the export audit log."""
+        at = time.time()
+        with self._lock:
+            export_id = self._db.execute(
+                "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
+                (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
+            ).lastrowid
+        return ExportRecord(export_id, at, who, format, blind, filters, encounters)
+
+    def exports(self) -> list[ExportRecord]:
+        """The export audit log, oldest first."""
+        rows = self._db.execute("SELECT * FROM exports ORDER BY id").fetchall()
+        return [
+            ExportRecord(row["id"], row["at"], row["who"], row["format"], bool(row["blind"]),
+                         json.loads(row["filters"]), json.loads(row["encounters"]))
+            for row in rows
+        ]
+
+
+def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest version of each event id (a second-pass final re-sent with the same id replaces
+    the first), without withdrawn finals (no words: no speech), in time order."""
+    by_id = {event["id"]: event for event in events}
+    kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
+    return sorted(kept, key=lambda event: event["t0"])
 
 
 def _encounter(row: sqlite3.Row) -> Encounter:

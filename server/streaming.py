@@ -105,6 +105,7 @@ class StreamingTranscriber:
         self._last_index = 0
         self._last_final: asyncio.Task[None] | None = None
         self._finals: set[asyncio.Task[None]] = set()
+        self._revisions: set[asyncio.Task[None]] = set()
         self._unrevised: list[tuple[Utterance, Segment]] = []
         self._revision_prompt: str | None = None
 
@@ -112,6 +113,11 @@ class StreamingTranscriber:
     def position(self) -> float:
         """Encounter time up to which audio has been fed, in seconds."""
         return self._offset + self._cutter.received / SAMPLE_RATE
+
+    @property
+    def busy(self) -> bool:
+        """Speech in flight: an utterance under way, or a final not yet emitted."""
+        return self._cutter.speech_start is not None or bool(self._finals)
 
     def feed(self, samples: np.ndarray) -> None:
         """Add audio; events go out through `emit` as decodes finish."""
@@ -128,8 +134,8 @@ class StreamingTranscriber:
 
     async def drain(self) -> None:
         """Wait until every final this track owes, and its second pass, has gone out."""
-        while self._finals:
-            await asyncio.gather(*self._finals, return_exceptions=True)
+        while self._finals or self._revisions:
+            await asyncio.gather(*self._finals, *self._revisions, return_exceptions=True)
             if not self._finals and self._unrevised:
                 self._revise()
 
@@ -256,8 +262,8 @@ class StreamingTranscriber:
         batch, self._unrevised = self._unrevised, []
         future = self._scheduler.revision([u.audio for u, _ in batch], self._revision_prompt)
         task = asyncio.get_running_loop().create_task(self._emit_revisions(batch, future))
-        self._finals.add(task)
-        task.add_done_callback(self._finals.discard)
+        self._revisions.add(task)
+        task.add_done_callback(self._revisions.discard)
 
     async def _emit_revisions(self, batch: list[tuple[Utterance, Segment]], future: asyncio.Future) -> None:
         """Replace finals whose words the second pass heard differently (an empty result keeps the first)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from server.asr import AsrConfig, AsrSegment, ModelError, Word, _pack, drop_repetitions, passes_gates, resolve_model_dir, transcribe_clips
+from server.asr import AsrConfig, AsrSegment, ModelError, Word, _pack, drop_repetitions, looks_like_loop, passes_gates, resolve_model_dir, transcribe_clips
 from server.audio import SAMPLE_RATE
 from server.pipeline import Track, analyze_tracks
 from server.tts import synthesize
@@ -30,8 +30,10 @@ def test_gates_drop_likely_silence_and_loops():
     assert passes_gates(AsrSegment(words, -0.3, 0.1, 1.2), cfg)
     assert not passes_gates(AsrSegment(words, -1.5, 0.9, 1.2), cfg)  # silence, low confidence
     assert passes_gates(AsrSegment(words, -0.3, 0.9, 1.2), cfg)  # confident speech stays
-    assert not passes_gates(AsrSegment(words, -0.3, 0.1, 3.0), cfg)  # compresses like a loop
     assert not passes_gates(AsrSegment((), -0.3, 0.1, 1.0), cfg)
+    assert looks_like_loop(_words("we can go to the " * 6 + "store"), cfg)
+    assert not looks_like_loop(_words("I have had a bad headache for three days, and it keeps getting worse."), cfg)
+    assert not looks_like_loop([], cfg)
 
 
 def test_pack_respects_the_window():

@@ -1,31 +1,105 @@
-"""Bundled scenarios load, and broken files say what is wrong."""
+"""The scenario library: bundled scenarios load and follow the schema, and broken files say
+which file, line and field to fix."""
 
 from __future__ import annotations
 
 import pytest
 
-from server.scenarios import SCENARIO_DIR, ScenarioError, find_scenario, load_scenario
+from server.cli import main
+from server.scenarios import SCENARIO_DIR, ScenarioError, find_scenario, load_library, load_scenario
+from server.taxonomy import MOMENT_LABELS
+
+VALID = """\
+id: case
+title: A case
+case:
+  setting: clinic
+  presentation: headache
+patient:
+  name: Ms. Test
+  age: 40
+  brief: Plays it straight.
+challenges:
+  - label: mistrust
+    at: "1:30"
+    cue: Why would I trust you?
+objectives:
+  - Respond to mistrust.
+checklist:
+  - Acknowledges the history
+dialogue:
+  - role: provider
+    text: Hello.
+  - role: patient
+    challenge: mistrust
+"""
 
 
 def test_bundled_scenario_has_a_racial_challenge():
     scenario = find_scenario("ed-pain-dismissed")
-    challenges = [line for line in scenario.dialogue if line.challenge]
-    assert [c.role for c in challenges] == ["patient"]
-    assert challenges[0].challenge == "discrimination_disclosure" and "Black" in challenges[0].text
+    [challenge] = scenario.challenges
+    assert challenge.challenge == "discrimination_disclosure" and "Black" in challenge.text and challenge.at == 60.0
+    [line] = [line for line in scenario.dialogue if line.challenge]
+    assert (line.role, line.text) == ("patient", challenge.text)  # the dialogue speaks the scripted cue
     assert {line.role for line in scenario.dialogue} == {"patient", "provider"}
 
 
-def test_every_file_in_scenarios_loads():
-    assert all(load_scenario(p).dialogue for p in SCENARIO_DIR.glob("*.yaml"))
+def test_the_library_covers_the_challenges_in_the_literature_and_a_control():
+    library = load_library()
+    assert [p.stem for p in sorted(SCENARIO_DIR.glob("*.yaml"))] == [s.id for s in library]
+    labels = {c.challenge for s in library for c in s.challenges}
+    assert {"discrimination_disclosure", "mistrust", "provider_bias_challenge", "stereotype_reaction"} <= labels
+    assert labels <= set(MOMENT_LABELS)
+    assert any(not s.challenges for s in library), "a control scenario without a challenge"
+    for scenario in library:
+        assert 8 <= len(scenario.dialogue) <= 14, scenario.id  # short enough to synthesize for the demo
+        assert {line.role for line in scenario.dialogue} == {"patient", "provider"}
+        assert [line.challenge for line in scenario.dialogue if line.challenge] == [c.challenge for c in scenario.challenges]
+        assert scenario.objectives and scenario.checklist and scenario.case.presentation and scenario.patient.brief
+    tuskegee = find_scenario("research-mistrust-tuskegee")
+    assert "Tuskegee" in tuskegee.challenges[0].text and tuskegee.challenges[0].at == 120.0
 
 
-def test_errors_name_file_and_field(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("id: x\ntitle: y\npatient: {brief: z}\ndialogue:\n  - role: nurse\n    text: hi\n")
-    with pytest.raises(ScenarioError, match=r"bad.yaml: dialogue line 1 needs a role"):
-        load_scenario(bad)
-    bad.write_text("id: x\ntitle: y\n")
-    with pytest.raises(ScenarioError, match="missing field 'patient'"):
-        load_scenario(bad)
+@pytest.mark.parametrize(("old", "new", "line", "field", "message"), [
+    ("  - label: mistrust\n", "  - label: racism\n", 11, "challenges[0].label", "'racism' is not a taxonomy moment label"),
+    ("objectives:\n  - Respond to mistrust.\n", "", 1, "objectives", "missing (required)"),
+    ("  brief: Plays", "  bref: Plays", 9, "patient.bref", "unknown field (expected name, brief, age)"),
+    ("  - role: provider\n", "  - role: nurse\n", 19, "dialogue[0].role", "'nurse' is not a role (patient or provider)"),
+    ('    at: "1:30"\n', "    at: soon\n", 12, "challenges[0].at", "expected a time as m:ss or seconds, got 'soon'"),
+    ("  age: 40\n", "  age: forty\n", 8, "patient.age", "expected a whole number"),
+    ("id: case\n", "id: other\n", 1, "id", "'other' must be the file name without .yaml ('case')"),
+    ("    challenge: mistrust\n", "    text: Fine.\n", 19, "dialogue", "never delivers the scripted challenge 'mistrust'"),
+    ("    challenge: mistrust\n", "    challenge: mistrust\n    text: Hi.\n", 23, "dialogue[1].text",
+     "a challenge line speaks its challenge's cue; remove text"),
+    ("  - role: provider\n    text: Hello.\n", "  - role: provider\n    challenge: mistrust\n", 19, "dialogue[0].role",
+     "only the patient delivers a challenge"),
+    ("checklist:\n  - Acknowledges the history\n", "checklist: []\n", 16, "checklist", "expected at least one item"),
+    ("title: A case\n", "title: A case\ntitle: Again\n", 3, "title", "given twice"),
+])
+def test_errors_name_file_line_and_field(tmp_path, old, new, line, field, message):
+    path = tmp_path / "case.yaml"
+    assert old in VALID
+    path.write_text(VALID.replace(old, new))
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario(path)
+    assert str(raised.value).startswith(f"{path}:{line}: {field}: {message}")
+
+
+def test_valid_file_loads_and_broken_yaml_or_unknown_ids_are_clear(tmp_path, capsys):
+    path = tmp_path / "case.yaml"
+    path.write_text(VALID)
+    scenario = load_scenario(path)
+    assert scenario.challenges[0].at == 90.0 and scenario.dialogue[1].text == "Why would I trust you?"
+    assert main(["scenarios", str(path)]) == 0
+    assert "case: A case; challenges: mistrust at 1:30; dialogue: 2 lines" in capsys.readouterr().out
+    path.write_text(VALID.replace("  setting: clinic\n", "  setting: [clinic\n"))
+    with pytest.raises(ScenarioError, match=rf"^{path}:\d+: not valid YAML: "):
+        load_scenario(path)
+    path.write_text("")
+    with pytest.raises(ScenarioError, match=rf"^{path}:1: empty file"):
+        load_scenario(path)
     with pytest.raises(ScenarioError, match="no scenario 'nope'"):
         find_scenario("nope")
+    path.write_text(VALID.replace("  - label: mistrust\n", "  - label: racism\n"))
+    assert main(["scenarios", str(path)]) == 2
+    assert f"encounter: error: {path}:11: challenges[0].label: 'racism'" in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""Racially charged moments in patient turns, and the code of the provider's reply.
+
+Two calibrated linear models over TF-IDF features of word and character n-grams, trained by
+`encounter train` (server/train.py) from the corpus in `models/corpus/` and shipped as
+`models/classifier.joblib`:
+
+- the **moment model** reads a patient turn: `None` or one of the five moment labels;
+- the **response model** reads a provider turn *and* the patient turn before it. A reply is
+  coded relative to its context: "OK. Any allergies?" is neutral on its own and `deflecting`
+  right after a moment. The context enters as its moment probability `m` (from the moment
+  model), and the reply's features appear twice, once plain and once scaled by `m`, so the
+  linear model can weigh the same words differently after a moment: `[x, m*x, m]`.
+
+Text is normalized the way ASR output looks (lowercase, no punctuation), so written and
+transcribed turns meet the same features.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from server.corpus import MODELS_DIR
+from server.taxonomy import group_of
+
+ARTIFACT = MODELS_DIR / "classifier.joblib"
+NONE = "none"
+"""The class name standing for `None` (no moment, or neutral talk) inside the models."""
+
+
+class ClassifierError(Exception):
+    """The trained artifact is missing or was built for another scikit-learn; says how to rebuild it."""
+
+
+def normalize_text(text: str) -> str:
+    """Lowercase, apostrophes dropped, other punctuation to spaces: "I've." -> "ive"."""
+    text = text.lower().replace("'", "").replace("\u2019", "")
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def response_features(reply_features: sp.spmatrix, context_moment: np.ndarray) -> sp.csr_matrix:
+    """`[x, m*x, m]`: the reply's features, again scaled by the context's moment probability, and m."""
+    m = sp.csr_matrix(context_moment.reshape(-1, 1))
+    return sp.hstack([reply_features, reply_features.multiply(m), m], format="csr")
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One utterance's codes: the `encounter classify` output line."""
+
+    moment: str | None
+    response: str | None
+    group: str | None
+    confidence: float
+    """Calibrated probability of the label given (of `None` when there is none)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"moment": self.moment, "response": self.response, "group": self.group,
+                "confidence": round(self.confidence, 3)}
+
+
+@dataclass
+class Classifier:
+    """The two trained models and what they were trained on (see the module doc)."""
+
+    moment_model: Any
+    """Pipeline: TF-IDF features -> calibrated logistic regression; classes `none` + moment labels."""
+    reply_features: Any
+    """TF-IDF features of a provider reply (fitted on provider turns)."""
+    response_model: Any
+    """Calibrated logistic regression over `response_features`; classes `none` + response labels."""
+    moment_threshold: float
+    """A patient turn is a moment when P(not none) reaches this (chosen on training folds, for precision)."""
+    info: dict[str, Any]
+    """Corpus hash, metrics, versions: written by `encounter train`."""
+
+    @classmethod
+    def load(cls, path: Path = ARTIFACT) -> Classifier:
+        import joblib
+        import sklearn
+
+        if not path.is_file():
+            raise ClassifierError(f"no trained classifier at {path}: run `encounter train` to build it from models/corpus")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a version mismatch is reported below, in words
+            classifier = joblib.load(path)
+        built = classifier.info.get("sklearn", "")
+        if built.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+            raise ClassifierError(f"{path} was built with scikit-learn {built}, this is {sklearn.__version__}: "
+                                  "run `encounter train` to rebuild it (a few seconds, deterministic)")
+        return classifier
+
+    def moment_probability(self, texts: list[str]) -> np.ndarray:
+        """P(the turn is a moment of any label), per text."""
+        probs = self.moment_model.predict_proba([normalize_text(t) for t in texts])
+        return 1.0 - probs[:, list(self.moment_model.classes_).index(NONE)]
+
+    def code_patient_turns(self, texts: list[str]) -> list[Coding]:
+        """The moment (or None) of each patient turn."""
+        probs = self.moment_model.predict_proba([normalize_text(t) for t in texts])
+        classes = list(self.moment_model.classes_)
+        none = classes.index(NONE)
+        out = []
+        for row in probs:
+            if 1.0 - row[none] < self.moment_threshold:
+                out.append(Coding(None, None, None, float(row[none])))
+            else:
+                best = max((i for i in range(len(classes)) if i != none), key=lambda i: row[i])
+                out.append(Coding(classes[best], None, None, float(row[best])))
+        return out
+
+    def code_replies(self, replies: list[str], contexts: list[str | None]) -> list[Coding]:
+        """The response label (or None: neutral) and group of each provider reply, read after its context turn."""
+        m = np.zeros(len(contexts))
+        given = [i for i, c in enumerate(contexts) if c and c.strip()]
+        if given:
+            m[given] = self.moment_probability([contexts[i] for i in given])
+        x = self.reply_features.transform([normalize_text(r) for r in replies])
+        probs = self.response_model.predict_proba(response_features(x, m))
+        classes = list(self.response_model.classes_)
+        out = []
+        for row in probs:
+            best = int(np.argmax(row))
+            label = None if classes[best] == NONE else classes[best]
+            out.append(Coding(None, label, group_of(label), float(row[best])))
+        return out
+
+    def classify(self, speaker: str, text: str, context: str | None = None) -> Coding:
+        """Code one utterance: a patient turn for moments, a provider turn for its response."""
+        if speaker == "patient":
+            return self.code_patient_turns([text])[0]
+        return self.code_replies([text], [context])[0]
