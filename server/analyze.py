@@ -14,9 +14,11 @@ from typing import Any
 from server.annotator import annotate
 from server.asr import AsrEngine
 from server.audio import SAMPLE_RATE, decode_file, to_mono
-from server.events import Event, Segment, Status
+from server.dynamics import replay_cues
+from server.events import Event, Moment, Segment, Status
 from server.moments import Classifier
-from server.pipeline import Progress, Track, analyze_tracks
+from server.pipeline import Progress, Track, transcribe_tracks
+from server.prosody import measure_utterance
 from server.scenarios import ROLES, find_scenario
 from server.store import Store
 from server.summary import summarize
@@ -102,15 +104,19 @@ def analyze(
             Status(id=f"status-track-{source.track.speaker}", encounter=encounter.id, speaker=source.track.speaker,
                    t0=0, t1=0, state="track_added", message=f"{source.path}")
         )
-    segments = analyze_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    pairs = transcribe_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    segments = [segment for segment, _ in pairs]
     annotations = annotate(encounter.id, segments, classifier) if classifier else []
-    events += sorted([*segments, *annotations], key=lambda e: (e.t1, e.type != "segment"))  # a moment after its turn
+    moments = [e for e in annotations if isinstance(e, Moment)]
+    cues, dynamics = replay_cues(encounter.id, [(s, measure_utterance(u)) for s, u in pairs], moments, duration)
+    events += sorted([*segments, *annotations, *cues], key=lambda e: (e.t1, e.type != "segment"))  # flags after their turn
     events.append(
         Status(id="status-finished", encounter=encounter.id, speaker="unknown", t0=duration, t1=duration, state="finished")
     )
     store.add_events(events)
     store.finish(encounter.id)
     summary = summarize([e.to_dict() for e in events], find_scenario(scenario) if scenario else None)
+    summary["dynamics"] = dynamics
     result = Analysis(encounter.id, events, summary)
     if out_dir is not None:
         write_outputs(result, out_dir)

@@ -28,16 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.access import same_secret
 from server.asr import AsrEngine
 from server.events import Status
+from server.export import ExportError, NothingToExport, Selection, build, parse_formats, zip_bytes
 from server.hub import Hub, Subscription
-from server.live import LiveConfig, LiveEncounter, OfferError, Role
+from server.live import LiveConfig, LiveEncounter, OfferError, Role, Shared
+from server.live_analysis import ProsodyWorker
 from server.moments import Classifier
 from server.notes import NoteError, NoteIn, note_from_request
-from server.export import ExportError, NothingToExport, Selection, build, parse_formats, zip_bytes
 from server.scenarios import ScenarioError, find_scenario, scenario_or_none
 from server.scheduler import AsrScheduler
 from server.store import Encounter, Store, UnknownEncounter
 from server.summary import summarize
-
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 
@@ -104,14 +104,28 @@ class Services:
     live_config: LiveConfig = LiveConfig()
     hub: Hub = field(default_factory=Hub)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
-    scheduler: AsrScheduler | None = None
+    shared: Shared | None = None
+    """The compute live encounters share (ASR scheduler, prosody worker): made when the app starts."""
+
+    @property
+    def scheduler(self) -> AsrScheduler:
+        return self.shared.scheduler
+
+    def start(self) -> None:
+        scheduler = live_scheduler(self.engine)
+        scheduler.listeners.append(self.on_load)
+        scheduler.start()
+        self.shared = Shared(self.store, self.hub, scheduler, ProsodyWorker(), self.classifier, self.live_config)
+
+    async def stop(self) -> None:
+        for encounter in list(self.live.values()):
+            await encounter.close("error", "the server stopped during the encounter")
+        await self.shared.scheduler.stop()
+        self.shared.prosody.close()
 
     def live_encounter(self, record: Encounter) -> LiveEncounter:
         if record.id not in self.live:
-            self.live[record.id] = LiveEncounter(
-                record, self.store, self.hub, self.scheduler, self.store.data_dir / "recordings", self.live_config,
-                self.classifier,
-            )
+            self.live[record.id] = LiveEncounter(record, self.shared)
         return self.live[record.id]
 
     def on_load(self, degraded: bool, message: str) -> None:
@@ -144,15 +158,11 @@ def create_app(services: Services) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         close_interrupted(services.store)
-        services.scheduler = live_scheduler(services.engine)
-        services.scheduler.listeners.append(services.on_load)
-        services.scheduler.start()
+        services.start()
         try:
             yield
         finally:
-            for encounter in list(services.live.values()):
-                await encounter.close("error", "the server stopped during the encounter")
-            await services.scheduler.stop()
+            await services.stop()
 
     app = FastAPI(
         title="Encounter feedback",
@@ -336,8 +346,9 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/api/server", dependencies=keyed)
     def server_status() -> dict[str, Any]:
-        """The ASR queue (backlog, degraded) and the encounters in progress."""
-        return {"asr": asdict(services.scheduler.stats), "live": [e for e, live in services.live.items() if not live.finished]}
+        """The ASR queue (backlog, degraded), the prosody worker's CPU time, and the encounters in progress."""
+        return {"asr": asdict(services.scheduler.stats), "prosody": {"busy_s": round(services.shared.prosody.busy_s, 3)},
+                "live": [e for e, live in services.live.items() if not live.finished]}
 
     @app.websocket("/ws/encounters/{encounter_id}")
     async def stream(websocket: WebSocket, encounter_id: str, key: str | None = None, token: str | None = None,

@@ -10,18 +10,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from server.agreement import AgreementError
 from server.analyze import Analysis, InputError, TrackSource, analyze, load_sources
 from server.api_client import ApiError
 from server.asr import BUNDLED_MODEL, AsrEngine, ModelError, load_engine
+from server.audio import SAMPLE_RATE, AudioError
 from server.classify import ClassifyError
 from server.corpus import CorpusError
-from server.moments import Classifier, ClassifierError
-from server.audio import SAMPLE_RATE, AudioError
-from server.live import ROLE_SPEAKERS
-from server.replay import ReplayError
-from server.agreement import AgreementError
 from server.eaf import EafError
 from server.export import ExportError
+from server.live import ROLE_SPEAKERS
+from server.moments import Classifier, ClassifierError
+from server.replay import ReplayError
 from server.research_cli import UnknownEncounterError, add_research_commands
 from server.scenarios import ScenarioError, find_scenario
 from server.store import Store, default_data_dir

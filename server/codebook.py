@@ -89,6 +89,11 @@ CHALLENGE_COLUMNS = {
     "group": ("response group", ""),
     "latency": ("from the moment's end to the reply's start", "s"),
     "reply": ("the provider's reply as transcribed", ""),
+    "interrupted_disclosure": ("times the provider interrupted the patient's moment turn", "count"),
+    "reply_speech_rate_z": ("the reply's speech rate against the provider's own utterances", "z-score"),
+    "reply_pitch_z": ("the reply's mean F0 against the provider's own utterances", "z-score"),
+    "reply_pitch_variability_z": ("the reply's F0 SD against the provider's own utterances", "z-score"),
+    "reply_loudness_z": ("the reply's loudness against the provider's own utterances", "z-score"),
 }
 
 MOMENTS = {
@@ -121,13 +126,19 @@ GROUPS = {
 }
 
 CUES = {
-    "interruption": "one speaker starts while the other is speaking",
-    "backchannel": "short acknowledgement while the other speaks ('mm-hm')",
-    "long_pause": "silence between turns",
-    "speech_rate": "speaking rate",
-    "pitch": "voice pitch against the speaker's baseline",
-    "loudness": "loudness against the speaker's baseline",
-    "talk_share": "share of the talk time",
+    "prosody": "how one utterance sounded: value mean F0 (st re 27.5 Hz); detail: F0 SD and range (st), "
+               "loudness (dBFS), speech and articulation rate (syllables/s)",
+    "response_latency": "gap before a speaker took the floor (s; negative: they started just before the other ended)",
+    "interruption": "a speaker took the floor while the other was speaking (value: overlap, s)",
+    "backchannel": "short acknowledgement while the other holds the floor, 'mm-hm' (value: its duration, s)",
+    "overlap": "a speaker talked over the other without getting the floor (s)",
+    "long_pause": "a silence of 3 s or more between speakers (s)",
+    "opening_interruption": "time from the start of the patient's opening statement to the provider's first interruption (s)",
+    "interrupted_disclosure": "times the provider interrupted a moment turn (count)",
+    "speech_rate": "the reply to a moment: speech rate (syllables/s) against the provider's baseline (z)",
+    "pitch": "the reply to a moment: mean F0 (st) against the provider's baseline (z)",
+    "pitch_variability": "the reply to a moment: F0 SD (st) against the provider's baseline (z)",
+    "loudness": "the reply to a moment: loudness (dBFS) against the provider's baseline (z)",
 }
 
 TIERS = {

@@ -118,30 +118,6 @@ class Response(Event):
 
 
 @dataclass
-class Cue(Event):
-    """A prosodic or turn-taking observation (`kind`: interruption, backchannel, long_pause,
-    speech_rate, pitch, loudness, talk_share, ...) with its `value` in `unit`, and the
-    speaker's own `baseline` where the value is a change against it. `detail` (an addition)
-    holds kind-specific fields, e.g. who was interrupted, or a z-score."""
-
-    type: ClassVar[str] = "cue"
-    kind: str
-    value: float | None
-    unit: str
-    baseline: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Metrics(Event):
-    """Rolling encounter-level figures up to `t1` (talk share, dominance ratio, ...): `values` maps
-    each figure's name to its value (None where it cannot be known, e.g. who spoke on a mixed track)."""
-
-    type: ClassVar[str] = "metrics"
-    values: dict[str, Any]
-
-
-@dataclass
 class Note(Event):
     """A faculty annotation at `t0`-`t1`: free `text`, or a judgement on another event (`target`:
     its id) with `verdict` confirm | reject | relabel and, for relabel, the corrected `label`."""
@@ -152,3 +128,58 @@ class Note(Event):
     label: str | None = None
     target: str | None = None
     verdict: str | None = None
+
+
+@dataclass
+class Cue(Event):
+    """A rapport cue (schema v1 `cue`); `speaker` is whom it describes (the interrupter, the
+    responder, who ended a silence). Added to v1: `z`, `other`, `segment`, `moment`, `reason`."""
+
+    type: ClassVar[str] = "cue"
+    kind: str
+    value: float | None
+    """None when unavailable: `reason` says why."""
+    unit: str
+    baseline: float | None = None
+    """The speaker's own mean in this encounter (cues on a moment's reply)."""
+    z: float | None = None
+    """(value - baseline) / the speaker's standard deviation across their utterances."""
+    other: str | None = None
+    """The other party: who was interrupted, answered, acknowledged or spoke before a silence."""
+    segment: str | None = None
+    """The segment the cue is about (the interrupting, answering or acknowledging utterance)."""
+    moment: str | None = None
+    """The moment whose reply this cue describes."""
+    reason: str | None = None
+    detail: dict[str, Any] | None = None
+    """Kind-specific figures: a `prosody` cue (one per utterance, value = mean F0) holds the
+    utterance's F0 SD and range, loudness, speech and articulation rate here."""
+
+
+@dataclass
+class Metrics(Event):
+    """Rolling encounter figures (schema v1 `metrics`) over [t0, t1], per speaker where it applies.
+    Times in seconds; None where unavailable (see `unavailable`)."""
+
+    type: ClassVar[str] = "metrics"
+    talk_time: dict[str, float]
+    """Seconds of speech (pauses excluded) per speaker."""
+    talk_share: dict[str, float] | None
+    dominance: float | None
+    """Provider talk time over patient talk time (RIAS verbal dominance)."""
+    floor_changes: int | None
+    response_latency: dict[str, float | None] | None
+    """Median gap before a speaker took the floor (negative: terminal overlap)."""
+    interruptions: dict[str, int] | None
+    """Interruptions made, per speaker."""
+    backchannels: dict[str, int] | None
+    overlaps: dict[str, int] | None
+    """Times a speaker talked over the other without getting the floor."""
+    overlap_time: float | None
+    """Seconds both spoke at once."""
+    long_silences: int
+    speech_rate: dict[str, float | None]
+    """Median syllables per second over a speaker's utterances."""
+    pitch: dict[str, float | None]
+    """Median of a speaker's utterance F0 means, semitones re 27.5 Hz."""
+    unavailable: dict[str, str] = field(default_factory=dict)

@@ -225,8 +225,19 @@ def _challenges_csv(encounters: list[Encounter], events: dict[str, list[dict]]) 
     rows = []
     for record in encounters:
         summary = summarize(events[record.id], scenario_or_none(record.scenario))
-        rows += [{"encounter": record.id, **item} for item in summary["challenges"] + summary["unscripted_moments"]]
+        rows += [{"encounter": record.id, **_flat_reply_cues(item)}
+                 for item in summary["challenges"] + summary["unscripted_moments"]]
     return _csv(list(CHALLENGE_COLUMNS), rows)
+
+
+def _flat_reply_cues(item: dict[str, Any]) -> dict[str, Any]:
+    """A challenge row with its reply cues as columns: interrupted_disclosure and reply_KIND_z."""
+    row = {k: v for k, v in item.items() if k != "reply_cues"}
+    cues = item["reply_cues"]
+    row["interrupted_disclosure"] = cues.get("interrupted_disclosure", {}).get("value")
+    for kind in ("speech_rate", "pitch", "pitch_variability", "loudness"):
+        row[f"reply_{kind}_z"] = cues.get(kind, {}).get("z")
+    return row
 
 
 def _duration(store: Store, record: Encounter, events: list[dict[str, Any]]) -> float:

@@ -18,7 +18,6 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -26,11 +25,12 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConn
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription
 
-from server.annotator import Annotator
 from server.audio import SAMPLE_RATE, Resampler, to_mono
 from server.events import Event, Segment, Status
 from server.hub import Hub
+from server.live_analysis import LiveAnalysis, ProsodyWorker
 from server.moments import Classifier
+from server.pipeline import Utterance
 from server.recording import WavRecorder
 from server.scheduler import AsrScheduler
 from server.store import Encounter, Store
@@ -95,31 +95,36 @@ def check_offer(sdp: str, kind: str) -> None:
             raise OfferError("malformed SDP: the audio section has no DTLS fingerprint (a=fingerprint)")
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every live encounter of one server shares: where events go, and the compute."""
+
+    store: Store
+    hub: Hub
+    scheduler: AsrScheduler
+    prosody: ProsodyWorker
+    classifier: Classifier | None
+    """Moment and response models; None transcribes and measures cues only."""
+    config: LiveConfig = LiveConfig()
+
+
 class LiveEncounter:
     """One encounter in progress: its clock, its stations' connections, where its events go."""
 
-    def __init__(
-        self,
-        record: Encounter,
-        store: Store,
-        hub: Hub,
-        scheduler: AsrScheduler,
-        recordings: Path,
-        config: LiveConfig,
-        classifier: Classifier | None = None,
-    ) -> None:
+    def __init__(self, record: Encounter, shared: Shared) -> None:
         self.id = record.id
-        self.store = store
-        self.hub = hub
-        self.scheduler = scheduler
-        self.recordings = recordings / record.id
-        self.config = config
+        self.store = shared.store
+        self.hub = shared.hub
+        self.scheduler = shared.scheduler
+        self.recordings = shared.store.data_dir / "recordings" / record.id
+        self.config = shared.config
         self.channels: dict[str, RoleChannel] = {}
         self._clock_start: float | None = None
         self._peers: dict[str, RTCPeerConnection] = {}
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
-        self._annotator = Annotator(record.id, classifier, self.publish, config.turn_close_s) if classifier else None
+        self.analysis = LiveAnalysis(record.id, self.publish, shared.prosody, shared.classifier,
+                                     shared.config.turn_close_s)
         self._ticker: asyncio.Task[None] | None = None
         self.finished = False
 
@@ -134,8 +139,7 @@ class LiveEncounter:
         if self._clock_start is None:
             self._clock_start = time.monotonic()
             self.status("started", "unknown", "first audio received")
-            if self._annotator is not None:
-                self._ticker = asyncio.get_running_loop().create_task(self._tick())
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return time.monotonic() - self._clock_start
 
     def publish(self, event: Event) -> None:
@@ -147,19 +151,31 @@ class LiveEncounter:
         self.hub.publish(self.id, {**body, "seq": seq})
         if isinstance(event, Segment) and event.final and event.words and not event.revision:
             self._recent_words.extend(event.text.split())
-            if self._annotator is not None:
-                self._annotator.add(event)
+
+    def on_final(self, utterance: Utterance, segment: Segment) -> None:
+        """A track's first-pass final, just published, with its utterance: analyze it."""
+        if segment.words:
+            self.analysis.final(utterance, segment)
 
     def context(self) -> str | None:
         """The last words anyone said in the encounter: the prompt for the next decode."""
         return " ".join(self._recent_words) or None
 
     async def _tick(self) -> None:
-        """Tell the annotator the time, so a turn closes when its speaker has stopped (not only when someone answers)."""
+        """Tell the analysis the time and what is still in flight, so turns close when their speaker
+        has stopped (not only when someone answers) and cues come out once every track is complete."""
         while True:
             await asyncio.sleep(self.config.tick_s)
-            speaking = frozenset(c.speaker for c in self.channels.values() if c.transcriber and c.transcriber.busy)
-            self._annotator.tick(self.now(), speaking)
+            self.analysis.tick(self.now(), self._in_flight())
+
+    def _in_flight(self) -> dict[str, float]:
+        """Per speaker, where their earliest speech not yet out as a final began."""
+        in_flight = {}
+        for channel in self.channels.values():
+            since = channel.transcriber.in_flight_since if channel.transcriber else None
+            if since is not None:
+                in_flight[channel.speaker] = min(since, in_flight.get(channel.speaker, since))
+        return in_flight
 
     def status(self, state: str, speaker: str, message: str = "") -> None:
         self._status_count += 1
@@ -211,8 +227,7 @@ class LiveEncounter:
         await asyncio.gather(*(channel.closed() for channel in self.channels.values()))
         if self._ticker is not None:
             self._ticker.cancel()
-        if self._annotator is not None:
-            self._annotator.finish()
+        await self.analysis.finish(self.now() if self.started else 0.0)
         if state != "finished":
             self.status(state, "unknown", message)
         self.status("finished", "unknown", message)
@@ -278,6 +293,7 @@ class RoleChannel:
             self.transcriber = StreamingTranscriber(
                 self.encounter.id, self.speaker, self.encounter.scheduler, self.encounter.publish,
                 self.encounter.config.streaming, offset=now, context=self.encounter.context,
+                on_final=self.encounter.on_final,
             )
         elif now - self.transcriber.position > self.encounter.config.rejoin_gap_s:
             self._write(np.zeros(round((now - self.transcriber.position) * SAMPLE_RATE), np.float32))

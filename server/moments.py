@@ -1,15 +1,20 @@
 """Racially charged moments in patient turns, and the code of the provider's reply.
 
-Two calibrated linear models over TF-IDF features of word and character n-grams, trained by
+Calibrated linear models over TF-IDF features of word and character n-grams, trained by
 `encounter train` (server/train.py) from the corpus in `models/corpus/` and shipped as
 `models/classifier.joblib`:
 
-- the **moment model** reads a patient turn: `None` or one of the five moment labels;
+- the **moment detector** reads a patient turn: is it a racially charged moment at all? A turn
+  is flagged only if it refers to race (server/race_reference.py) and the detector is sure
+  enough: `thresholds["explicit"]` when the reference is explicit, the much higher
+  `thresholds["implicit"]` when it is only an implicit cue ("assume", "trust", "my name").
+  Most turns of a real visit are not moments, and faculty stop trusting flags that are wrong;
+- the **moment labeler** says which of the five moment labels a detected moment is;
 - the **response model** reads a provider turn *and* the patient turn before it. A reply is
   coded relative to its context: "OK. Any allergies?" is neutral on its own and `deflecting`
-  right after a moment. The context enters as its moment probability `m` (from the moment
-  model), and the reply's features appear twice, once plain and once scaled by `m`, so the
-  linear model can weigh the same words differently after a moment: `[x, m*x, m]`.
+  right after a moment. The context enters as its moment probability `m` (from the detector),
+  and the reply's features appear twice, once plain and once scaled by `m`, so the linear
+  model can weigh the same words differently after a moment: `[x, m*x, m]`.
 
 Text is normalized the way ASR output looks (lowercase, no punctuation), so written and
 transcribed turns meet the same features.
@@ -27,21 +32,40 @@ import numpy as np
 import scipy.sparse as sp
 
 from server.corpus import MODELS_DIR
+from server.race_reference import Reference, race_reference
 from server.taxonomy import group_of
 
 ARTIFACT = MODELS_DIR / "classifier.joblib"
 NONE = "none"
 """The class name standing for `None` (no moment, or neutral talk) inside the models."""
+MOMENT = "moment"
+"""The detector's positive class."""
 
 
 class ClassifierError(Exception):
     """The trained artifact is missing or was built for another scikit-learn; says how to rebuild it."""
 
 
+_SPLIT_CONTRACTIONS = re.compile(r"\b(do|does|did|is|are|was|were|ca|wo|could|would|should|have|has|had|ai) n't\b")
+_SPLIT_GOING = re.compile(r"\b(gon|wan|got) (na|ta)\b")
+
+
 def normalize_text(text: str) -> str:
-    """Lowercase, apostrophes dropped, other punctuation to spaces: "I've." -> "ive"."""
-    text = text.lower().replace("'", "").replace("\u2019", "")
+    """Lowercase, apostrophes dropped, other punctuation to spaces: "I've." -> "ive".
+
+    Transcripts tokenized the Penn Treebank way ("do n't", "gon na") are joined back first.
+    """
+    text = text.lower().replace("\u2019", "'")
+    text = _SPLIT_GOING.sub(r"\1\2", _SPLIT_CONTRACTIONS.sub(r"\1n't", text)).replace("'", "")
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def detector_probability(detector: Any, normalized: list[str]) -> np.ndarray:
+    """The detector's P(moment) for normalized turns, 0 for a turn that does not refer to race."""
+    if not normalized:
+        return np.zeros(0)
+    p_moment = detector.predict_proba(normalized)[:, list(detector.classes_).index(MOMENT)]
+    return p_moment * np.array([race_reference(t) != Reference.NONE for t in normalized])
 
 
 def response_features(reply_features: sp.spmatrix, context_moment: np.ndarray) -> sp.csr_matrix:
@@ -69,14 +93,16 @@ class Coding:
 class Classifier:
     """The two trained models and what they were trained on (see the module doc)."""
 
-    moment_model: Any
-    """Pipeline: TF-IDF features -> calibrated logistic regression; classes `none` + moment labels."""
+    detector: Any
+    """Pipeline: TF-IDF features -> calibrated logistic regression; classes `none` and `moment`."""
+    labeler: Any
+    """Pipeline: TF-IDF features -> calibrated logistic regression over the five moment labels."""
     reply_features: Any
     """TF-IDF features of a provider reply (fitted on provider turns)."""
     response_model: Any
     """Calibrated logistic regression over `response_features`; classes `none` + response labels."""
-    moment_threshold: float
-    """A patient turn is a moment when P(not none) reaches this (chosen on training folds, for precision)."""
+    thresholds: dict[str, float]
+    """P(moment) a turn needs to be flagged, by how it refers to race: `explicit`, `implicit`."""
     info: dict[str, Any]
     """Corpus hash, metrics, versions: written by `encounter train`."""
 
@@ -97,22 +123,27 @@ class Classifier:
         return classifier
 
     def moment_probability(self, texts: list[str]) -> np.ndarray:
-        """P(the turn is a moment of any label), per text."""
-        probs = self.moment_model.predict_proba([normalize_text(t) for t in texts])
-        return 1.0 - probs[:, list(self.moment_model.classes_).index(NONE)]
+        """P(the turn is a moment of any label), per text; 0 for a turn that does not refer to race."""
+        return self._detect(texts)[0]
+
+    def _detect(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """P(moment) per turn, and whether it is flagged: it refers to race, and P(moment) reaches
+        the threshold for how it does (`thresholds`)."""
+        normalized = [normalize_text(t) for t in texts]
+        p_moment = detector_probability(self.detector, normalized)
+        needed = [self.thresholds.get(race_reference(t).name.lower(), np.inf) for t in normalized]
+        return p_moment, p_moment >= np.array(needed)
 
     def code_patient_turns(self, texts: list[str]) -> list[Coding]:
-        """The moment (or None) of each patient turn."""
-        probs = self.moment_model.predict_proba([normalize_text(t) for t in texts])
-        classes = list(self.moment_model.classes_)
-        none = classes.index(NONE)
-        out = []
-        for row in probs:
-            if 1.0 - row[none] < self.moment_threshold:
-                out.append(Coding(None, None, None, float(row[none])))
-            else:
-                best = max((i for i in range(len(classes)) if i != none), key=lambda i: row[i])
-                out.append(Coding(classes[best], None, None, float(row[best])))
+        """The moment (or None) of each patient turn; confidence P(moment) * P(label | moment), or P(none)."""
+        p_moment, flagged = self._detect(texts)
+        out = [Coding(None, None, None, float(1.0 - p)) for p in p_moment]
+        if flagged.any():
+            indices = np.flatnonzero(flagged)
+            labels = self.labeler.predict_proba([normalize_text(texts[i]) for i in indices])
+            for i, row in zip(indices, labels):
+                best = int(np.argmax(row))
+                out[i] = Coding(str(self.labeler.classes_[best]), None, None, float(p_moment[i] * row[best]))
         return out
 
     def code_replies(self, replies: list[str], contexts: list[str | None]) -> list[Coding]:

@@ -133,35 +133,38 @@ def to_segment(
     )
 
 
-def make_segments(encounter: str, utterances: list[Utterance], transcripts: list[ClipTranscript]) -> list[Segment]:
-    """Final segment events for transcribed utterances, numbered from 1; utterances with no words give none."""
-    segments: list[Segment] = []
+def make_segments(
+    encounter: str, utterances: list[Utterance], transcripts: list[ClipTranscript]
+) -> list[tuple[Segment, Utterance]]:
+    """Final segment events for transcribed utterances, numbered from 1, each with the utterance it
+    came from (its audio is what prosody is measured on); utterances with no words give none."""
+    pairs: list[tuple[Segment, Utterance]] = []
     for utterance, transcript in zip(utterances, transcripts):
-        segment = to_segment(encounter, segment_id(utterance.speaker, len(segments) + 1), utterance, transcript)
+        segment = to_segment(encounter, segment_id(utterance.speaker, len(pairs) + 1), utterance, transcript)
         if segment is not None:
-            segments.append(segment)
-    return segments
+            pairs.append((segment, utterance))
+    return pairs
 
 
 CHUNK_S = 10.0
 """Offline analysis feeds the cutter in chunks of this many seconds (progress granularity)."""
 
 
-def analyze_tracks(
+def transcribe_tracks(
     encounter: str,
     tracks: list[Track],
     engine: AsrEngine,
     vad: VadConfig = VadConfig(),
     progress: Progress | None = None,
-) -> list[Segment]:
-    """Run the whole pipeline over recorded tracks; segments of all tracks in time order.
+) -> list[tuple[Segment, Utterance]]:
+    """Run the whole pipeline over recorded tracks: segments of all tracks in time order, each with its utterance.
 
     Decoding options belong to the engine (`engine.config`); endpointing to `vad`.
 
     Progress is reported twice per second of audio: once when it is cut, once when decoded.
     """
     report = progress or (lambda _: None)
-    segments: list[Segment] = []
+    pairs: list[tuple[Segment, Utterance]] = []
     for track in tracks:
         cutter = UtteranceCutter(track.speaker, vad, track.offset)
         utterances: list[Utterance] = []
@@ -177,5 +180,11 @@ def analyze_tracks(
         )
         if not utterances:
             report(seconds)
-        segments += make_segments(encounter, utterances, transcripts)
-    return sorted(segments, key=lambda s: (s.t0, s.speaker))
+        pairs += make_segments(encounter, utterances, transcripts)
+    return sorted(pairs, key=lambda pair: (pair[0].t0, pair[0].speaker))
+
+
+def analyze_tracks(encounter: str, tracks: list[Track], engine: AsrEngine, vad: VadConfig = VadConfig(),
+                   progress: Progress | None = None) -> list[Segment]:
+    """`transcribe_tracks`, the segments only."""
+    return [segment for segment, _ in transcribe_tracks(encounter, tracks, engine, vad, progress)]

@@ -74,6 +74,7 @@ class _OpenUtterance:
 
 Emit = Callable[[Event], None]
 Context = Callable[[], "str | None"]
+OnFinal = Callable[[Utterance, Segment], None]
 
 
 class StreamingTranscriber:
@@ -88,12 +89,16 @@ class StreamingTranscriber:
         config: StreamingConfig = StreamingConfig(),
         offset: float = 0.0,
         context: Context = lambda: None,
+        on_final: OnFinal = lambda utterance, segment: None,
     ) -> None:
         """`context` gives the words said just before (by anyone), Whisper's prompt: each
         utterance is decoded alone, and the prompt restores some of the context that packing
-        several utterances into one window gives offline (2.1 WER points on CAR0001)."""
+        several utterances into one window gives offline (2.1 WER points on CAR0001).
+        `on_final` hears each first-pass final with its utterance (audio and VAD span), after
+        it was emitted: the prosody of the utterance is measured from that audio."""
         self.encounter = encounter
         self.context = context
+        self.on_final = on_final
         self.speaker = speaker
         self.config = config
         self._scheduler = scheduler
@@ -104,7 +109,8 @@ class StreamingTranscriber:
         self._partial: tuple[np.ndarray, _OpenUtterance, Utterance] | None = None
         self._last_index = 0
         self._last_final: asyncio.Task[None] | None = None
-        self._finals: set[asyncio.Task[None]] = set()
+        self._finals: dict[asyncio.Task[None], float] = {}
+        """Finals not yet emitted: each one's task, and where its utterance began (encounter time)."""
         self._revisions: set[asyncio.Task[None]] = set()
         self._unrevised: list[tuple[Utterance, Segment]] = []
         self._revision_prompt: str | None = None
@@ -117,7 +123,15 @@ class StreamingTranscriber:
     @property
     def busy(self) -> bool:
         """Speech in flight: an utterance under way, or a final not yet emitted."""
-        return self._cutter.speech_start is not None or bool(self._finals)
+        return self.in_flight_since is not None
+
+    @property
+    def in_flight_since(self) -> float | None:
+        """Encounter time where the earliest speech not yet out as a final began; None if all is out."""
+        starts = list(self._finals.values())
+        if self._cutter.speech_start is not None:
+            starts.append(self._time(self._cutter.speech_start))
+        return min(starts, default=None)
 
     def feed(self, samples: np.ndarray) -> None:
         """Add audio; events go out through `emit` as decodes finish."""
@@ -222,8 +236,8 @@ class StreamingTranscriber:
             future = self._scheduler.final(utterance.audio, prompt=self.context())
         task = asyncio.get_running_loop().create_task(self._emit_final(state, utterance, future, self._last_final))
         self._last_final = task
-        self._finals.add(task)
-        task.add_done_callback(self._finals.discard)
+        self._finals[task] = utterance.t0
+        task.add_done_callback(lambda t: self._finals.pop(t, None))
 
     async def _emit_final(
         self,
@@ -252,6 +266,7 @@ class StreamingTranscriber:
         if not self._unrevised:
             self._revision_prompt = self.context()
         self._emit(segment)
+        self.on_final(utterance, segment)
         self._unrevised.append((utterance, segment))
         if sum(len(u.audio) for u, _ in self._unrevised) / SAMPLE_RATE >= self.config.revise_after_s:
             self._revise()

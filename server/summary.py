@@ -19,16 +19,20 @@ MIN_OVERLAP = 0.25
 
 
 def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) -> dict[str, Any]:
-    """Challenges (scripted vs detected), moments, responses by group, and talk counts."""
+    """Challenges (scripted vs detected), moments, responses by group, talk counts and the latest metrics."""
     moments = [e for e in events if e["type"] == "moment"]
     responses = {e["moment"]: e for e in events if e["type"] == "response"}
+    reply_cues: dict[str, dict[str, Any]] = {}
+    for cue in (e for e in events if e["type"] == "cue" and e.get("moment")):
+        reply_cues.setdefault(cue["moment"], {})[cue["kind"]] = {
+            key: cue.get(key) for key in ("value", "unit", "baseline", "z", "reason")}
     unmatched = list(moments)
     challenges = []
     for line in scenario.challenges if scenario else ():
         moment = _match(line.text, line.challenge, unmatched)
         if moment is not None:
             unmatched.remove(moment)
-        challenges.append(_challenge(line.challenge, line.text, moment, responses.get(moment["id"]) if moment else None))
+        challenges.append(_challenge(line.challenge, line.text, moment, responses, reply_cues))
     groups = {"microaggression": 0, "responsive": 0, "neutral": 0}
     for response in responses.values():
         groups[response["group"]] += 1
@@ -36,11 +40,20 @@ def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) ->
     return {
         "scenario": scenario.id if scenario else None,
         "challenges": challenges,
-        "unscripted_moments": [_challenge(None, None, m, responses.get(m["id"])) for m in unmatched],
+        "unscripted_moments": [_challenge(None, None, m, responses, reply_cues) for m in unmatched],
         "moments": len(moments),
         "responses": groups,
         "segments": len({s["id"] for s in segments}),
+        "metrics": _latest_metrics(events),
     }
+
+
+def _latest_metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The figures of the last `metrics` event (talk share, dominance, interruptions, ...)."""
+    latest = next((e for e in reversed(events) if e["type"] == "metrics"), None)
+    if latest is None:
+        return None
+    return {k: v for k, v in latest.items() if k not in ("type", "id", "encounter", "speaker", "t0", "emitted_at", "seq")}
 
 
 def _match(cue: str, label: str, moments: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -53,7 +66,10 @@ def _match(cue: str, label: str, moments: list[dict[str, Any]]) -> dict[str, Any
     return next((m for m in moments if m["label"] == label), None)
 
 
-def _challenge(label: str | None, cue: str | None, moment: dict | None, response: dict | None) -> dict[str, Any]:
+def _challenge(label: str | None, cue: str | None, moment: dict | None, responses: dict[str, dict],
+               reply_cues: dict[str, dict]) -> dict[str, Any]:
+    """One challenge (or unscripted moment): detected or not, when, the reply's code and how it sounded."""
+    response = responses.get(moment["id"]) if moment else None
     return {
         "scripted_label": label,
         "cue": cue,
@@ -67,6 +83,7 @@ def _challenge(label: str | None, cue: str | None, moment: dict | None, response
         "group": response["group"] if response else None,
         "latency": response["latency"] if response else None,
         "reply": response["text"] if response else None,
+        "reply_cues": reply_cues.get(moment["id"], {}) if moment else {},
     }
 
 

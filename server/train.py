@@ -22,18 +22,22 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 
 from server.corpus import Item, corpus_hash, load_split
-from server.moments import ARTIFACT, NONE, Classifier, normalize_text, response_features
+from server.moments import ARTIFACT, MOMENT, NONE, Classifier, detector_probability, normalize_text, response_features
 from server.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 
 FEATURES = ("word", "char", "word+char")
 DEFAULT_FEATURES = "word+char"
 C = 10.0
 """Inverse regularization of both logistic regressions (from a grid 1-100 scored on training folds)."""
-THRESHOLDS = np.round(np.arange(0.30, 0.91, 0.05), 2)
+THRESHOLDS = {"explicit": 0.3, "implicit": 0.8}
+"""P(moment) a turn must reach to be flagged, by how it refers to race (server/race_reference.py).
+An explicit reference ("because I'm Black", "Tuskegee") already says race is in play, so modest
+evidence that the turn is about treatment, trust or a challenge suffices; an implicit cue
+("why would you assume that", "my name") is common in ordinary talk, so the detector must be sure."""
 SEED = 0
 
 
@@ -47,13 +51,15 @@ def text_features(kind: str = DEFAULT_FEATURES) -> FeatureUnion:
     return FeatureUnion(parts)
 
 
-def calibrated_logistic() -> CalibratedClassifierCV:
-    """Class-balanced logistic regression, sigmoid-calibrated on 5 seeded folds.
+def calibrated_logistic(balanced: bool = True) -> CalibratedClassifierCV:
+    """Logistic regression, sigmoid-calibrated on 5 seeded folds.
 
     `ensemble=False`: one regression fitted on all the data, calibrated on the folds' held-out
     predictions: a fifth of the size and time of averaging five, at the same accuracy.
+    `balanced` weighs classes equally (labels of similar importance); the moment detector is
+    not balanced, so its probabilities keep the corpus's odds of a moment.
     """
-    model = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+    model = LogisticRegression(C=C, class_weight="balanced" if balanced else None, max_iter=5000)
     folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
     return CalibratedClassifierCV(model, method="sigmoid", cv=folds, ensemble=False)
 
@@ -62,35 +68,24 @@ def _label(value: str | None) -> str:
     return NONE if value is None else value
 
 
-def fit_moment_model(items: list[Item], features: str) -> tuple[Pipeline, float]:
-    """The moment model on patient items, and its threshold chosen on out-of-fold predictions."""
-    texts = [normalize_text(i.text) for i in items]
-    labels = [_label(i.moment) for i in items]
+def fit_detector(items: list[Item], features: str) -> Pipeline:
+    """Moment vs none on patient items (not balanced: its probabilities keep the corpus's odds)."""
+    pipeline = make_pipeline(text_features(features), calibrated_logistic(balanced=False))
+    return pipeline.fit([normalize_text(i.text) for i in items], [MOMENT if i.moment else NONE for i in items])
+
+
+def fit_labeler(items: list[Item], features: str) -> Pipeline:
+    """Which of the five labels, on the patient moments only."""
+    moments = [i for i in items if i.moment]
     pipeline = make_pipeline(text_features(features), calibrated_logistic())
-    folds = StratifiedKFold(5, shuffle=True, random_state=SEED + 1)
-    probs = cross_val_predict(pipeline, texts, labels, cv=folds, method="predict_proba")
-    is_moment = np.array([label != NONE for label in labels])
-    p_moment = 1.0 - probs[:, sorted(set(labels)).index(NONE)]
-    threshold = max(THRESHOLDS, key=lambda t: (_f_beta(is_moment, p_moment >= t, beta=0.5), -t))
-    return pipeline.fit(texts, labels), float(threshold)
+    return pipeline.fit([normalize_text(i.text) for i in moments], [i.moment for i in moments])
 
 
-def _f_beta(truth: np.ndarray, predicted: np.ndarray, beta: float) -> float:
-    """F-beta of the positive class; beta < 1 weighs precision (few false alarms) above recall."""
-    tp = float(np.sum(truth & predicted))
-    precision = tp / max(1.0, float(np.sum(predicted)))
-    recall = tp / max(1.0, float(np.sum(truth)))
-    if precision + recall == 0:
-        return 0.0
-    return (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
-
-
-def fit_response_model(items: list[Item], moment_model: Pipeline, features: str) -> tuple[FeatureUnion, Any]:
+def fit_response_model(items: list[Item], detector: Pipeline, features: str) -> tuple[FeatureUnion, Any]:
     """Reply features and the response model on provider items, each read after its context."""
     vectorizer = text_features(features)
     x = vectorizer.fit_transform([normalize_text(i.text) for i in items])
-    contexts = [normalize_text(i.context or "") for i in items]
-    m = 1.0 - moment_model.predict_proba(contexts)[:, list(moment_model.classes_).index(NONE)]
+    m = detector_probability(detector, [normalize_text(i.context or "") for i in items])
     model = calibrated_logistic().fit(response_features(x, m), [_label(i.response) for i in items])
     return vectorizer, model
 
@@ -99,9 +94,10 @@ def train(items: list[Item], features: str = DEFAULT_FEATURES) -> Classifier:
     """Both models from training items (patient items teach moments, provider items responses)."""
     patients = [i for i in items if i.speaker == "patient"]
     providers = [i for i in items if i.speaker == "provider"]
-    moment_model, threshold = fit_moment_model(patients, features)
-    vectorizer, response_model = fit_response_model(providers, moment_model, features)
-    return Classifier(moment_model, vectorizer, response_model, threshold, {"features": features})
+    detector = fit_detector(patients, features)
+    vectorizer, response_model = fit_response_model(providers, detector, features)
+    return Classifier(detector, fit_labeler(patients, features), vectorizer, response_model, dict(THRESHOLDS),
+                      {"features": features})
 
 
 def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
@@ -165,7 +161,7 @@ def build(features: str = DEFAULT_FEATURES, progress: Callable[[str], None] = la
         "corpus_sha256": corpus_hash(),
         "train_items": len(train_items),
         "test_items": len(test_items),
-        "moment_threshold": classifier.moment_threshold,
+        "thresholds": classifier.thresholds,
         "metrics": metrics,
         "sklearn": sklearn.__version__,
         "python": platform.python_version(),

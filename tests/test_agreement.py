@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from stored_encounters import make_encounter
 
 from server.agreement import AgreementError, Coding, cohen, compare, frame_labels, load_coding
 from server.cli import main
@@ -10,7 +11,6 @@ from server.eaf import EafError
 from server.export import FORMATS, Selection, build, write_directory
 from server.store import Store
 from server.tiers import Interval
-from stored_encounters import make_encounter
 
 CODER_CSV = "t0,t1,label\n7.0,12.0,discrimination_disclosure\n12.0,16.0,Empathy\n"
 

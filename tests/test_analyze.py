@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 
+import jiwer
 import numpy as np
 import pytest
+from conftest import words_of
 
 from server.analyze import InputError, analyze, load_sources
 from server.audio import write_wav
 from server.bench import normalize
 from server.cli import main
 from server.store import Store
-
-from conftest import words_of
-
-import jiwer
 
 
 def _wer(ref: str, hyp: str) -> float:

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import words_of
 
-from server.asr import AsrConfig, AsrSegment, ModelError, Word, _pack, drop_repetitions, looks_like_loop, passes_gates, resolve_model_dir, transcribe_clips
+from server.asr import (
+    AsrConfig,
+    AsrSegment,
+    ModelError,
+    Word,
+    _pack,
+    drop_repetitions,
+    looks_like_loop,
+    passes_gates,
+    resolve_model_dir,
+    transcribe_clips,
+)
 from server.audio import SAMPLE_RATE
 from server.pipeline import Track, analyze_tracks
 from server.tts import synthesize
-
-from conftest import words_of
 
 
 def _words(text: str) -> list[Word]:

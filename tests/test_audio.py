@@ -5,10 +5,9 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
+from conftest import tone
 
 from server.audio import SAMPLE_RATE, AudioError, Resampler, decode_file, resample, to_mono, write_wav
-
-from conftest import tone
 
 
 def _encode(path, samples: np.ndarray, rate: int, codec: str) -> None:

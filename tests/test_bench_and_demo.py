@@ -35,9 +35,13 @@ def test_live_demo_streams_the_scenario_and_prints_the_transcript(tmp_path, caps
     assert main(["demo", "--data", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
-    out = [line for line in lines if not line.startswith("  revised: ")]
+    out = [line for line in lines if line.startswith("[")]
+    flags = [line for line in lines if line.startswith("    >> ")]
     assert len(out) == 8, lines
-    assert all(line.startswith("  revised: [00:") for line in lines if line not in out)
+    assert all(line.startswith(("  revised: [00:", "    >> ")) for line in lines if line not in out)
+    assert [f.split()[1] for f in flags] == ["MOMENT", "RESPONSE"], flags
+    assert "discrimination_disclosure" in flags[0] and "responsive" in flags[1]
+    assert "challenge discrimination_disclosure: discrimination_disclosure at 00:" in captured.err
     assert out[0].startswith("[00:00") and "PROVIDER: " in out[0]
     challenge = next(line for line in out if "emergency room" in line.lower())
     assert "PATIENT: " in challenge and "black" in challenge.lower()

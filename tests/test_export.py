@@ -16,13 +16,13 @@ import pytest
 import webvtt
 from praatio import textgrid as praat
 from pympi import Eaf
+from stored_encounters import CONDITION, DISCLOSURE, PARTICIPANT, make_encounter
 
 from server.app import Services, create_app, running
 from server.cli import main
 from server.export import FORMATS, NothingToExport, Selection, build, parse_formats, write_directory
 from server.store import MIGRATIONS, Store
 from server.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
-from stored_encounters import CONDITION, DISCLOSURE, PARTICIPANT, make_encounter
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from server.classify import ClassifyError, classify_lines
 from server.cli import main
 from server.corpus import CorpusError, corpus_hash, load_items, load_split
 from server.events import Segment
-from server.moments import ARTIFACT, Classifier, normalize_text
+from server.moments import Classifier, normalize_text
 from server.scenarios import find_scenario
 from server.summary import summarize
 from server.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
