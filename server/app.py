@@ -2,8 +2,8 @@
 
 FastAPI on uvicorn (WebSockets through the `websockets` library's sans-I/O protocol): FastAPI derives the
 OpenAPI spec and request validation from the typed models below, and everything, aiortc
-included, runs on one asyncio loop. Heavy compute (Whisper) runs off the loop in the
-scheduler's thread.
+included, runs on one asyncio loop. Heavy compute runs off the loop: Whisper on the ASR
+scheduler's thread, pitch on the prosody worker's.
 
 Access: the API, the dashboard stream and the recordings need the server access key
 (`Authorization: Bearer KEY`, or `?key=KEY` where a browser cannot set headers); a station

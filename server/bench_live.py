@@ -93,6 +93,8 @@ class LiveResult:
     wall_s: float
     cpu_s: float
     asr: dict
+    prosody_s: float
+    """CPU seconds the server spent measuring prosody (pitch, loudness, speech spans)."""
     wer: list[tuple[str, WordErrors, WordErrors, WordErrors | None]] = field(default_factory=list)
     """(file, live finals, after the second pass, batch) word errors, for files with a reference transcript."""
 
@@ -125,8 +127,8 @@ async def bench_live(
             await asyncio.gather(*(_run(api, run, tracks[run.file], i * stagger_s) for i, run in enumerate(runs)))
             cpu_s, wall_s = _cpu(process) - cpu_start, time.time() - start
             monitor.cancel()
-            asr = (await api.server_status())["asr"]
-    result = LiveResult(runs, samples, wall_s, cpu_s, asr)
+            status = await api.server_status()
+    result = LiveResult(runs, samples, wall_s, cpu_s, status["asr"], status["prosody"]["busy_s"])
     if limit_s is None:
         result.wer = _wer(runs, model, baseline)
     return result
@@ -227,6 +229,7 @@ def format_live(result: LiveResult) -> str:
         f"final latency    n={len(vad):4d}  p50 {_percentile(vad, 50):.2f} s  p95 {_percentile(vad, 95):.2f} s"
         f"  max {max(vad, default=float('nan')):.2f} s   (from the end of speech, VAD)",
         f"partial latency  n={len(partials):4d}  p50 {_percentile(partials, 50):.2f} s  p95 {_percentile(partials, 95):.2f} s",
+        f"prosody          {result.prosody_s:.1f} s CPU = {100 * result.prosody_s / result.cpu_s:.1f}% of the server's CPU",
         f"server CPU       {100 * result.cpu_s / result.wall_s:.0f}% of one core on average"
         f" ({result.cpu_s:.0f} s over {result.wall_s:.0f} s; ASR busy {result.asr['busy_s']:.0f} s)",
         f"server peak RSS  {max((s.rss_mb for s in result.samples), default=0):.0f} MB",

