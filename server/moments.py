@@ -5,7 +5,8 @@ Calibrated linear models over TF-IDF features of word and character n-grams, tra
 `models/classifier.joblib`:
 
 - the **moment detector** reads a patient turn: is it a racially charged moment at all? A turn
-  is flagged only if it refers to race (server/race_reference.py) and the detector is sure
+  is flagged only if it refers to race (server/race_reference.py), says more than a word or
+  two (`MIN_WORDS`), and the detector is sure
   enough: `thresholds["explicit"]` when the reference is explicit, the much higher
   `thresholds["implicit"]` when it is only an implicit cue ("assume", "trust", "my name").
   Most turns of a real visit are not moments, and faculty stop trusting flags that are wrong;
@@ -60,12 +61,22 @@ def normalize_text(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
+MIN_WORDS = 3
+"""A moment says something about race: a one- or two-word turn ("White.", "Black, yes") answers
+an intake question, a neutral demographic."""
+
+
+def could_be_moment(normalized: str) -> bool:
+    """Whether a (normalized) turn can be a moment at all: it refers to race and says more than a word or two."""
+    return len(normalized.split()) >= MIN_WORDS and race_reference(normalized) != Reference.NONE
+
+
 def detector_probability(detector: Any, normalized: list[str]) -> np.ndarray:
-    """The detector's P(moment) for normalized turns, 0 for a turn that does not refer to race."""
+    """The detector's P(moment) for normalized turns, 0 for a turn that cannot be a moment."""
     if not normalized:
         return np.zeros(0)
     p_moment = detector.predict_proba(normalized)[:, list(detector.classes_).index(MOMENT)]
-    return p_moment * np.array([race_reference(t) != Reference.NONE for t in normalized])
+    return p_moment * np.array([could_be_moment(t) for t in normalized])
 
 
 def response_features(reply_features: sp.spmatrix, context_moment: np.ndarray) -> sp.csr_matrix:

@@ -8,10 +8,12 @@ an hour of ordinary clinical talk. So the detector only flags a turn that refers
 - **explicit** (`EXPLICIT`): a racial, ethnic or national group, racism and its vocabulary, the
   history of racism in medicine, skin colour and appearance, race-coded stereotypes, and "people
   like me" phrasings. Colour words in their clinical or everyday senses do not count ("white
-  blood cells", "black stool", "the white ones");
+  blood cells", "black stool", "the white ones", "turned black"), nor do surnames ("Dr. White");
 - **implicit** (`IMPLICIT`): cues that often carry race in these encounters but are common in
-  ordinary talk too ("assume", "trust", "anybody else", "my name", "police"). The detector
-  needs much stronger evidence for these (server/moments.py).
+  ordinary talk too ("assume", "trust", "my name", "police"). The detector needs much
+  stronger evidence for these (server/moments.py). Words that are everyday clinical talk far
+  more often than a racial cue ("I'm assuming", "legal proxy", "anyone else in the family",
+  "security", "my face") are not cues at all.
 
 Text is matched after `moments.normalize_text` (lowercase, no punctuation, no apostrophes).
 """
@@ -29,8 +31,14 @@ _NOT_CLINICAL = (
 )
 """A colour word followed by one of these is a colour, not a race ("white blood cells", "black stool")."""
 
-_COLOURS = r"(black|white|brown)" + _NOT_CLINICAL
-"""Colour words naming race: only outside their clinical and everyday senses."""
+_NAME_OR_CHANGE = "".join(
+    rf"(?<!\b{word} )" for word in ("doctor", "dr", "mr", "mrs", "ms", "miss", "nurse", "professor", "officer",
+                                     "turned", "turning", "turns", "gone", "went", "going")
+)
+"""A colour word after one of these is a surname ("doctor white") or a colour change ("turned black")."""
+
+_COLOURS = _NAME_OR_CHANGE + r"(black|white|brown)" + _NOT_CLINICAL
+"""Colour words naming race: only outside their clinical and everyday senses, names and colour changes."""
 
 _GROUPS = (
     r"blacks|blackness|whites|african|afro|latino|latina|latinos|latinas|latinx|hispanic|hispanics|"
@@ -69,17 +77,16 @@ _RACISM_AND_APPEARANCE = (
 EXPLICIT = re.compile(r"\b(" + "|".join((_COLOURS, _GROUPS, _HISTORY, _RACISM_AND_APPEARANCE)) + r")\b")
 
 IMPLICIT = re.compile(
-    r"\b(assume|assumed|assumes|assuming|assumption|expected|expecting|guessing|guessed|trust|trusting|government|"
-    r"police|cops|security|followed me|papers|legal|illegal|undocumented|green card|citizen|foreign|interpreter|spanish|"
-    r"english|accent|medicaid|afford|welfare|food stamps|wic|single mom|baby daddy|basketball|rapper|nanny|pimp|crack|"
+    r"\b(assume|assumed|assumes|assumption|guessing|guessed|trust|trusting|government|"
+    r"police|cops|followed me|papers|illegal|undocumented|green card|citizen|foreign|interpreter|spanish|"
+    r"english|accent|medicaid|afford|welfare|food stamps|wic|single mom|baby daddy|rapper|nanny|pimp|crack|"
     r"gangs?|thug|boy|tradition|culture|cultural|culturally|heritage|ancestors|ancestry|my name|your name|last name|"
-    r"they always|they all|they never|anybody else|anyone else|nobody else|everybody else|everyone else|no one else|"
-    r"the others|the rest of|experiments?|experimented|guinea pigs?|history with (us|our|people|doctors|hospitals|this)|"
+    r"they always|they never|experiments?|experimented|guinea pigs?|history with (us|our|people|doctors|hospitals|this)|"
     r"our history|what they did|what was done|"
-    r"did to us|test on us|used us|if i was|if i were|if i had|would you ask|would you say that|would you treat|"
+    r"did to us|test on us|used us|if i was|if i were|would you ask|would you say that|would you treat|"
     r"would you do that|would you talk|do you treat|do you believe|did you ask|didnt ask|your own|neighborhood|"
-    r"projects|public housing|yall|lighter|darker|appearance|my face|blond|blonde|blue eyes|my hair|braids|braided|"
-    r"edges|profiling|profiled|systemic|bias|biased|drug seeking|drug seeker|treat us|treated us|see us|think we|"
+    r"projects|public housing|yall|lighter|darker|appearance|blond|blonde|blue eyes|my hair|braids|braided|"
+    r"edges|profiling|profiled|systemic|bias|biased|drug seeking|drug seeker|treat us|treated us|see us|"
     r"people like|folks like|families like|women like|men like|someone like|somebody like|patients like|look at me|"
     r"looked at me|looking at me|looked like|record)\b"
 )

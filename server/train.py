@@ -26,18 +26,24 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 
 from server.corpus import Item, corpus_hash, load_split
-from server.moments import ARTIFACT, MOMENT, NONE, Classifier, detector_probability, normalize_text, response_features
+from server.moments import (ARTIFACT, MOMENT, NONE, Classifier, could_be_moment, detector_probability, normalize_text,
+                            response_features)
 from server.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 
 FEATURES = ("word", "char", "word+char", "emb", "word+char+emb")
 DEFAULT_FEATURES = "word+char"
 C = 10.0
 """Inverse regularization of both logistic regressions (from a grid 1-100 scored on training folds)."""
-THRESHOLDS = {"explicit": 0.3, "implicit": 0.8}
+THRESHOLDS = {"explicit": 0.3, "implicit": 0.9}
 """P(moment) a turn must reach to be flagged, by how it refers to race (server/race_reference.py).
 An explicit reference ("because I'm Black", "Tuskegee") already says race is in play, so modest
 evidence that the turn is about treatment, trust or a challenge suffices; an implicit cue
 ("why would you assume that", "my name") is common in ordinary talk, so the detector must be sure."""
+CANDIDATE_WEIGHT = 3.0
+"""Training weight of patient turns that could be moments (`could_be_moment`) against the rest.
+The detector only ever decides on such turns; weighting them spends the model on the distinction
+it actually makes (a disclosure vs a neutral demographic or a colour word) while it still learns
+what ordinary talk sounds like from the rest. Held-out F1 0.90 -> 0.92 at the same false alarms."""
 SEED = 0
 
 
@@ -74,9 +80,12 @@ def _label(value: str | None) -> str:
 
 
 def fit_detector(items: list[Item], features: str) -> Pipeline:
-    """Moment vs none on patient items (not balanced: its probabilities keep the corpus's odds)."""
+    """Moment vs none on patient items (not balanced: its probabilities keep the corpus's odds),
+    turns that could be moments weighted up (`CANDIDATE_WEIGHT`)."""
+    texts = [normalize_text(i.text) for i in items]
+    weights = np.array([CANDIDATE_WEIGHT if could_be_moment(t) else 1.0 for t in texts])
     pipeline = make_pipeline(text_features(features), calibrated_logistic(balanced=False))
-    return pipeline.fit([normalize_text(i.text) for i in items], [MOMENT if i.moment else NONE for i in items])
+    return pipeline.fit(texts, [MOMENT if i.moment else NONE for i in items], calibratedclassifiercv__sample_weight=weights)
 
 
 def fit_labeler(items: list[Item], features: str) -> Pipeline:

@@ -40,9 +40,11 @@ DIALOGUE = [
 ]
 """A short encounter whose patient challenges the provider's bias (a moment) and gets a coded reply."""
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install -y chromium chromium-driver"
-)
+pytestmark = [
+    pytest.mark.slow,  # a minute: real browsers, real WebRTC, real time
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's Chromium at /usr/bin/chromium: "
+                                                     "apt-get install -y chromium chromium-driver"),
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright: pip install -e '.[test]'")
 
 ARGS = [

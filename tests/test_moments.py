@@ -13,6 +13,7 @@ from server.cli import main
 from server.corpus import CorpusError, corpus_hash, load_items, load_split
 from server.events import Segment
 from server.moments import Classifier, normalize_text
+from server.race_reference import Reference, race_reference
 from server.scenarios import find_scenario
 from server.summary import summarize
 from server.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
@@ -58,6 +59,20 @@ def test_held_out_results_meet_the_targets(classifier):
     metrics = classifier.info["metrics"]
     assert metrics["moment_detection"]["f1"] >= 0.90
     assert metrics["response_groups"]["macro_f1"] >= 0.85
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("the white guy next to me got a bed right away", Reference.EXPLICIT),
+    ("do you think my race has anything to do with it", Reference.EXPLICIT),
+    ("ive had black stools since monday", Reference.NONE),
+    ("my white blood cells were low", Reference.NONE),
+    ("as doctor white said i need a new mri", Reference.NONE),
+    ("the skin turned black around the wound", Reference.NONE),
+    ("why would you assume i cant pay", Reference.IMPLICIT),
+    ("my knee has hurt for a week", Reference.NONE),
+])
+def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, expected):
+    assert race_reference(normalize_text(text)) == expected
 
 
 @pytest.mark.slow
