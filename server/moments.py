@@ -6,9 +6,9 @@ Calibrated linear models over TF-IDF features of word and character n-grams, tra
 
 - the **moment detector** reads a patient turn: is it a racially charged moment at all? A turn
   is flagged only if it refers to race (server/race_reference.py), says more than a word or
-  two (`MIN_WORDS`), and the detector is sure
-  enough: `thresholds["explicit"]` when the reference is explicit, the much higher
-  `thresholds["implicit"]` when it is only an implicit cue ("assume", "trust", "my name").
+  two (`MIN_WORDS`), and the detector is sure enough: `thresholds["explicit"]` when the
+  reference is explicit, the much higher `thresholds["implicit"]` when it is only an implicit
+  cue ("assume", "trust", "my name").
   Most turns of a real visit are not moments, and faculty stop trusting flags that are wrong;
 - the **moment labeler** says which of the five moment labels a detected moment is;
 - the **response model** reads a provider turn *and* the patient turn before it. A reply is

@@ -75,6 +75,12 @@ def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, ex
     assert race_reference(normalize_text(text)) == expected
 
 
+def test_intake_answers_and_colour_words_are_not_moments(classifier):
+    turns = ["White.", "Black, yes.", "I've had black stools since Monday.", "As Dr. White said, I need a new MRI.",
+             "My heart was racing all night."]
+    assert [c.moment for c in classifier.code_patient_turns(turns)] == [None] * len(turns)
+
+
 @pytest.mark.slow
 def test_training_is_deterministic(classifier):
     from server.train import build
