@@ -22,9 +22,9 @@ from server.export import ExportError
 from server.live import ROLE_SPEAKERS
 from server.moments import Classifier, ClassifierError
 from server.replay import ReplayError
-from server.research_cli import UnknownEncounterError, add_research_commands
+from server.research_cli import UnknownEncounterError, add_research_commands, data_option
 from server.scenarios import ScenarioError, find_scenario
-from server.store import Store, default_data_dir
+from server.store import Store
 from server.summary import format_summary
 from server.tts import TtsError
 
@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _common(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--data", type=Path, default=default_data_dir(), help="data directory (default: %(default)s)")
+    data_option(cmd)
     cmd.add_argument("--model", default=BUNDLED_MODEL,
                      help="Whisper model: tiny.en (bundled) or a CTranslate2 model directory")
 

@@ -24,8 +24,9 @@ from typing import Any
 
 from server.blinding import Blinder
 from server.codebook import CHALLENGE_COLUMNS, ENCOUNTER_COLUMNS, EVENT_COLUMNS, codebook_csv
+from server.dynamics import REPLY_MEASURES
 from server.eaf import Media, eaf, mime_type
-from server.scenarios import scenario_or_none
+from server.scenarios import Scenario, scenario_or_none
 from server.store import Encounter, ExportRecord, Store, UnknownEncounter
 from server.subtitles import srt, webvtt
 from server.summary import summarize
@@ -132,30 +133,30 @@ def build(store: Store, selection: Selection, formats: tuple[str, ...], blind: b
     exported_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     files = {"codebook.csv": codebook_csv(blind).encode()}
     events_by_encounter = {e.id: store.latest_events(e.id) for e in encounters}
-    files["encounters.csv"] = _encounters_csv(store, encounters, events_by_encounter, blinder).encode()
-    files["challenges.csv"] = _challenges_csv(encounters, events_by_encounter).encode()
+    tracks = {e.id: store.tracks(e.id) for e in encounters}
+    durations = {e.id: _duration(tracks[e.id], events_by_encounter[e.id]) for e in encounters}
+    scenarios = {scenario: scenario_or_none(scenario) for scenario in {e.scenario for e in encounters}}
+    files["encounters.csv"] = _encounters_csv(encounters, durations, blinder).encode()
+    files["challenges.csv"] = _challenges_csv(encounters, events_by_encounter, scenarios).encode()
     all_events = [event for e in encounters for event in events_by_encounter[e.id]]
     if "csv" in formats:
         files["events.csv"] = _events_csv(all_events).encode()
     if "jsonl" in formats:
         files["events.jsonl"] = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in all_events).encode()
     for record in encounters:
-        for fmt in formats:
-            if fmt in PER_ENCOUNTER:
-                content = _encounter_file(fmt, store, record, events_by_encounter[record.id], blind, exported_at)
-                files[f"{record.id}/{PER_ENCOUNTER[fmt]}"] = content if isinstance(content, bytes) else content.encode()
+        events = events_by_encounter[record.id]
+        tiers = annotation_tiers(events) if {"textgrid", "eaf"} & set(formats) else []
+        for fmt in (f for f in formats if f in PER_ENCOUNTER):
+            if fmt == "vtt":
+                content = webvtt(events).encode()
+            elif fmt == "srt":
+                content = srt(events).encode()
+            elif fmt == "textgrid":
+                content = textgrid(tiers, durations[record.id]).encode()
+            else:
+                content = eaf(tiers, _media(record, tracks[record.id], blind), AUTHOR, exported_at)
+            files[f"{record.id}/{PER_ENCOUNTER[fmt]}"] = content
     return Built(selection, formats, blind, tuple(e.id for e in encounters), files)
-
-
-def _encounter_file(fmt: str, store: Store, record: Encounter, events: list[dict[str, Any]], blind: bool,
-                    exported_at: str) -> str | bytes:
-    if fmt == "vtt":
-        return webvtt(events)
-    if fmt == "srt":
-        return srt(events)
-    if fmt == "textgrid":
-        return textgrid(annotation_tiers(events), _duration(store, record, events))
-    return eaf(annotation_tiers(events), _media(store, record, blind), AUTHOR, exported_at)
 
 
 def write_directory(files: dict[str, bytes], out: Path) -> None:
@@ -208,23 +209,23 @@ def _events_csv(events: list[dict[str, Any]]) -> str:
     return _csv(columns, rows)
 
 
-def _encounters_csv(store: Store, encounters: list[Encounter], events: dict[str, list[dict]],
-                    blinder: Blinder | None) -> str:
+def _encounters_csv(encounters: list[Encounter], durations: dict[str, float], blinder: Blinder | None) -> str:
     metadata = {e.id: blinder.metadata(e.metadata) if blinder else e.metadata for e in encounters}
     columns = [c for c in ENCOUNTER_COLUMNS if not (blinder and c == "condition")]
     extras = sorted({key for m in metadata.values() for key in m} - set(columns))
     rows = [{
         **metadata[e.id], "encounter": e.id, "scenario": e.scenario, "created_at": _iso(e.created_at),
-        "finished_at": _iso(e.finished_at), "duration": _duration(store, e, events[e.id]),
+        "finished_at": _iso(e.finished_at), "duration": durations[e.id],
     } for e in encounters]
     return _csv(columns + extras, rows)
 
 
-def _challenges_csv(encounters: list[Encounter], events: dict[str, list[dict]]) -> str:
+def _challenges_csv(encounters: list[Encounter], events: dict[str, list[dict]],
+                    scenarios: dict[str | None, Scenario | None]) -> str:
     """The summary of each encounter: its scripted challenges, then its unscripted moments."""
     rows = []
     for record in encounters:
-        summary = summarize(events[record.id], scenario_or_none(record.scenario))
+        summary = summarize(events[record.id], scenarios[record.scenario])
         rows += [{"encounter": record.id, **_flat_reply_cues(item)}
                  for item in summary["challenges"] + summary["unscripted_moments"]]
     return _csv(list(CHALLENGE_COLUMNS), rows)
@@ -235,22 +236,21 @@ def _flat_reply_cues(item: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in item.items() if k != "reply_cues"}
     cues = item["reply_cues"]
     row["interrupted_disclosure"] = cues.get("interrupted_disclosure", {}).get("value")
-    for kind in ("speech_rate", "pitch", "pitch_variability", "loudness"):
+    for kind, _, _ in REPLY_MEASURES:
         row[f"reply_{kind}_z"] = cues.get(kind, {}).get("z")
     return row
 
 
-def _duration(store: Store, record: Encounter, events: list[dict[str, Any]]) -> float:
+def _duration(tracks: list[dict[str, Any]], events: list[dict[str, Any]]) -> float:
     """Seconds of encounter audio: the longest track, or the last event if that ends later."""
-    tracks = [t["duration"] or 0.0 for t in store.tracks(record.id)]
-    return round(max(tracks + [e["t1"] for e in events] + [0.0]), 3)
+    return round(max([t["duration"] or 0.0 for t in tracks] + [e["t1"] for e in events] + [0.0]), 3)
 
 
-def _media(store: Store, record: Encounter, blind: bool) -> list[Media]:
+def _media(record: Encounter, tracks: list[dict[str, Any]], blind: bool) -> list[Media]:
     """The encounter's recordings; blind exports link them by encounter and role, as the source
     path may name the participant (the coordinator copies the files under those names)."""
     media, seen = [], set()
-    for track in store.tracks(record.id):
+    for track in tracks:
         if track["source"] in seen:  # several channels of one file
             continue
         seen.add(track["source"])

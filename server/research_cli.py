@@ -37,7 +37,7 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
                             help=f"all (default), or one or more of {', '.join(FORMATS)}, comma-separated")
     export_cmd.add_argument("--out", type=Path, required=True, help="directory to write (new files only)")
     export_cmd.add_argument("--user", default=_login(), help="who exports, for the audit log (default: %(default)s)")
-    _data_option(export_cmd)
+    data_option(export_cmd)
     export_cmd.set_defaults(run=_export)
 
     agreement_cmd = commands.add_parser(
@@ -50,7 +50,7 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
     agreement_cmd.add_argument("--scheme", choices=SCHEMES, help="moment, response or group codes (default: all three)")
     agreement_cmd.add_argument("--unit", type=float, default=UNIT_S,
                                help="frame length in seconds (default: %(default)s)")
-    _data_option(agreement_cmd)
+    data_option(agreement_cmd)
     agreement_cmd.set_defaults(run=_agreement)
 
     metadata_cmd = commands.add_parser("metadata", help="show or edit an encounter's research metadata")
@@ -58,7 +58,7 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
     metadata_cmd.add_argument("changes", nargs="*", type=_change, metavar="KEY=VALUE",
                               help="set participant, cohort, condition, station, session or any key; KEY= removes it")
     metadata_cmd.add_argument("--scenario", help="set the scenario id ('' clears it)")
-    _data_option(metadata_cmd)
+    data_option(metadata_cmd)
     metadata_cmd.set_defaults(run=_metadata)
 
     scenarios_cmd = commands.add_parser("scenarios", help="check scenario files and list them")
@@ -67,11 +67,12 @@ def add_research_commands(commands: argparse._SubParsersAction) -> None:
     scenarios_cmd.set_defaults(run=_scenarios)
 
     audit_cmd = commands.add_parser("audit", help="the export audit log: who exported what, when")
-    _data_option(audit_cmd)
+    data_option(audit_cmd)
     audit_cmd.set_defaults(run=_audit)
 
 
-def _data_option(cmd: argparse.ArgumentParser) -> None:
+def data_option(cmd: argparse.ArgumentParser) -> None:
+    """The `--data` option every command that reads the store takes."""
     cmd.add_argument("--data", type=Path, default=default_data_dir(), help="data directory (default: %(default)s)")
 
 

@@ -120,9 +120,8 @@ class _Fields:
             raise self.error(node, field, "expected non-empty text")
         return node.value.strip()
 
-    def texts(self, node: Node, field: str, allow_empty: bool = False) -> tuple[str, ...]:
-        items = self.sequence(node, field, allow_empty)
-        return tuple(self.text(item, f"{field}[{n}]") for n, item in enumerate(items))
+    def texts(self, node: Node, field: str) -> tuple[str, ...]:
+        return tuple(self.text(item, f"{field}[{n}]") for n, item in enumerate(self.sequence(node, field)))
 
     def sequence(self, node: Node, field: str, allow_empty: bool = False) -> list[Node]:
         if not isinstance(node, SequenceNode):

@@ -26,8 +26,16 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 
 from server.corpus import Item, corpus_hash, load_split
-from server.moments import (ARTIFACT, MOMENT, NONE, Classifier, could_be_moment, detector_probability, normalize_text,
-                            response_features)
+from server.moments import (
+    ARTIFACT,
+    MOMENT,
+    NONE,
+    Classifier,
+    could_be_moment,
+    detector_probability,
+    normalize_text,
+    response_features,
+)
 from server.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 
 FEATURES = ("word", "char", "word+char", "emb", "word+char+emb")
