@@ -139,11 +139,10 @@ def format_transcript(events: list[Event]) -> str:
     `    >> MOMENT label (confidence)` or `    >> RESPONSE label, group (confidence, latency)`."""
     lines = []
     for event in events:
-        body = event.to_dict()
         if isinstance(event, Segment):
-            lines.append(transcript_line(body))
-        elif body["type"] in ("moment", "response"):
-            lines.append(flag_line(body))
+            lines.append(transcript_line(event.to_dict()))
+        elif event.type in ("moment", "response"):
+            lines.append(flag_line(event.to_dict()))
     return "".join(line + "\n" for line in lines)
 
 

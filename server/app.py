@@ -107,10 +107,6 @@ class Services:
     shared: Shared | None = None
     """The compute live encounters share (ASR scheduler, prosody worker): made when the app starts."""
 
-    @property
-    def scheduler(self) -> AsrScheduler:
-        return self.shared.scheduler
-
     def start(self) -> None:
         scheduler = live_scheduler(self.engine)
         scheduler.listeners.append(self.on_load)
@@ -196,7 +192,10 @@ def create_app(services: Services) -> FastAPI:
             "live": live is not None and not live.finished, "tracks": services.store.tracks(record.id),
         }
 
-    def check_scenario(scenario_id: str) -> None:
+    def check_scenario(scenario_id: str | None) -> None:
+        """400 for a scenario id not in the library; no scenario is fine."""
+        if scenario_id is None:
+            return
         try:
             find_scenario(scenario_id)
         except ScenarioError as exc:
@@ -207,8 +206,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/api/encounters", status_code=201, response_model=EncounterCreated, dependencies=keyed)
     def create_encounter(body: EncounterCreate) -> dict[str, Any]:
         """Create an encounter; stations join it with the returned `join_token`."""
-        if body.scenario is not None:
-            check_scenario(body.scenario)
+        check_scenario(body.scenario)
         metadata = body.metadata.model_dump(exclude_none=True)
         record = services.store.create_encounter(body.scenario, metadata)
         return {**describe(record), "join_token": record.join_token}
@@ -287,8 +285,7 @@ def create_app(services: Services) -> FastAPI:
         """Edit an encounter's research metadata or scenario (used by exports and their filters)."""
         encounter_or_404(encounter_id)
         if "scenario" in body.model_fields_set:
-            if body.scenario is not None:
-                check_scenario(body.scenario)
+            check_scenario(body.scenario)
             services.store.set_scenario(encounter_id, body.scenario)
         record = services.store.update_metadata(encounter_id, body.metadata.model_dump(exclude_unset=True))
         return describe(record)
@@ -347,7 +344,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/api/server", dependencies=keyed)
     def server_status() -> dict[str, Any]:
         """The ASR queue (backlog, degraded), the prosody worker's CPU time, and the encounters in progress."""
-        return {"asr": asdict(services.scheduler.stats), "prosody": {"busy_s": round(services.shared.prosody.busy_s, 3)},
+        return {"asr": asdict(services.shared.scheduler.stats), "prosody": {"busy_s": round(services.shared.prosody.busy_s, 3)},
                 "live": [e for e, live in services.live.items() if not live.finished]}
 
     @app.websocket("/ws/encounters/{encounter_id}")

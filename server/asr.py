@@ -60,7 +60,6 @@ class AsrSegment:
     words: tuple[Word, ...]
     avg_logprob: float
     no_speech_prob: float
-    compression_ratio: float
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,6 @@ class FasterWhisperEngine:
                                 for w in seg.get("words", ()) if w["word"].strip()),
                     avg_logprob=seg["avg_logprob"],
                     no_speech_prob=seg["no_speech_prob"],
-                    compression_ratio=seg["compression_ratio"],
                 )
                 if passes_gates(result, self.config):
                     out.append(result)

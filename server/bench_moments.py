@@ -19,7 +19,7 @@ from typing import Callable
 
 from server.corpus import load_split
 from server.moments import Classifier
-from server.train import evaluate
+from server.train import evaluate, format_metrics
 
 WORDS_PER_MINUTE = 150
 _SPEAKER = re.compile(r"^\s*(?:\[(?P<tag>[a-z_ ]+)\]|(?P<name>[A-Za-z_ ]+):)\s*(?P<text>.*)$")
@@ -99,8 +99,6 @@ def bench_moments(
     classifier: Classifier, transcripts: Path | None, progress: Callable[[str], None] = lambda _: None
 ) -> str:
     """The report: held-out metrics, false alarms per hour of clinical talk, latency per utterance."""
-    from server.train import format_metrics
-
     progress("held-out split")
     lines = [format_metrics(evaluate(classifier, load_split("test"))), ""]
     turns: list[Turn] = []

@@ -180,7 +180,6 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
     from server.access import load_access_key
     from server.app import Services, create_app, running
     from server.live import LiveConfig
-    from server.moments import Classifier
 
     key, generated = load_access_key(args.data, args.key)
     services = Services(Store(args.data), load_engine(args.model), key, classifier=Classifier.load(),
@@ -266,7 +265,6 @@ def _bench_live(args: argparse.Namespace) -> int:
 
 def _bench_moments(args: argparse.Namespace) -> int:
     from server.bench_moments import bench_moments
-    from server.moments import Classifier
 
     transcripts = args.transcripts if args.transcripts.is_dir() else None
     if transcripts is None:
@@ -294,7 +292,6 @@ def _train(args: argparse.Namespace) -> int:
 
 def _classify(args: argparse.Namespace) -> int:
     from server.classify import classify_lines
-    from server.moments import Classifier
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     for line in classify_lines(Classifier.load(), text.splitlines()):

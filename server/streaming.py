@@ -121,11 +121,6 @@ class StreamingTranscriber:
         return self._offset + self._cutter.received / SAMPLE_RATE
 
     @property
-    def busy(self) -> bool:
-        """Speech in flight: an utterance under way, or a final not yet emitted."""
-        return self.in_flight_since is not None
-
-    @property
     def in_flight_since(self) -> float | None:
         """Encounter time where the earliest speech not yet out as a final began; None if all is out."""
         starts = list(self._finals.values())

@@ -37,10 +37,10 @@ def test_repetition_loops_are_cut_but_natural_repeats_stay():
 def test_gates_drop_likely_silence_and_loops():
     cfg = AsrConfig()
     words = tuple(_words("hello there"))
-    assert passes_gates(AsrSegment(words, -0.3, 0.1, 1.2), cfg)
-    assert not passes_gates(AsrSegment(words, -1.5, 0.9, 1.2), cfg)  # silence, low confidence
-    assert passes_gates(AsrSegment(words, -0.3, 0.9, 1.2), cfg)  # confident speech stays
-    assert not passes_gates(AsrSegment((), -0.3, 0.1, 1.0), cfg)
+    assert passes_gates(AsrSegment(words, -0.3, 0.1), cfg)
+    assert not passes_gates(AsrSegment(words, -1.5, 0.9), cfg)  # silence, low confidence
+    assert passes_gates(AsrSegment(words, -0.3, 0.9), cfg)  # confident speech stays
+    assert not passes_gates(AsrSegment((), -0.3, 0.1), cfg)
     assert looks_like_loop(_words("we can go to the " * 6 + "store"), cfg)
     assert not looks_like_loop(_words("I have had a bad headache for three days, and it keeps getting worse."), cfg)
     assert not looks_like_loop([], cfg)
