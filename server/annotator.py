@@ -14,33 +14,25 @@ nobody knows who answered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from server.events import Event, Moment, Response, Segment
 from server.moments import Classifier
-from server.turns import Turn, TurnBuilder
+from server.turns import CLOSE_AFTER_S, Turn, TurnBuilder
 
 Emit = Callable[[Event], None]
-
-
-@dataclass
-class _Pending:
-    """A moment still waiting for the provider's reply."""
-
-    event: Moment
-    turn: Turn
 
 
 class Annotator:
     """Moment and response events for one encounter; see the module doc."""
 
-    def __init__(self, encounter: str, classifier: Classifier, emit: Emit, close_after_s: float = 3.0) -> None:
+    def __init__(self, encounter: str, classifier: Classifier, emit: Emit, close_after_s: float = CLOSE_AFTER_S) -> None:
         self.encounter = encounter
         self.classifier = classifier
         self._emit = emit
         self._turns = TurnBuilder(close_after_s)
-        self._pending: _Pending | None = None
+        self._pending: Moment | None = None
+        """The latest patient moment still waiting for the provider's reply."""
         self._moments = 0
 
     def add(self, segment: Segment) -> None:
@@ -75,11 +67,10 @@ class Annotator:
         )
         self._emit(moment)
         if turn.speaker == "patient":
-            self._pending = _Pending(moment, turn)  # the provider's next turn answers the latest moment
+            self._pending = moment  # the provider's next turn answers the latest moment
 
-    def _reply(self, turn: Turn, pending: _Pending) -> None:
-        code = self.classifier.classify("provider", turn.text, context=pending.turn.text)
-        moment = pending.event
+    def _reply(self, turn: Turn, moment: Moment) -> None:
+        code = self.classifier.classify("provider", turn.text, context=moment.text)  # the moment's turn
         self._emit(Response(
             id=f"response-{moment.id.removeprefix('moment-')}", encounter=self.encounter, speaker="provider",
             t0=turn.t0, t1=turn.t1, label=code.response, group=code.group or "neutral",

@@ -5,7 +5,7 @@ silences, and how the provider's voice answers each racially charged moment.
     moment events (server/annotator.py)               -> CueTracker.moment
     encounter clock                                   -> CueTracker.tick(now, open_since)
                                                            -> `cue` and `metrics` events
-    end of the encounter                              -> CueTracker.finish(now) -> summary dict
+    end of the encounter                              -> CueTracker.finish(now), then .summary()
 
 The live server drives it as finals arrive; `replay_cues` drives the very same class over a
 recorded encounter. It reads segments, acoustics and moments and emits events; it never
@@ -47,11 +47,11 @@ from typing import Any
 
 from server.events import Cue, Event, Metrics, Moment, Segment
 from server.prosody import Acoustics, Span, UtteranceProsody, utterance_prosody
-from server.turns import is_backchannel
+from server.turns import CLOSE_AFTER_S, is_backchannel
 
-FLOOR_RELEASE_S = 3.0
+FLOOR_RELEASE_S = CLOSE_AFTER_S
 """After this much silence from its holder nobody holds the floor: server/turns.py's
-`close_after_s`, so turns and cues agree on who had the floor."""
+`CLOSE_AFTER_S`, so turns and cues agree on who had the floor."""
 LONG_SILENCE_S = 3.0
 """A silence (nobody speaking) this long is a `long_pause`: three times the ~1 s a conversation
 tolerates before a silence becomes noticeable (Jefferson 1989)."""
@@ -88,7 +88,6 @@ class Spoken:
 
     speaker: str
     segment: str
-    text: str
     prosody: UtteranceProsody
     backchannel: bool
     took_floor: bool = False
@@ -131,10 +130,9 @@ class CueTracker:
     Call from one thread (the event loop); `prosody.measure_audio` is the part for a worker.
     """
 
-    def __init__(self, encounter: str, emit: Emit, metrics_every_s: float = METRICS_EVERY_S) -> None:
+    def __init__(self, encounter: str, emit: Emit) -> None:
         self.encounter = encounter
         self._emit = emit
-        self._metrics_every_s = metrics_every_s
         self._pending: list[Spoken] = []
         self._done: list[Spoken] = []
         self._known: dict[str, Spoken] = {}
@@ -161,7 +159,7 @@ class CueTracker:
         Finals without words (withdrawn partials) and revisions are ignored."""
         if not segment.final or not segment.words or segment.revision:
             return
-        spoken = Spoken(segment.speaker, segment.id, segment.text, utterance_prosody(acoustics, segment.words),
+        spoken = Spoken(segment.speaker, segment.id, utterance_prosody(acoustics, segment.words),
                         is_backchannel(segment.text))
         self._mixed |= segment.speaker == "unknown"
         self._known[segment.id] = spoken
@@ -180,17 +178,17 @@ class CueTracker:
         (an utterance under way or its final not yet added), when that speech began; an earlier
         time is safe (it only delays cues), a later one is not. Analyses what is now complete."""
         self._advance(min([now, *(open_since or {}).values()]))
-        if self._analysed_to - self._metrics_at >= self._metrics_every_s:
+        if self._analysed_to - self._metrics_at >= METRICS_EVERY_S:
             self._emit_metrics()
 
-    def finish(self, now: float) -> dict[str, Any]:
-        """The encounter ended at `now`: analyse everything, emit the last metrics, return the summary."""
+    def finish(self, now: float) -> None:
+        """The encounter ended at `now`: analyse everything and emit the last cues and metrics
+        (`summary` then has the whole encounter)."""
         self._advance(math.inf)
         self._close_turn()
         self._resolve_moments(final=True)
         self._analysed_to = max(self._analysed_to, now)
         self._emit_metrics()
-        return self.summary()
 
     # -- analysis in time order -----------------------------------------------------------------
 
@@ -441,6 +439,17 @@ def _measure(prosody: UtteranceProsody, attr: str) -> float | None:
     return getattr(prosody, attr) if hasattr(prosody, attr) else getattr(prosody.acoustics, attr)
 
 
+def earliest(starts: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Per speaker, the earliest of their `(speaker, start)` times. A speaker can have several
+    utterances in flight at once (one being decoded while earlier ones are still measured, or
+    several queued in a replay), and `CueTracker.tick`'s `open_since` needs the earliest: a later
+    time would let cues out before all of that speaker's speech is in."""
+    first: dict[str, float] = {}
+    for speaker, start in starts:
+        first[speaker] = min(start, first.get(speaker, start))
+    return first
+
+
 def _median(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return round(statistics.median(present), 3) if present else None
@@ -498,11 +507,9 @@ def replay_cues(
             tracker.add_utterance(*queue.pop(0))
         while waiting and waiting[0].t1 <= now:
             tracker.moment(waiting.pop(0))
-        open_since: dict[str, float] = {}
-        for segment, acoustics in queue:
-            if acoustics.t0 < now:
-                open_since[segment.speaker] = min(open_since.get(segment.speaker, math.inf), acoustics.t0)
-        tracker.tick(now, open_since)
+        tracker.tick(now, earliest((segment.speaker, acoustics.t0) for segment, acoustics in queue
+                                   if acoustics.t0 < now))
         if now >= end and not queue and not waiting:
             break
-    return events, tracker.finish(max(now, end))
+    tracker.finish(max(now, end))
+    return events, tracker.summary()

@@ -26,11 +26,11 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription
 
 from server.audio import SAMPLE_RATE, Resampler, to_mono
+from server.dynamics import earliest
 from server.events import Event, Segment, Status
 from server.hub import Hub
 from server.live_analysis import LiveAnalysis, ProsodyWorker
 from server.moments import Classifier
-from server.pipeline import Utterance
 from server.recording import WavRecorder
 from server.scheduler import AsrScheduler
 from server.store import Encounter, Store
@@ -142,6 +142,10 @@ class LiveEncounter:
             self._ticker = asyncio.get_running_loop().create_task(self._tick())
         return time.monotonic() - self._clock_start
 
+    def _elapsed(self) -> float:
+        """Seconds on the encounter clock, 0.0 before it starts (without starting it, unlike `now`)."""
+        return 0.0 if self._clock_start is None else time.monotonic() - self._clock_start
+
     def publish(self, event: Event) -> None:
         """Store the event (unless it is a partial or a withdrawal) and send it to subscribers."""
         body = event.to_dict()
@@ -151,11 +155,6 @@ class LiveEncounter:
         self.hub.publish(self.id, {**body, "seq": seq})
         if isinstance(event, Segment) and event.final and event.words and not event.revision:
             self._recent_words.extend(event.text.split())
-
-    def on_final(self, utterance: Utterance, segment: Segment) -> None:
-        """A track's first-pass final, just published, with its utterance: analyze it."""
-        if segment.words:
-            self.analysis.final(utterance, segment)
 
     def context(self) -> str | None:
         """The last words anyone said in the encounter: the prompt for the next decode."""
@@ -170,16 +169,12 @@ class LiveEncounter:
 
     def _in_flight(self) -> dict[str, float]:
         """Per speaker, where their earliest speech not yet out as a final began."""
-        in_flight = {}
-        for channel in self.channels.values():
-            since = channel.transcriber.in_flight_since if channel.transcriber else None
-            if since is not None:
-                in_flight[channel.speaker] = min(since, in_flight.get(channel.speaker, since))
-        return in_flight
+        starts = ((c.speaker, c.transcriber.in_flight_since if c.transcriber else None) for c in self.channels.values())
+        return earliest((speaker, since) for speaker, since in starts if since is not None)
 
     def status(self, state: str, speaker: str, message: str = "") -> None:
         self._status_count += 1
-        t = 0.0 if self._clock_start is None else time.monotonic() - self._clock_start
+        t = self._elapsed()
         self.publish(Status(id=f"status-{self._status_count}", encounter=self.id, speaker=speaker, t0=t, t1=t,
                             state=state, message=message))
 
@@ -227,7 +222,7 @@ class LiveEncounter:
         await asyncio.gather(*(channel.closed() for channel in self.channels.values()))
         if self._ticker is not None:
             self._ticker.cancel()
-        await self.analysis.finish(self.now() if self.started else 0.0)
+        await self.analysis.finish(self._elapsed())
         if state != "finished":
             self.status(state, "unknown", message)
         self.status("finished", "unknown", message)
@@ -293,7 +288,7 @@ class RoleChannel:
             self.transcriber = StreamingTranscriber(
                 self.encounter.id, self.speaker, self.encounter.scheduler, self.encounter.publish,
                 self.encounter.config.streaming, offset=now, context=self.encounter.context,
-                on_final=self.encounter.on_final,
+                on_final=self.encounter.analysis.final,  # a track's first-pass finals (always with words)
             )
         elif now - self.transcriber.position > self.encounter.config.rejoin_gap_s:
             self._write(np.zeros(round((now - self.transcriber.position) * SAMPLE_RATE), np.float32))

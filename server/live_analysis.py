@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Callable
 
 from server.annotator import Annotator
-from server.dynamics import CueTracker
+from server.dynamics import CueTracker, earliest
 from server.events import Event, Moment, Segment
 from server.moments import Classifier
 from server.pipeline import Utterance
@@ -86,14 +86,11 @@ class LiveAnalysis:
         """`in_flight`: per speaker, where their earliest speech not yet out as a final began."""
         if self._annotator is not None:
             self._annotator.tick(now, frozenset(in_flight))
-        pending = dict(in_flight)
-        for speaker, start in self._measuring.values():
-            pending[speaker] = min(start, pending.get(speaker, start))
-        self._cues.tick(now, pending)
+        self._cues.tick(now, earliest([*in_flight.items(), *self._measuring.values()]))
 
-    async def finish(self, now: float) -> dict[str, Any]:
-        """Every final is out: close the last turn, emit the last cues and metrics; the dynamics summary."""
+    async def finish(self, now: float) -> None:
+        """Every final is out: close the last turn, emit the last cues and metrics."""
         await asyncio.gather(*self._measuring, return_exceptions=True)
         if self._annotator is not None:
             self._annotator.finish()
-        return self._cues.finish(now)
+        self._cues.finish(now)

@@ -100,8 +100,7 @@ def speech_runs(levels_db: np.ndarray, hop_s: float = HOP_S, within: Span | None
     """
     if len(levels_db) == 0:
         return []
-    threshold = max(float(levels_db.max()) - ACTIVITY_RANGE_DB, ACTIVITY_FLOOR_DB)
-    active = np.concatenate([[False], levels_db >= threshold, [False]])
+    active = np.concatenate([[False], levels_db >= _speech_threshold(levels_db), [False]])
     edges = np.flatnonzero(np.diff(active.astype(np.int8)))
     runs = [[a * hop_s - hop_s / 2, b * hop_s - hop_s / 2] for a, b in zip(edges[::2], edges[1::2])]
     merged: list[list[float]] = []
@@ -117,6 +116,12 @@ def speech_runs(levels_db: np.ndarray, hop_s: float = HOP_S, within: Span | None
     return spans
 
 
+def _speech_threshold(levels_db: np.ndarray) -> float:
+    """The level (dB) from which a frame is speech: ACTIVITY_RANGE_DB below the loudest frame,
+    never below ACTIVITY_FLOOR_DB."""
+    return max(float(levels_db.max()) - ACTIVITY_RANGE_DB, ACTIVITY_FLOOR_DB)
+
+
 @dataclass(frozen=True)
 class PitchTrack:
     """F0 per 10 ms frame; frame k is centred at `times[k]` seconds from the clip's first sample."""
@@ -124,8 +129,6 @@ class PitchTrack:
     times: np.ndarray
     f0_hz: np.ndarray
     """NaN where unvoiced."""
-    periodicity: np.ndarray
-    """Normalized autocorrelation at the estimated period, -1..1 (voicing strength)."""
 
     @property
     def voiced(self) -> np.ndarray:
@@ -138,8 +141,11 @@ class PitchTrack:
 
 
 def pitch_track(audio: np.ndarray, sr: int = SAMPLE_RATE, fmin: float = FMIN_HZ, fmax: float = FMAX_HZ,
-                hop_s: float = HOP_S) -> PitchTrack:
+                hop_s: float = HOP_S, levels: np.ndarray | None = None) -> PitchTrack:
     """F0 contour of a clip (YIN, see the module doc); frames quieter than speech are unvoiced.
+
+    `levels`: the clip's `frame_levels_db(audio, sr, hop_s)`, if the caller has it already
+    (computed here when None).
 
     Cost: about 4 ms of CPU per second of audio for yin plus the voicing check (the first call
     in a process also compiles librosa's numba kernels, ~2 s: see `warm_up`).
@@ -150,13 +156,13 @@ def pitch_track(audio: np.ndarray, sr: int = SAMPLE_RATE, fmin: float = FMIN_HZ,
     hop = round(hop_s * sr)
     n = len(audio) // hop + 1
     if len(audio) < PITCH_FRAME // 2:
-        return PitchTrack(np.arange(n) * hop_s, np.full(n, np.nan), np.zeros(n))
+        return PitchTrack(np.arange(n) * hop_s, np.full(n, np.nan))
     f0 = librosa.yin(audio, fmin=fmin, fmax=fmax, sr=sr, frame_length=PITCH_FRAME, hop_length=hop)[:n]
     periodicity = _periodicity(audio, f0, sr, fmin, hop)
-    levels = frame_levels_db(audio, sr, hop_s)
-    loud = levels >= max(float(levels.max()) - ACTIVITY_RANGE_DB, ACTIVITY_FLOOR_DB)
-    voiced = (periodicity >= VOICING_THRESHOLD) & loud
-    return PitchTrack(np.arange(n) * hop_s, np.where(voiced, f0, np.nan), periodicity)
+    if levels is None:
+        levels = frame_levels_db(audio, sr, hop_s)
+    voiced = (periodicity >= VOICING_THRESHOLD) & (levels >= _speech_threshold(levels))
+    return PitchTrack(np.arange(n) * hop_s, np.where(voiced, f0, np.nan))
 
 
 def _periodicity(audio: np.ndarray, f0: np.ndarray, sr: int, fmin: float, hop: int) -> np.ndarray:
@@ -225,7 +231,7 @@ def measure_audio(audio: np.ndarray, audio_t0: float, t0: float | None = None, t
     refined = bool(spans)
     if not spans:
         spans = [(max(0.0, lo), min(duration, hi))]
-    pitch = pitch_track(audio, sr)
+    pitch = pitch_track(audio, sr, levels=levels)
     in_speech = _inside(pitch.times, spans)
     semitones = pitch.semitones[in_speech & pitch.voiced]
     enough = len(semitones) >= MIN_VOICED_FRAMES

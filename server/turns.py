@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 
 from server.events import Segment
 
+CLOSE_AFTER_S = 3.0
+"""Default `close_after_s`: a turn whose speaker has been silent this long is over (the live
+server passes its own `LiveConfig.turn_close_s`); server/dynamics.py releases the floor after
+the same time, so turns and cues agree on who had the floor."""
+
 BACKCHANNELS = frozenset({
     "mm", "mhm", "mmhm", "mm hm", "mm hmm", "uh huh", "uhhuh", "hm", "hmm", "yeah", "yes", "yep", "right",
     "okay", "ok", "i see", "sure", "got it", "oh", "oh okay", "alright", "all right", "uh", "um",
@@ -56,7 +61,7 @@ class Turn:
 class TurnBuilder:
     """Final segments in, closed turns out (in the order they close)."""
 
-    def __init__(self, close_after_s: float = 3.0) -> None:
+    def __init__(self, close_after_s: float = CLOSE_AFTER_S) -> None:
         self.close_after_s = close_after_s
         self._open: Turn | None = None
 
