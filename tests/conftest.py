@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server.asr import AsrEngine, load_engine
-from server.audio import SAMPLE_RATE
-from server.tts import RenderedDialogue, render_dialogue
+from encounter_feedback.media.audio import SAMPLE_RATE
+from encounter_feedback.media.tts import RenderedDialogue, render_dialogue
+from encounter_feedback.speech.asr import AsrEngine, load_engine
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from stored_encounters import make_encounter
 
-from server.agreement import AgreementError, Coding, cohen, compare, frame_labels, load_coding
-from server.cli import main
-from server.eaf import EafError
-from server.export import FORMATS, Selection, build, write_directory
-from server.store import Store
-from server.tiers import Interval
+from encounter_feedback.cli.main import main
+from encounter_feedback.research.agreement import AgreementError, Coding, cohen, compare, frame_labels, load_coding
+from encounter_feedback.research.eaf import EafError
+from encounter_feedback.research.export import FORMATS, Selection, build, write_directory
+from encounter_feedback.research.tiers import Interval
+from encounter_feedback.store.database import Store
+from stored_encounters import make_encounter
 
 CODER_CSV = "t0,t1,label\n7.0,12.0,discrimination_disclosure\n12.0,16.0,Empathy\n"
 
@@ -23,9 +23,11 @@ def test_kappa_percent_and_confusion_match_a_worked_example():
     #   B:       none  val   val   emp   emp   none
     result = cohen(a, b)
     assert result.labels == ("none", "empathy", "validation")  # none first, then alphabetical
-    assert result.matrix == ((4, 0, 1),   # A none:       B none 4, validation 1
-                             (1, 1, 0),   # A empathy:    B none 1, empathy 1
-                             (0, 1, 2))   # A validation: B empathy 1, validation 2
+    assert result.matrix == (
+        (4, 0, 1),  # A none:       B none 4, validation 1
+        (1, 1, 0),  # A empathy:    B none 1, empathy 1
+        (0, 1, 2),
+    )  # A validation: B empathy 1, validation 2
     # po = (4 + 1 + 2) / 10 = 0.7; both sides: none 5, empathy 2, validation 3 frames
     # pe = (5*5 + 2*2 + 3*3) / 10^2 = 38/100; kappa = (0.7 - 0.38) / (1 - 0.38) = 0.32 / 0.62
     assert result.frames == 10 and result.percent == pytest.approx(0.7)
@@ -123,7 +125,9 @@ def test_exported_files_and_elan_tiers_are_codings_too(tmp_path):
     assert elan.codes == (Interval(7.0, 12.0, "discrimination_disclosure"), Interval(12.0, 16.0, "empathy"))
     same = compare(load_coding(str(csv_coder), store), elan, "response")  # two coders who agree
     assert same.percent == 1.0 and same.kappa == 1.0
-    with pytest.raises(AgreementError, match=r"coder.eaf: annotation at 7.000 s: 'patient turn' is not a taxonomy label"):
+    with pytest.raises(
+        AgreementError, match=r"coder.eaf: annotation at 7.000 s: 'patient turn' is not a taxonomy label"
+    ):
         load_coding(f"{coder}#turns", store)
     with pytest.raises(EafError, match="has no tier 'coder9'"):
         load_coding(f"{coder}#coder9", store)
@@ -133,7 +137,9 @@ def test_bad_coder_files_name_the_file_and_line(tmp_path):
     store = Store(tmp_path / "data")
     bad = tmp_path / "codes.csv"
     cases = {
-        "start,end,code\n1,2,empathy\n": r"codes.csv: line 1: needs the columns t0, t1, label \(missing label, t0, t1\)",
+        "start,end,code\n1,2,empathy\n": (
+            r"codes.csv: line 1: needs the columns t0, t1, label \(missing label, t0, t1\)"
+        ),
         "t0,t1,label\n1,2,empathy\n3,x,empathy\n": r"codes.csv: line 3: t0 and t1 must be seconds, got '3', 'x'",
         "t0,t1,label\n5,2,empathy\n": r"codes.csv: line 2: t0 5.0 to t1 2.0 is not a time span",
         "t0,t1,label\n1,2,empathy\n2,3,validaton\n": r"codes.csv: line 3: 'validaton' is not a taxonomy label",

@@ -7,13 +7,13 @@ import json
 import jiwer
 import numpy as np
 import pytest
-from conftest import words_of
 
-from server.analyze import InputError, analyze, load_sources
-from server.audio import write_wav
-from server.bench import normalize
-from server.cli import main
-from server.store import Store
+from conftest import words_of
+from encounter_feedback.bench.wer import normalize
+from encounter_feedback.cli.main import main
+from encounter_feedback.media.audio import write_wav
+from encounter_feedback.pipeline.offline import InputError, analyze, load_sources
+from encounter_feedback.store.database import Store
 
 
 def _wer(ref: str, hyp: str) -> float:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import words_of
 
-from server.asr import (
+from conftest import words_of
+from encounter_feedback.media.audio import SAMPLE_RATE
+from encounter_feedback.media.tts import synthesize
+from encounter_feedback.speech.asr import (
     AsrConfig,
     AsrSegment,
     ModelError,
@@ -18,9 +20,7 @@ from server.asr import (
     resolve_model_dir,
     transcribe_clips,
 )
-from server.audio import SAMPLE_RATE
-from server.pipeline import Track, analyze_tracks
-from server.tts import synthesize
+from encounter_feedback.speech.transcribe import Track, analyze_tracks
 
 
 def _words(text: str) -> list[Word]:

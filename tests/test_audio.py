@@ -5,9 +5,9 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
-from conftest import tone
 
-from server.audio import SAMPLE_RATE, AudioError, Resampler, decode_file, resample, to_mono, write_wav
+from conftest import tone
+from encounter_feedback.media.audio import SAMPLE_RATE, AudioError, Resampler, decode_file, resample, to_mono, write_wav
 
 
 def _encode(path, samples: np.ndarray, rate: int, codec: str) -> None:
@@ -33,8 +33,14 @@ def _dominant_hz(samples: np.ndarray) -> float:
 
 @pytest.mark.parametrize(
     "suffix,codec,rate",
-    [("wav", "pcm_s16le", 44100), ("flac", "flac", 22050), ("mp3", "libmp3lame", 44100),
-     ("ogg", "libopus", 48000), ("webm", "libopus", 48000), ("m4a", "aac", 48000)],
+    [
+        ("wav", "pcm_s16le", 44100),
+        ("flac", "flac", 22050),
+        ("mp3", "libmp3lame", 44100),
+        ("ogg", "libopus", 48000),
+        ("webm", "libopus", 48000),
+        ("m4a", "aac", 48000),
+    ],
 )
 def test_every_container_decodes_to_16k_mono(tmp_path, suffix, codec, rate):
     path = tmp_path / f"tone.{suffix}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.audio import decode_file, write_wav
-from server.bench import bench_wer, find_pairs, format_wer, reference_text
-from server.cli import main
+from encounter_feedback.bench.wer import bench_wer, find_pairs, format_wer, reference_text
+from encounter_feedback.cli.main import main
+from encounter_feedback.media.audio import decode_file, write_wav
 
 
 def test_reference_text_strips_turn_labels(tmp_path):

@@ -17,15 +17,15 @@ import jiwer
 import numpy as np
 import pytest
 
-from server.api_client import ApiClient
-from server.app import Services, create_app, running
-from server.audio import SAMPLE_RATE, write_wav
-from server.bench import normalize
-from server.events import Cue
-from server.moments import Classifier
-from server.replay import replay
-from server.store import Store
-from server.tts import VOICES, render_dialogue, synthesize
+from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.bench.wer import normalize
+from encounter_feedback.events import Cue
+from encounter_feedback.media.audio import SAMPLE_RATE, write_wav
+from encounter_feedback.media.tts import VOICES, render_dialogue, synthesize
+from encounter_feedback.stations.api_client import ApiClient
+from encounter_feedback.stations.replay import replay
+from encounter_feedback.store.database import Store
+from encounter_feedback.web.app import Services, create_app, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -42,14 +42,21 @@ DIALOGUE = [
 
 pytestmark = [
     pytest.mark.slow,  # a minute: real browsers, real WebRTC, real time
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's Chromium at /usr/bin/chromium: "
-                                                     "apt-get install -y chromium chromium-driver"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install -y chromium chromium-driver",
+    ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright: pip install -e '.[test]'")
 
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -111,10 +118,16 @@ def browser(fake_microphone):
     """One Chromium for this module's tests. Not session-wide: Playwright's sync API keeps an event loop
     running on the main thread while it is open, and other modules' tests call asyncio.run()."""
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            *ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-audio-capture={fake_microphone}",
-        ])
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                *ARGS,
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-audio-capture={fake_microphone}",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -209,8 +222,11 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
     station.wait_for_function("document.getElementById('level').value > 0.2", timeout=15_000)
     dashboard = new_page(browser)
     dashboard.goto(server.page_url("live.html", joined.id))
-    dashboard.wait_for_function("[...document.querySelectorAll('#transcript .turn.patient:not(.partial)')]"
-                                ".some((row) => row.innerText.toLowerCase().includes('since last night'))", timeout=60_000)
+    dashboard.wait_for_function(
+        "[...document.querySelectorAll('#transcript .turn.patient:not(.partial)')]"
+        ".some((row) => row.innerText.toLowerCase().includes('since last night'))",
+        timeout=60_000,
+    )
     station.wait_for_function("Number(document.getElementById('sent').dataset.packets) > 50", timeout=10_000)
     screenshot(station, "capture-page")
     heard = dashboard.locator("#transcript .turn.patient:not(.partial) .text").first.inner_text()
@@ -223,7 +239,8 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
     station.wait_for_selector("#log li:has-text('Reconnecting')", timeout=15_000)
     station.wait_for_selector("#connection[data-state='connected']", timeout=30_000)
     dashboard.wait_for_function(
-        f"document.querySelectorAll('#transcript .turn.patient:not(.partial)').length > {heard_rows}", timeout=30_000)
+        f"document.querySelectorAll('#transcript .turn.patient:not(.partial)').length > {heard_rows}", timeout=30_000
+    )
     tracks = server.call(server.api.request("GET", f"/api/encounters/{joined.id}"))["tracks"]
     assert [t["role"] for t in tracks] == ["patient"]
     states = [e["state"] for e in server.call(server.api.events(joined.id)) if e["type"] == "status"]
@@ -232,7 +249,9 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
     dashboard.wait_for_selector(f"#encounters tr[data-id='{joined.id}'] .state.live")
     screenshot(dashboard, "encounter-list")
     server.call(server.api.finish(joined.id))
-    station.wait_for_selector("#connection[data-state='finished']", timeout=30_000)  # it tried to reconnect; 409 ends it
+    station.wait_for_selector(
+        "#connection[data-state='finished']", timeout=30_000
+    )  # it tried to reconnect; 409 ends it
     unexpected = [e for e in station.errors if "409 (Conflict)" not in e]  # the refused reconnect, shown as "finished"
     assert not unexpected and not dashboard.errors, (station.errors, dashboard.errors)
     station.context.close()
@@ -245,7 +264,7 @@ REPLY_MEASURES = ("pitch", "pitch_variability", "loudness", "speech_rate")
 def _add_voice_cues(server: ServerThread, encounter: str, events: list[dict]) -> None:
     """Cue events of the kinds the debrief draws, for those the cue analysis did not emit here.
 
-    Prosody and reply cues come from the cue analysis (server/dynamics.py) when it runs; what it
+    Prosody and reply cues come from the cue analysis (analysis/dynamics.py) when it runs; what it
     left out is stored in the form it uses, so the debrief always draws real stored events. A
     kind no code emits (`gaze_aversion`) checks that unknown kinds still show in the cue lane.
     """
@@ -256,17 +275,53 @@ def _add_voice_cues(server: ServerThread, encounter: str, events: list[dict]) ->
     added = []
     if not any(c["kind"] == "prosody" for c in cues):
         added += [
-            Cue(id=f"cue-test-prosody-{i}", encounter=encounter, speaker=s["speaker"], t0=s["t0"], t1=s["t1"], kind="prosody",
-                value=(31.0 if s["speaker"] == "patient" else 22.0) + i * 0.4, unit="st",
-                detail={"loudness_db": -30.0 + (i % 3), "speech_rate": 4.0 + 0.3 * i, "articulation_rate": 4.6, "f0_sd_st": 2.1})
+            Cue(
+                id=f"cue-test-prosody-{i}",
+                encounter=encounter,
+                speaker=s["speaker"],
+                t0=s["t0"],
+                t1=s["t1"],
+                kind="prosody",
+                value=(31.0 if s["speaker"] == "patient" else 22.0) + i * 0.4,
+                unit="st",
+                detail={
+                    "loudness_db": -30.0 + (i % 3),
+                    "speech_rate": 4.0 + 0.3 * i,
+                    "articulation_rate": 4.6,
+                    "f0_sd_st": 2.1,
+                },
+            )
             for i, s in enumerate(finals)
         ]
-    if not any(c["kind"] == "reply_change" or (c["kind"] in REPLY_MEASURES and c.get("moment") == moment["id"]) for c in cues):
-        added.append(Cue(id="cue-test-reply", encounter=encounter, speaker="provider", t0=response["t0"], t1=response["t1"],
-                         kind="reply_change", value=1.8, unit="st",
-                         detail={"moment": moment["id"], "pitch_st": 1.8, "loudness_db": -2.5, "speech_rate": -0.6}))
-    added.append(Cue(id="cue-test-new-kind", encounter=encounter, speaker="patient", t0=finals[3]["t0"],
-                     t1=finals[3]["t0"] + 0.5, kind="gaze_aversion", value=None, unit="", detail={"source": "video"}))
+    if not any(
+        c["kind"] == "reply_change" or (c["kind"] in REPLY_MEASURES and c.get("moment") == moment["id"]) for c in cues
+    ):
+        added.append(
+            Cue(
+                id="cue-test-reply",
+                encounter=encounter,
+                speaker="provider",
+                t0=response["t0"],
+                t1=response["t1"],
+                kind="reply_change",
+                value=1.8,
+                unit="st",
+                detail={"moment": moment["id"], "pitch_st": 1.8, "loudness_db": -2.5, "speech_rate": -0.6},
+            )
+        )
+    added.append(
+        Cue(
+            id="cue-test-new-kind",
+            encounter=encounter,
+            speaker="patient",
+            t0=finals[3]["t0"],
+            t1=finals[3]["t0"] + 0.5,
+            kind="gaze_aversion",
+            value=None,
+            unit="",
+            detail={"source": "video"},
+        )
+    )
     server.services.store.add_events(added)
 
 

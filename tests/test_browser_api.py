@@ -8,10 +8,10 @@ import asyncio
 import httpx
 import pytest
 
-from server.api_client import ApiClient, ApiError
-from server.app import Services, create_app, running
-from server.events import Moment, Response, Segment
-from server.store import Store
+from encounter_feedback.events import Moment, Response, Segment
+from encounter_feedback.stations.api_client import ApiClient, ApiError
+from encounter_feedback.store.database import Store
+from encounter_feedback.web.app import Services, create_app, running
 
 KEY = "test-key"
 
@@ -19,12 +19,43 @@ KEY = "test-key"
 def _flags(encounter: str) -> list:
     """A patient segment flagged as a moment and the provider's coded reply, as the live server stores them."""
     return [
-        Segment(id="seg-1", encounter=encounter, speaker="patient", t0=1.0, t1=4.0, text="they sent me home because I am Black",
-                final=True, words=[], avg_logprob=-0.2),
-        Moment(id="moment-1", encounter=encounter, speaker="patient", t0=1.0, t1=4.0, label="discrimination_disclosure",
-               confidence=0.9, segment="seg-1", segments=["seg-1"], text="they sent me home because I am Black"),
-        Response(id="response-1", encounter=encounter, speaker="provider", t0=4.5, t1=6.0, label="validation",
-                 group="responsive", confidence=0.8, moment="moment-1", segment="seg-2", latency=0.5, text="that was wrong"),
+        Segment(
+            id="seg-1",
+            encounter=encounter,
+            speaker="patient",
+            t0=1.0,
+            t1=4.0,
+            text="they sent me home because I am Black",
+            final=True,
+            words=[],
+            avg_logprob=-0.2,
+        ),
+        Moment(
+            id="moment-1",
+            encounter=encounter,
+            speaker="patient",
+            t0=1.0,
+            t1=4.0,
+            label="discrimination_disclosure",
+            confidence=0.9,
+            segment="seg-1",
+            segments=["seg-1"],
+            text="they sent me home because I am Black",
+        ),
+        Response(
+            id="response-1",
+            encounter=encounter,
+            speaker="provider",
+            t0=4.5,
+            t1=6.0,
+            label="validation",
+            group="responsive",
+            confidence=0.8,
+            moment="moment-1",
+            segment="seg-2",
+            latency=0.5,
+            text="that was wrong",
+        ),
     ]
 
 
@@ -50,15 +81,32 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
                 # two viewers are open before the note is written; both get it without asking again
                 viewers = [asyncio.create_task(_next_note(api, joined.id)) for _ in range(2)]
                 await asyncio.sleep(0.3)
-                relabel = await post({"author": "Dr. Rivera", "text": "more mistrust than disclosure", "t0": 1.0, "t1": 4.0,
-                                      "target": "moment-1", "verdict": "relabel", "label": "mistrust"})
+                relabel = await post(
+                    {
+                        "author": "Dr. Rivera",
+                        "text": "more mistrust than disclosure",
+                        "t0": 1.0,
+                        "t1": 4.0,
+                        "target": "moment-1",
+                        "verdict": "relabel",
+                        "label": "mistrust",
+                    }
+                )
                 seen = await asyncio.wait_for(asyncio.gather(*viewers), 5)
                 bookmark = await post({"author": "Dr. Rivera", "t0": 12.5})
                 await api.finish(joined.id)
                 late_viewer = asyncio.create_task(_next_note(api, joined.id, after=bookmark["seq"]))
                 await asyncio.sleep(0.3)  # subscribed before the note exists: it comes live, not from history
-                confirm = await post({"author": "Dr. Chen", "text": "", "t0": 4.5, "t1": 6.0, "target": "response-1",
-                                      "verdict": "confirm"})
+                confirm = await post(
+                    {
+                        "author": "Dr. Chen",
+                        "text": "",
+                        "t0": 4.5,
+                        "t1": 6.0,
+                        "target": "response-1",
+                        "verdict": "confirm",
+                    }
+                )
                 seen_late = await asyncio.wait_for(late_viewer, 5)
 
                 errors: dict[str, ApiError] = {}
@@ -72,8 +120,20 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
                     "verdict without target": {"author": "A", "t0": 1, "verdict": "confirm"},
                     "unknown verdict": {"author": "A", "t0": 1, "target": "moment-1", "verdict": "maybe"},
                     "relabel without label": {"author": "A", "t0": 1, "target": "moment-1", "verdict": "relabel"},
-                    "label without relabel": {"author": "A", "t0": 1, "target": "moment-1", "verdict": "confirm", "label": "mistrust"},
-                    "response label on a moment": {"author": "A", "t0": 1, "target": "moment-1", "verdict": "relabel", "label": "empathy"},
+                    "label without relabel": {
+                        "author": "A",
+                        "t0": 1,
+                        "target": "moment-1",
+                        "verdict": "confirm",
+                        "label": "mistrust",
+                    },
+                    "response label on a moment": {
+                        "author": "A",
+                        "t0": 1,
+                        "target": "moment-1",
+                        "verdict": "relabel",
+                        "label": "empathy",
+                    },
                     "verdict on a segment": {"author": "A", "t0": 1, "target": "seg-1", "verdict": "reject"},
                     "unknown field": {"author": "A", "t0": 1, "colour": "red"},
                     "not an object": ["author", "A"],
@@ -87,7 +147,9 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
                     await api.request("POST", "/api/encounters/enc-nope/notes", json={"author": "A", "t0": 1})
                 errors["unknown encounter"] = info.value
                 async with httpx.AsyncClient(base_url=server.url) as raw:
-                    not_json = await raw.post(notes_path, content=b"{author", headers={"Authorization": f"Bearer {KEY}"})
+                    not_json = await raw.post(
+                        notes_path, content=b"{author", headers={"Authorization": f"Bearer {KEY}"}
+                    )
                     no_key = await raw.post(notes_path, json={"author": "A", "t0": 1})
                 errors["not json"] = ApiError(not_json.status_code, not_json.json()["detail"])
                 errors["no key"] = ApiError(no_key.status_code, no_key.json()["detail"])
@@ -97,8 +159,19 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
     posted, seen, errors, stored = asyncio.run(scenario())
     relabel, bookmark, confirm = posted
     assert relabel["type"] == "note" and relabel["seq"] > 0 and relabel["speaker"] == "patient"
-    assert (relabel["author"], relabel["target"], relabel["verdict"], relabel["label"]) == ("Dr. Rivera", "moment-1", "relabel", "mistrust")
-    assert (bookmark["text"], bookmark["t0"], bookmark["t1"], bookmark["target"], bookmark["verdict"]) == ("", 12.5, 12.5, None, None)
+    assert (relabel["author"], relabel["target"], relabel["verdict"], relabel["label"]) == (
+        "Dr. Rivera",
+        "moment-1",
+        "relabel",
+        "mistrust",
+    )
+    assert (bookmark["text"], bookmark["t0"], bookmark["t1"], bookmark["target"], bookmark["verdict"]) == (
+        "",
+        12.5,
+        12.5,
+        None,
+        None,
+    )
     assert confirm["speaker"] == "provider" and confirm["verdict"] == "confirm"
     assert seen == [relabel, relabel, confirm], "every open viewer gets each note as it is saved, also after the finish"
     assert stored == posted
@@ -107,7 +180,10 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
     assert "author" in errors["no author"].detail and "author" in errors["blank author"].detail
     assert "t0 is missing" in errors["no time"].detail and ">= 0" in errors["negative time"].detail
     assert "before t0" in errors["t1 before t0"].detail
-    assert "needs a target" in errors["verdict without target"].detail and "needs a target" in errors["verdict on a segment"].detail
+    assert (
+        "needs a target" in errors["verdict without target"].detail
+        and "needs a target" in errors["verdict on a segment"].detail
+    )
     assert "confirm, reject, relabel" in errors["unknown verdict"].detail
     assert "relabel needs a label" in errors["relabel without label"].detail
     assert "'empathy' is not a moment label" in errors["response label on a moment"].detail

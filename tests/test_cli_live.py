@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import numpy as np
 
-from server.audio import SAMPLE_RATE, write_wav
-from server.bench_live import ServerProcess
-from server.cli import main
+from encounter_feedback.bench.live import ServerProcess
+from encounter_feedback.cli.main import main
+from encounter_feedback.media.audio import SAMPLE_RATE, write_wav
 
 KEY = "cli-key"
 
@@ -23,11 +23,29 @@ def test_stream_sends_each_channel_as_its_role_and_prints_the_live_transcript(tm
     wav = tmp_path / "station.wav"
     _first_two_lines(dialogue, wav)
     with ServerProcess(tmp_path / "data", key=KEY) as (url, _):
-        created = httpx.post(f"{url}/api/encounters", json={"scenario": None},
-                             headers={"Authorization": f"Bearer {KEY}"}).json()
-        assert main(["stream", str(wav), "--server", url, "--encounter", created["id"],
-                     "--channels", "patient,provider", "--key", KEY]) == 0
-        stored = httpx.get(f"{url}/api/encounters/{created['id']}/events", headers={"Authorization": f"Bearer {KEY}"}).json()
+        created = httpx.post(
+            f"{url}/api/encounters", json={"scenario": None}, headers={"Authorization": f"Bearer {KEY}"}
+        ).json()
+        assert (
+            main(
+                [
+                    "stream",
+                    str(wav),
+                    "--server",
+                    url,
+                    "--encounter",
+                    created["id"],
+                    "--channels",
+                    "patient,provider",
+                    "--key",
+                    KEY,
+                ]
+            )
+            == 0
+        )
+        stored = httpx.get(
+            f"{url}/api/encounters/{created['id']}/events", headers={"Authorization": f"Bearer {KEY}"}
+        ).json()
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2, out
     assert "PROVIDER: " in out[0] and "morning" in out[0].lower()
@@ -45,7 +63,9 @@ def test_stream_without_token_or_key_says_what_to_give(tmp_path, dialogue, capsy
 def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, capsys):
     wav = tmp_path / "station.wav"
     _first_two_lines(dialogue, wav)
-    assert main(["bench", "live", str(wav), "--channels", "patient,provider", "--encounters", "2", "--no-baseline"]) == 0
+    assert (
+        main(["bench", "live", str(wav), "--channels", "patient,provider", "--encounters", "2", "--no-baseline"]) == 0
+    )
     report = capsys.readouterr().out
     word_end, speech_end = [line for line in report.splitlines() if line.startswith("final latency")]
     assert "n=   4" in word_end and "n=   4" in speech_end, report  # two lines in each of two encounters

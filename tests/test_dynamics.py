@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from server.audio import SAMPLE_RATE
-from server.dynamics import MIXED, NO_REPLY, Cue, CueTracker, Metrics, replay_cues
-from server.events import Moment, Segment
-from server.pipeline import Track, transcribe_tracks
-from server.prosody import Acoustics, measure_audio, measure_utterance
+from encounter_feedback.analysis.dynamics import MIXED, NO_REPLY, Cue, CueTracker, Metrics, replay_cues
+from encounter_feedback.analysis.prosody import Acoustics, measure_audio, measure_utterance
+from encounter_feedback.events import Moment, Segment
+from encounter_feedback.media.audio import SAMPLE_RATE
+from encounter_feedback.speech.transcribe import Track, transcribe_tracks
 
 TOLERANCE_S = 0.05
 
@@ -52,15 +52,15 @@ class Burst:
 
 SCRIPT = [
     Burst("patient", 1.00, 4.00, "I have had a headache for three days now", pause=(2.00, 2.40)),
-    Burst("provider", 4.60, 6.00, "Does anything make it better"),                 # gap 0.60
-    Burst("patient", 6.25, 9.00, "Not really and the pills do not help at all"),   # gap 0.25
-    Burst("provider", 8.20, 10.50, "Let us talk about your medications first"),    # interruption, overlap 0.80
+    Burst("provider", 4.60, 6.00, "Does anything make it better"),  # gap 0.60
+    Burst("patient", 6.25, 9.00, "Not really and the pills do not help at all"),  # gap 0.25
+    Burst("provider", 8.20, 10.50, "Let us talk about your medications first"),  # interruption, overlap 0.80
     Burst("patient", 11.00, 14.00, "I take the blue ones in the morning and at night"),  # gap 0.50
-    Burst("provider", 12.00, 12.40, "mm-hm"),                                       # backchannel
-    Burst("provider", 13.80, 16.00, "How many do you take each day"),              # terminal overlap -0.20
-    Burst("patient", 19.50, 22.00, "Two of them usually but sometimes three"),     # long pause 3.50
-    Burst("provider", 21.00, 21.60, "But what about"),                              # overlap 0.60, no floor
-    Burst("provider", 22.30, 24.00, "Okay and any allergies to medicines"),        # gap 0.30
+    Burst("provider", 12.00, 12.40, "mm-hm"),  # backchannel
+    Burst("provider", 13.80, 16.00, "How many do you take each day"),  # terminal overlap -0.20
+    Burst("patient", 19.50, 22.00, "Two of them usually but sometimes three"),  # long pause 3.50
+    Burst("provider", 21.00, 21.60, "But what about"),  # overlap 0.60, no floor
+    Burst("provider", 22.30, 24.00, "Okay and any allergies to medicines"),  # gap 0.30
 ]
 DURATION_S = 26.0
 
@@ -81,11 +81,22 @@ def segment_for(b: Burst, index: int, encounter: str = "enc-test", speaker: str 
     """A final segment with evenly spread word times (as imprecise as Whisper's would be)."""
     words = b.text.split()
     step = (b.t1 - b.t0) / len(words)
-    timed = [{"w": w, "t0": round(b.t0 + i * step + 0.08, 3), "t1": round(b.t0 + (i + 1) * step - 0.05, 3), "p": 0.9}
-             for i, w in enumerate(words)]
-    return Segment(id=f"{speaker or b.speaker}-{index}", encounter=encounter, speaker=speaker or b.speaker,
-                   t0=timed[0]["t0"], t1=timed[-1]["t1"], text=b.text, final=True, words=timed, avg_logprob=-0.2,
-                   stable=len(words))
+    timed = [
+        {"w": w, "t0": round(b.t0 + i * step + 0.08, 3), "t1": round(b.t0 + (i + 1) * step - 0.05, 3), "p": 0.9}
+        for i, w in enumerate(words)
+    ]
+    return Segment(
+        id=f"{speaker or b.speaker}-{index}",
+        encounter=encounter,
+        speaker=speaker or b.speaker,
+        t0=timed[0]["t0"],
+        t1=timed[-1]["t1"],
+        text=b.text,
+        final=True,
+        words=timed,
+        avg_logprob=-0.2,
+        stable=len(words),
+    )
 
 
 def sloppy_acoustics(track: np.ndarray, b: Burst, rng: random.Random) -> Acoustics:
@@ -220,16 +231,28 @@ def test_metrics_and_cues_serialize_to_the_event_schema(measured):
     assert cue["type"] == "cue" and cue["unit"] == "s"
     prosody = cues(events, "prosody")
     assert sorted(c.segment for c in prosody) == sorted(segment.id for segment, _ in measured)  # one per utterance
-    assert all(c.unit == "st" and {"loudness_db", "speech_rate", "articulation_rate"} <= c.detail.keys() for c in prosody)
+    assert all(
+        c.unit == "st" and {"loudness_db", "speech_rate", "articulation_rate"} <= c.detail.keys() for c in prosody
+    )
     json.dumps([e.to_dict() for e in events])  # all plain JSON
 
 
 # -- moments ---------------------------------------------------------------------------------------
 
+
 def moment_on(segment: Segment, moment_id: str = "moment-1") -> Moment:
-    return Moment(id=moment_id, encounter=segment.encounter, speaker=segment.speaker, t0=segment.t0,
-                  t1=segment.t1, label="discrimination_disclosure", confidence=0.9, segment=segment.id,
-                  segments=[segment.id], text=segment.text)
+    return Moment(
+        id=moment_id,
+        encounter=segment.encounter,
+        speaker=segment.speaker,
+        t0=segment.t0,
+        t1=segment.t1,
+        label="discrimination_disclosure",
+        confidence=0.9,
+        segment=segment.id,
+        segments=[segment.id],
+        text=segment.text,
+    )
 
 
 def test_a_moment_reply_is_timed_and_compared_with_the_providers_baseline(measured):
@@ -257,8 +280,12 @@ def test_a_moment_without_reply_says_so():
     assert about["interrupted_disclosure"].value == 0
     assert about["response_latency"].value is None and about["response_latency"].reason == NO_REPLY
     assert about["loudness"].value is None
-    assert summary["opening_statement"] == {"t0": pytest.approx(1.0, abs=0.05), "t1": pytest.approx(4.5, abs=0.05),
-                                            "interrupted": False, "time_to_interruption": None}
+    assert summary["opening_statement"] == {
+        "t0": pytest.approx(1.0, abs=0.05),
+        "t1": pytest.approx(4.5, abs=0.05),
+        "interrupted": False,
+        "time_to_interruption": None,
+    }
 
 
 def test_z_scores_against_the_providers_own_baseline():
@@ -267,9 +294,17 @@ def test_z_scores_against_the_providers_own_baseline():
     script, t = [], 0.5
     for i in range(6):
         length = (1.5, 1.4, 1.6)[i % 3]
-        script += [Burst("provider", t, t + length, "how are you feeling today then",  # 8 syllables
-                         f0=(115.0, 120.0, 125.0)[i % 3], amplitude=0.3 * 10 ** ((i % 3 - 1) / 20)),
-                   Burst("patient", t + 2.0, t + 3.5, "fine thank you doctor")]
+        script += [
+            Burst(
+                "provider",
+                t,
+                t + length,
+                "how are you feeling today then",  # 8 syllables
+                f0=(115.0, 120.0, 125.0)[i % 3],
+                amplitude=0.3 * 10 ** ((i % 3 - 1) / 20),
+            ),
+            Burst("patient", t + 2.0, t + 3.5, "fine thank you doctor"),
+        ]
         t += 4.0
     disclosure = Burst("patient", t, t + 2.0, "the nurse said people like me exaggerate")
     reply = Burst("provider", t + 3.0, t + 5.0, "I am sorry", f0=150.0, amplitude=0.6)  # 4 syllables in 2 s
@@ -297,6 +332,7 @@ def test_z_scores_against_the_providers_own_baseline():
 
 # -- the mixed track ---------------------------------------------------------------------------------
 
+
 def test_a_mixed_track_reports_speaker_cues_as_unavailable(measured):
     mixed = [(segment_for(b, i + 1, speaker="unknown"), a) for i, ((_, a), b) in enumerate(zip(measured, SCRIPT))]
     moment = moment_on(mixed[2][0])
@@ -304,8 +340,14 @@ def test_a_mixed_track_reports_speaker_cues_as_unavailable(measured):
     kinds = {c.kind for c in cues(events)}
     assert not kinds & {"interruption", "backchannel", "overlap"}
     about = [c for c in cues(events) if c.moment == moment.id]
-    assert {c.kind for c in about} == {"interrupted_disclosure", "response_latency", "speech_rate", "pitch",
-                                       "pitch_variability", "loudness"}
+    assert {c.kind for c in about} == {
+        "interrupted_disclosure",
+        "response_latency",
+        "speech_rate",
+        "pitch",
+        "pitch_variability",
+        "loudness",
+    }
     assert all(c.value is None and c.reason == MIXED for c in about)
     for key in ("talk_share", "dominance", "interruptions", "backchannels", "response_latency", "overlap_time"):
         assert summary[key] is None and summary["unavailable"][key] == MIXED
@@ -320,10 +362,10 @@ def test_time_to_the_first_interruption_of_the_opening_statement(measured):
     """A greeting does not count as the opening statement; the provider cuts into the next turn."""
     script = [
         Burst("provider", 0.5, 1.5, "good morning"),
-        Burst("patient", 2.0, 2.8, "hi doctor"),                               # a greeting: under 3 s
+        Burst("patient", 2.0, 2.8, "hi doctor"),  # a greeting: under 3 s
         Burst("provider", 3.3, 4.5, "what brings you in"),
         Burst("patient", 5.0, 12.0, "well it started last week with a headache and then"),
-        Burst("provider", 10.5, 13.0, "any fever"),                            # cuts in 5.5 s into it
+        Burst("provider", 10.5, 13.0, "any fever"),  # cuts in 5.5 s into it
     ]
     tracks = render(script, duration=14.0)
     rng, counts, pairs = random.Random(2), {"patient": 0, "provider": 0}, []
@@ -340,6 +382,7 @@ def test_time_to_the_first_interruption_of_the_opening_statement(measured):
 
 # -- the TTS two-track fixture through the real pipeline ------------------------------------------
 
+
 @dataclass(frozen=True)
 class Line:
     role: str
@@ -355,13 +398,21 @@ class Line:
 CUT_AFTER_S = 0.7
 TTS_SCRIPT = [
     Line("provider", "Good morning. What brings you in today?", 0.5),
-    Line("patient", "I have had a bad headache for three days, and it gets worse every single night when I lie down.", 0.7),
+    Line(
+        "patient",
+        "I have had a bad headache for three days, and it gets worse every single night when I lie down.",
+        0.7,
+    ),
     Line("provider", "Okay.", 2.0, "backchannel"),
     Line("provider", "Does anything make it better?", 0.6),
-    Line("patient", "Not really. The emergency room sent me home, and I think it was because I am Black, "
-                    "and they never even looked at me properly.", 0.5),
+    Line(
+        "patient",
+        "Not really. The emergency room sent me home, and I think it was because I am Black, "
+        "and they never even looked at me properly.",
+        0.5,
+    ),
     Line("provider", "Let us focus on your symptoms for now.", 4.5, "interruption"),
-    Line("patient", "Sorry. I just feel like nobody listens to me.", 4.0),             # a long silence
+    Line("patient", "Sorry. I just feel like nobody listens to me.", 4.0),  # a long silence
     Line("provider", "I hear you, and I want to understand what happened.", 0.8),
     Line("patient", "Yeah.", 1.5, "backchannel"),
     Line("patient", "Thank you. It has been a hard week.", 0.6),
@@ -380,7 +431,7 @@ class Placed:
 
 
 def place_lines(script: list[Line]) -> tuple[dict[str, np.ndarray], list[Placed]]:
-    from server.tts import VOICES, synthesize
+    from encounter_feedback.media.tts import VOICES, synthesize
 
     clips = [synthesize(line.text, VOICES[line.role]) for line in script]
     placed: list[Placed] = []
@@ -419,15 +470,26 @@ def tts_encounter(engine):
 def test_tts_dialogue_every_scripted_event_found_none_invented(tts_encounter):
     placed, pairs, length = tts_encounter
     disclosure = next(p for p in placed if "emergency room" in p.line.text)
-    disclosure_segments = [s for s, a in pairs if s.speaker == "patient" and a.t0 < disclosure.t1 and a.t1 > disclosure.t0]
-    moment = Moment(id="moment-1", encounter="enc-tts", speaker="patient", t0=disclosure_segments[0].t0,
-                    t1=disclosure_segments[-1].t1, label="discrimination_disclosure", confidence=0.9,
-                    segment=disclosure_segments[-1].id, segments=[s.id for s in disclosure_segments])
+    disclosure_segments = [
+        s for s, a in pairs if s.speaker == "patient" and a.t0 < disclosure.t1 and a.t1 > disclosure.t0
+    ]
+    moment = Moment(
+        id="moment-1",
+        encounter="enc-tts",
+        speaker="patient",
+        t0=disclosure_segments[0].t0,
+        t1=disclosure_segments[-1].t1,
+        label="discrimination_disclosure",
+        confidence=0.9,
+        segment=disclosure_segments[-1].id,
+        segments=[s.id for s in disclosure_segments],
+    )
     events, summary = replay_cues("enc-tts", pairs, [moment], end=length)
 
     turns = [p for p in placed if p.line.kind != "backchannel"]
-    expected_gaps = [(b.line.role, b.t0 - a.t1) for a, b in itertools.pairwise(turns)
-                     if b.line.kind == "turn" and b.t0 - a.t1 < 3.0]
+    expected_gaps = [
+        (b.line.role, b.t0 - a.t1) for a, b in itertools.pairwise(turns) if b.line.kind == "turn" and b.t0 - a.t1 < 3.0
+    ]
     gaps = [(c.speaker, c.value) for c in cues(events, "response_latency") if c.moment is None]
     assert [s for s, _ in gaps] == [s for s, _ in expected_gaps]
     assert np.allclose([v for _, v in gaps], [v for _, v in expected_gaps], atol=TOLERANCE_S), (gaps, expected_gaps)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from server.embeddings import EmbeddingError, EmbeddingFeatures, SentenceEncoder, model_dir
+from encounter_feedback.analysis.embeddings import EmbeddingError, EmbeddingFeatures, SentenceEncoder, model_dir
 
-SENTENCES = ["The ER sent me home, and I think it is because I am Black.", "I have had black stools since Monday.", "okay"]
+SENTENCES = [
+    "The ER sent me home, and I think it is because I am Black.",
+    "I have had black stools since Monday.",
+    "okay",
+]
 REFERENCE_FIRST_DIMS = [
     [0.003849, 0.023938, -0.012475, 0.089297, 0.083433, -0.061051, 0.132312, -0.017945],
     [0.006966, -0.062646, 0.033177, 0.111132, -0.004007, -0.029434, -0.086003, -0.020401],

@@ -16,13 +16,20 @@ import pytest
 import webvtt
 from praatio import textgrid as praat
 from pympi import Eaf
-from stored_encounters import CONDITION, DISCLOSURE, PARTICIPANT, make_encounter
 
-from server.app import Services, create_app, running
-from server.cli import main
-from server.export import FORMATS, NothingToExport, Selection, build, parse_formats, write_directory
-from server.store import MIGRATIONS, Store
-from server.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
+from encounter_feedback.cli.main import main
+from encounter_feedback.research.export import (
+    FORMATS,
+    NothingToExport,
+    Selection,
+    build,
+    parse_formats,
+    write_directory,
+)
+from encounter_feedback.store.database import MIGRATIONS, Store
+from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
+from encounter_feedback.web.app import Services, create_app, running
+from stored_encounters import CONDITION, DISCLOSURE, PARTICIPANT, make_encounter
 
 
 @pytest.fixture
@@ -55,30 +62,41 @@ def test_every_format_reads_back_with_times_and_labels_intact(store, tmp_path):
     rows = events.set_index("id")
     assert rows.loc["provider-2", "text"] == "That should never have happened to you."  # the second pass wins
     assert rows.loc["moment-1", "label"] == "discrimination_disclosure" and rows.loc["moment-1", "confidence"] == 0.91
-    assert (rows.loc["response-1", "label"], rows.loc["response-1", "group"], rows.loc["response-1", "latency"]) == \
-        ("validation", "responsive", 0.4)
-    assert (rows.loc["cue-1", "kind"], rows.loc["cue-1", "value"], rows.loc["cue-1", "unit"]) == ("long_pause", 3.2, "s")
+    assert (rows.loc["response-1", "label"], rows.loc["response-1", "group"], rows.loc["response-1", "latency"]) == (
+        "validation",
+        "responsive",
+        0.4,
+    )
+    assert (rows.loc["cue-1", "kind"], rows.loc["cue-1", "value"], rows.loc["cue-1", "unit"]) == (
+        "long_pause",
+        3.2,
+        "s",
+    )
     assert rows.loc["note-1", "author"] == "Dr. Ames" and rows.loc["note-1", "verdict"] == "confirm"
 
     assert [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()] == latest
 
     vtt = webvtt.read(str(out / enc / "transcript.vtt"))
-    assert [(seconds(c.start), seconds(c.end), c.voice, c.text) for c in vtt] == \
-        [(s["t0"], s["t1"], s["speaker"].capitalize(), s["text"]) for s in speech]
+    assert [(seconds(c.start), seconds(c.end), c.voice, c.text) for c in vtt] == [
+        (s["t0"], s["t1"], s["speaker"].capitalize(), s["text"]) for s in speech
+    ]
     srt = webvtt.from_srt(str(out / enc / "transcript.srt"))
-    assert [(seconds(c.start), seconds(c.end), c.text) for c in srt] == \
-        [(s["t0"], s["t1"], f"{s['speaker'].capitalize()}: {s['text']}") for s in speech]
+    assert [(seconds(c.start), seconds(c.end), c.text) for c in srt] == [
+        (s["t0"], s["t1"], f"{s['speaker'].capitalize()}: {s['text']}") for s in speech
+    ]
 
-    grid = praat.openTextgrid(str(out / enc / "annotations.TextGrid"), includeEmptyIntervals=True,
-                              reportingMode="error")
+    grid = praat.openTextgrid(
+        str(out / enc / "annotations.TextGrid"), includeEmptyIntervals=True, reportingMode="error"
+    )
     assert grid.tierNames == ("patient", "provider", "moments", "responses", "cues", "cues 2", "notes")
     assert grid.maxTimestamp == 20.0  # the tracks' length
     for name in grid.tierNames:  # every tier tiles [0, 20]: no gaps, no overlaps
         entries = grid.getTier(name).entries
         assert entries[0].start == 0 and entries[-1].end == 20.0
         assert all(a.end == b.start for a, b in zip(entries, entries[1:]))
-    labelled = {name: [(e.start, e.end, e.label) for e in grid.getTier(name).entries if e.label]
-                for name in grid.tierNames}
+    labelled = {
+        name: [(e.start, e.end, e.label) for e in grid.getTier(name).entries if e.label] for name in grid.tierNames
+    }
     assert labelled["patient"] == [(3.6, 6.0, "My stomach has hurt for three days."), (6.5, 12.0, DISCLOSURE)]
     assert labelled["moments"] == [(6.5, 12.0, "discrimination_disclosure")]
     assert labelled["responses"] == [(12.4, 15.0, "validation")]
@@ -89,9 +107,12 @@ def test_every_format_reads_back_with_times_and_labels_intact(store, tmp_path):
     eaf = Eaf(str(out / enc / "annotations.eaf"))
     assert sorted(eaf.get_tier_names()) == sorted(grid.tierNames)
     for name in grid.tierNames:
-        assert [(a[0] / 1000, a[1] / 1000, a[2]) for a in sorted(eaf.get_annotation_data_for_tier(name))] == labelled[name]
-    assert [m["MEDIA_URL"] for m in eaf.media_descriptors] == \
-        [(tmp_path / f"{PARTICIPANT}-{role}.wav").resolve().as_uri() for role in ("patient", "provider")]
+        assert [(a[0] / 1000, a[1] / 1000, a[2]) for a in sorted(eaf.get_annotation_data_for_tier(name))] == labelled[
+            name
+        ]
+    assert [m["MEDIA_URL"] for m in eaf.media_descriptors] == [
+        (tmp_path / f"{PARTICIPANT}-{role}.wav").resolve().as_uri() for role in ("patient", "provider")
+    ]
     assert {m["MIME_TYPE"] for m in eaf.media_descriptors} == {"audio/x-wav"}
 
     codebook = pd.read_csv(out / "codebook.csv", keep_default_na=False)
@@ -101,11 +122,19 @@ def test_every_format_reads_back_with_times_and_labels_intact(store, tmp_path):
     assert codebook.set_index(["section", "name"]).loc[("events.csv", "latency"), "unit"] == "s"
 
     [challenge] = pd.read_csv(out / "challenges.csv").to_dict("records")
-    assert (challenge["scripted_label"], challenge["detected"], challenge["t0"], challenge["response"]) == \
-        ("discrimination_disclosure", True, 6.5, "validation")
+    assert (challenge["scripted_label"], challenge["detected"], challenge["t0"], challenge["response"]) == (
+        "discrimination_disclosure",
+        True,
+        6.5,
+        "validation",
+    )
     [meta] = pd.read_csv(out / "encounters.csv", dtype=str).to_dict("records")
-    assert (meta["participant"], meta["condition"], meta["site"], meta["duration"]) == \
-        (PARTICIPANT, CONDITION, "north-campus", "20.0")
+    assert (meta["participant"], meta["condition"], meta["site"], meta["duration"]) == (
+        PARTICIPANT,
+        CONDITION,
+        "north-campus",
+        "20.0",
+    )
 
 
 def test_blind_exports_hold_no_participant_id_or_condition_and_codes_are_stable(store, tmp_path):
@@ -144,7 +173,13 @@ def test_filters_select_encounters_and_every_export_is_audited(store, tmp_path):
 
     built = build(store, Selection(condition="intervention", cohort="2026"), parse_formats("csv,eaf"), True)
     assert built.encounters == (b, c) and set(built.files) == {
-        "codebook.csv", "encounters.csv", "challenges.csv", "events.csv", f"{b}/annotations.eaf", f"{c}/annotations.eaf"}
+        "codebook.csv",
+        "encounters.csv",
+        "challenges.csv",
+        "events.csv",
+        f"{b}/annotations.eaf",
+        f"{c}/annotations.eaf",
+    }
     built.record(store, "dr-ames")
     [record] = store.exports()
     assert (record.who, record.format, record.blind, record.encounters) == ("dr-ames", "csv,eaf", True, [b, c])
@@ -203,29 +238,46 @@ def test_api_edits_metadata_and_exports_zips(tmp_path, engine):
             assert missing.status_code == 404 and "enc-nope" in missing.json()["detail"]
             assert (await http.get("/api/encounters/enc-nope/export", headers=auth)).status_code == 404
 
-            patched = await http.patch(f"/api/encounters/{enc}", headers=auth, json={
-                "scenario": "bias-question", "metadata": {"cohort": "2027", "site": None}})
+            patched = await http.patch(
+                f"/api/encounters/{enc}",
+                headers=auth,
+                json={"scenario": "bias-question", "metadata": {"cohort": "2027", "site": None}},
+            )
             assert patched.status_code == 200
             assert patched.json()["scenario"] == "bias-question" and patched.json()["metadata"] == {
-                "participant": PARTICIPANT, "cohort": "2027", "condition": CONDITION, "station": "room-3", "session": "s1"}
+                "participant": PARTICIPANT,
+                "cohort": "2027",
+                "condition": CONDITION,
+                "station": "room-3",
+                "session": "s1",
+            }
             bad = await http.patch(f"/api/encounters/{enc}", headers=auth, json={"scenario": "nope"})
             assert bad.status_code == 400 and "no scenario 'nope'" in bad.json()["detail"]
 
-            response = await http.get("/api/export", params={"cohort": "2027", "blind": 1, "format": "csv"},
-                                      headers={**auth, "X-User": "dr-ames"})
+            response = await http.get(
+                "/api/export",
+                params={"cohort": "2027", "blind": 1, "format": "csv"},
+                headers={**auth, "X-User": "dr-ames"},
+            )
             assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
             archive = zipfile.ZipFile(io.BytesIO(response.content))
             assert set(archive.namelist()) == {"codebook.csv", "encounters.csv", "challenges.csv", "events.csv"}
-            assert all(PARTICIPANT.encode() not in archive.read(n) and CONDITION.encode() not in archive.read(n)
-                       for n in archive.namelist())
-            one = await http.get(f"/api/encounters/{enc}/export", params={"format": "eaf", "user": "coder"}, headers=auth)
+            assert all(
+                PARTICIPANT.encode() not in archive.read(n) and CONDITION.encode() not in archive.read(n)
+                for n in archive.namelist()
+            )
+            one = await http.get(
+                f"/api/encounters/{enc}/export", params={"format": "eaf", "user": "coder"}, headers=auth
+            )
             assert f"{enc}/annotations.eaf" in zipfile.ZipFile(io.BytesIO(one.content)).namelist()
             assert (await http.get("/api/export", params={"cohort": "1999"}, headers=auth)).status_code == 404
             wrong = await http.get("/api/export", params={"format": "docx"}, headers=auth)
             assert wrong.status_code == 400 and "unknown format" in wrong.json()["detail"]
             log = (await http.get("/api/exports", headers=auth)).json()
             assert [(r["who"], r["format"], r["blind"], r["encounters"]) for r in log] == [
-                ("dr-ames", "csv", True, [enc]), ("coder", "eaf", False, [enc])]
+                ("dr-ames", "csv", True, [enc]),
+                ("coder", "eaf", False, [enc]),
+            ]
             assert log[0]["filters"] == {"cohort": "2027"}
 
     asyncio.run(scenario())

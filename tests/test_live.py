@@ -6,23 +6,23 @@ import asyncio
 import contextlib
 import functools
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import jiwer
 import numpy as np
 import pytest
 from aiortc import RTCPeerConnection
 
-from server.api_client import ApiClient, ApiError
-from server.app import Services, create_app, running
-from server.audio import SAMPLE_RATE
-from server.bench import normalize
-from server.events import Status
-from server.moments import Classifier
-from server.replay import ReplayClock, replay
-from server.store import Store
-from server.tts import VOICES, synthesize
+from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.bench.wer import normalize
+from encounter_feedback.events import Status
+from encounter_feedback.media.audio import SAMPLE_RATE
+from encounter_feedback.media.tts import VOICES, synthesize
+from encounter_feedback.stations.api_client import ApiClient, ApiError
+from encounter_feedback.stations.replay import ReplayClock, replay
+from encounter_feedback.store.database import Store
+from encounter_feedback.web.app import Services, create_app, running
 
 KEY = "test-key"
 
@@ -147,7 +147,12 @@ def test_a_peer_that_hangs_up_mid_utterance_gets_it_finalized(tmp_path, engine):
             joined = await api.create_encounter()
             events: list[dict] = []
             listener = asyncio.create_task(collect(api, joined.id, events))
-            await replay(api, joined.id, joined.join_token, {"patient": np.concatenate([np.zeros(8000, np.float32), speech[:cut]])})
+            await replay(
+                api,
+                joined.id,
+                joined.join_token,
+                {"patient": np.concatenate([np.zeros(8000, np.float32), speech[:cut]])},
+            )
             await asyncio.sleep(1.5)
             ended = [e for e in events if e["type"] == "status" and e["state"] == "track_ended"]
             finals_before_finish = [e for e in events if e["type"] == "segment" and e["final"]]
@@ -176,7 +181,9 @@ def test_bad_requests_get_clear_errors(tmp_path, engine):
             joined = await api.create_encounter()
             good_offer = await _offer_sdp(audio=True)
             await expect("malformed", api.offer(joined.id, "this is not SDP", "patient", joined.join_token))
-            await expect("truncated", api.offer(joined.id, good_offer[: len(good_offer) // 2], "patient", joined.join_token))
+            await expect(
+                "truncated", api.offer(joined.id, good_offer[: len(good_offer) // 2], "patient", joined.join_token)
+            )
             await expect("no audio", api.offer(joined.id, await _offer_sdp(audio=False), "patient", joined.join_token))
             await expect("unknown", api.offer("enc-nope", good_offer, "patient", joined.join_token))
             await expect("token", api.offer(joined.id, good_offer, "patient", "wrong-token"))
@@ -195,8 +202,18 @@ def test_bad_requests_get_clear_errors(tmp_path, engine):
     errors = asyncio.run(scenario())
     status = {name: e.status for name, e in errors.items()}
     assert status == {
-        "malformed": 400, "truncated": 400, "no audio": 400, "unknown": 404, "token": 403, "unknown events": 404,
-        "unknown scenario": 400, "key": 403, "ws key": 403, "no key": 401, "ws unknown": 404, "finished": 409,
+        "malformed": 400,
+        "truncated": 400,
+        "no audio": 400,
+        "unknown": 404,
+        "token": 403,
+        "unknown events": 404,
+        "unknown scenario": 400,
+        "key": 403,
+        "ws key": 403,
+        "no key": 401,
+        "ws unknown": 404,
+        "finished": 409,
     }
     assert "malformed SDP" in errors["malformed"].detail
     assert "no audio track" in errors["no audio"].detail
@@ -267,10 +284,20 @@ def test_a_crash_leaves_the_encounter_closed_with_its_events(tmp_path, engine):
 
 
 def test_a_late_joiner_is_placed_on_the_encounter_clock(tmp_path, engine):
-    patient = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), synthesize("My stomach hurts a lot.", VOICES["patient"]),
-                              np.zeros(3 * SAMPLE_RATE, np.float32)])
-    provider = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32),
-                               synthesize("Tell me when it started.", VOICES["provider"]), np.zeros(SAMPLE_RATE, np.float32)])
+    patient = np.concatenate(
+        [
+            np.zeros(SAMPLE_RATE // 2, np.float32),
+            synthesize("My stomach hurts a lot.", VOICES["patient"]),
+            np.zeros(3 * SAMPLE_RATE, np.float32),
+        ]
+    )
+    provider = np.concatenate(
+        [
+            np.zeros(SAMPLE_RATE // 2, np.float32),
+            synthesize("Tell me when it started.", VOICES["provider"]),
+            np.zeros(SAMPLE_RATE, np.float32),
+        ]
+    )
 
     async def scenario():
         async with live_server(tmp_path / "data", engine) as (services, api):
@@ -285,7 +312,11 @@ def test_a_late_joiner_is_placed_on_the_encounter_clock(tmp_path, engine):
                 replay(api, joined.id, joined.join_token, {"patient": patient}, patient_clock), late_provider()
             )
             await api.finish(joined.id)
-            return await api.events(joined.id), provider_clock.start - patient_clock.start, services.store.tracks(joined.id)
+            return (
+                await api.events(joined.id),
+                provider_clock.start - patient_clock.start,
+                services.store.tracks(joined.id),
+            )
 
     events, offset, tracks = asyncio.run(scenario())
     segments = {e["speaker"]: e for e in events if e["type"] == "segment"}

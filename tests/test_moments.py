@@ -7,17 +7,17 @@ from collections import Counter
 
 import pytest
 
-from server.annotator import annotate
-from server.classify import ClassifyError, classify_lines
-from server.cli import main
-from server.corpus import CorpusError, corpus_hash, load_items, load_split
-from server.events import Segment
-from server.moments import Classifier, normalize_text
-from server.race_reference import Reference, race_reference
-from server.scenarios import find_scenario
-from server.summary import summarize
-from server.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
-from server.train import evaluate
+from encounter_feedback.analysis.annotator import annotate
+from encounter_feedback.analysis.classifier import Classifier, normalize_text
+from encounter_feedback.analysis.classify import ClassifyError, classify_lines
+from encounter_feedback.analysis.race_reference import Reference, race_reference
+from encounter_feedback.analysis.summary import summarize
+from encounter_feedback.cli.main import main
+from encounter_feedback.events import Segment
+from encounter_feedback.scenarios import find_scenario
+from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
+from encounter_feedback.training.corpus import CorpusError, corpus_hash, load_items, load_split
+from encounter_feedback.training.train import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,15 @@ def test_corpus_covers_every_label_with_a_separate_test_split():
 
 def test_corpus_errors_name_the_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    good = {"id": "x-1", "speaker": "patient", "text": "hi", "context": None, "moment": None, "response": None,
-            "provenance": "original; test"}
+    good = {
+        "id": "x-1",
+        "speaker": "patient",
+        "text": "hi",
+        "context": None,
+        "moment": None,
+        "response": None,
+        "provenance": "original; test",
+    }
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "id": "x-2", "moment": "racism"}) + "\n")
     with pytest.raises(CorpusError, match=r"bad.jsonl:2: moment 'racism'"):
         load_items([path])
@@ -61,29 +68,37 @@ def test_held_out_results_meet_the_targets(classifier):
     assert metrics["response_groups"]["macro_f1"] >= 0.85
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("the white guy next to me got a bed right away", Reference.EXPLICIT),
-    ("do you think my race has anything to do with it", Reference.EXPLICIT),
-    ("ive had black stools since monday", Reference.NONE),
-    ("my white blood cells were low", Reference.NONE),
-    ("as doctor white said i need a new mri", Reference.NONE),
-    ("the skin turned black around the wound", Reference.NONE),
-    ("why would you assume i cant pay", Reference.IMPLICIT),
-    ("my knee has hurt for a week", Reference.NONE),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("the white guy next to me got a bed right away", Reference.EXPLICIT),
+        ("do you think my race has anything to do with it", Reference.EXPLICIT),
+        ("ive had black stools since monday", Reference.NONE),
+        ("my white blood cells were low", Reference.NONE),
+        ("as doctor white said i need a new mri", Reference.NONE),
+        ("the skin turned black around the wound", Reference.NONE),
+        ("why would you assume i cant pay", Reference.IMPLICIT),
+        ("my knee has hurt for a week", Reference.NONE),
+    ],
+)
 def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, expected):
     assert race_reference(normalize_text(text)) == expected
 
 
 def test_intake_answers_and_colour_words_are_not_moments(classifier):
-    turns = ["White.", "Black, yes.", "I've had black stools since Monday.", "As Dr. White said, I need a new MRI.",
-             "My heart was racing all night."]
+    turns = [
+        "White.",
+        "Black, yes.",
+        "I've had black stools since Monday.",
+        "As Dr. White said, I need a new MRI.",
+        "My heart was racing all night.",
+    ]
     assert [c.moment for c in classifier.code_patient_turns(turns)] == [None] * len(turns)
 
 
 @pytest.mark.slow
 def test_training_is_deterministic(classifier):
-    from server.train import build
+    from encounter_feedback.training.train import build
 
     rebuilt = build().classifier
     assert rebuilt.info == classifier.info
@@ -103,8 +118,13 @@ def test_classify_reads_and_writes_jsonl_in_order(classifier):
     lines = [
         json.dumps({"speaker": "patient", "text": "the ER sent me home and i think its because im black"}),
         json.dumps({"speaker": "patient", "text": "I've had black stools since Monday."}),
-        json.dumps({"speaker": "provider", "text": "That should never have happened to you.",
-                    "context": "the ER sent me home and i think its because im black"}),
+        json.dumps(
+            {
+                "speaker": "provider",
+                "text": "That should never have happened to you.",
+                "context": "the ER sent me home and i think its because im black",
+            }
+        ),
         json.dumps({"speaker": "provider", "text": "When did the pain start?", "context": "My knee hurts."}),
     ]
     out = [json.loads(line) for line in classify_lines(classifier, lines)]
@@ -115,8 +135,12 @@ def test_classify_reads_and_writes_jsonl_in_order(classifier):
 
 
 def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path, capsys):
-    lines = ['{"speaker": "patient", "text": "hello"}', "not json", '{"speaker": "nurse", "text": "hi"}',
-             '{"speaker": "provider", "text": "ok", "extra": 1}']
+    lines = [
+        '{"speaker": "patient", "text": "hello"}',
+        "not json",
+        '{"speaker": "nurse", "text": "hi"}',
+        '{"speaker": "provider", "text": "ok", "extra": 1}',
+    ]
     with pytest.raises(ClassifyError) as info:
         classify_lines(classifier, lines)
     message = str(info.value)
@@ -131,8 +155,17 @@ def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path,
 
 def _segment(n: int, speaker: str, t0: float, t1: float, text: str) -> Segment:
     words = [{"w": w, "t0": t0, "t1": t1, "p": 0.9} for w in text.split()]
-    return Segment(id=f"{speaker}-{n}", encounter="enc-t", speaker=speaker, t0=t0, t1=t1, text=text, final=True,
-                   words=words, avg_logprob=-0.2)
+    return Segment(
+        id=f"{speaker}-{n}",
+        encounter="enc-t",
+        speaker=speaker,
+        t0=t0,
+        t1=t1,
+        text=text,
+        final=True,
+        words=words,
+        avg_logprob=-0.2,
+    )
 
 
 def test_a_moment_spread_over_segments_is_one_turn_and_its_reply_is_coded(classifier):
@@ -164,8 +197,14 @@ def test_a_mixed_track_flags_moments_but_codes_no_reply(classifier):
 def test_the_summary_reports_each_scripted_challenge(classifier):
     scenario = find_scenario("ed-pain-dismissed")
     segments = [
-        _segment(1, "patient", 1.0, 6.0, "I went to the ER two days ago but they sent me home, "
-                                         "honestly I think they didn't take me seriously because I'm black"),
+        _segment(
+            1,
+            "patient",
+            1.0,
+            6.0,
+            "I went to the ER two days ago but they sent me home, "
+            "honestly I think they didn't take me seriously because I'm black",
+        ),
         _segment(1, "provider", 6.8, 9.0, "Okay. When did the pain start?"),
     ]
     events = [e.to_dict() for e in annotate("enc-t", segments, classifier)]

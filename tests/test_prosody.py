@@ -8,8 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from server.audio import SAMPLE_RATE, decode_file, to_mono
-from server.prosody import (
+from encounter_feedback.analysis.prosody import (
     Acoustics,
     count_syllables,
     frame_levels_db,
@@ -18,6 +17,7 @@ from server.prosody import (
     pitch_track,
     utterance_prosody,
 )
+from encounter_feedback.media.audio import SAMPLE_RATE, decode_file, to_mono
 
 SILENCE = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
 
@@ -85,8 +85,16 @@ def test_measure_audio_finds_speech_pauses_pitch_and_level():
 
 def test_a_short_pause_is_bridged_and_a_neighbour_outside_the_span_ignored():
     """A 0.15 s gap (a stop closure, not a pause); a burst in the padding outside the VAD span."""
-    clip = np.concatenate([harmonic(120, 0.2), np.zeros(4800, np.float32),
-                           harmonic(120, 0.6), np.zeros(2400, np.float32), harmonic(120, 0.6), SILENCE])
+    clip = np.concatenate(
+        [
+            harmonic(120, 0.2),
+            np.zeros(4800, np.float32),
+            harmonic(120, 0.6),
+            np.zeros(2400, np.float32),
+            harmonic(120, 0.6),
+            SILENCE,
+        ]
+    )
     acoustics = measure_audio(clip, audio_t0=0.0, t0=0.55, t1=1.95)
     assert acoustics.pauses == []
     assert (acoustics.t0, acoustics.t1) == pytest.approx((0.5, 1.85), abs=0.02)
@@ -100,19 +108,46 @@ def test_unvoiced_speech_has_no_pitch_statistics():
     assert acoustics.level_db == pytest.approx(-20.0, abs=0.3)  # RMS 0.1
 
 
-@pytest.mark.parametrize("word, syllables", [
-    ("the", 1), ("make", 1), ("table", 2), ("people", 2), ("walked", 1), ("wanted", 2), ("makes", 1),
-    ("boxes", 2), ("didn't", 2), ("don't", 1), ("I've", 1), ("mm-hm", 2), ("emergency", 4),
-    ("headache", 2), ("today?", 2), ("medications", 4), ("because", 2), ("1990", 4), ("...", 0),
-])
+@pytest.mark.parametrize(
+    "word, syllables",
+    [
+        ("the", 1),
+        ("make", 1),
+        ("table", 2),
+        ("people", 2),
+        ("walked", 1),
+        ("wanted", 2),
+        ("makes", 1),
+        ("boxes", 2),
+        ("didn't", 2),
+        ("don't", 1),
+        ("I've", 1),
+        ("mm-hm", 2),
+        ("emergency", 4),
+        ("headache", 2),
+        ("today?", 2),
+        ("medications", 4),
+        ("because", 2),
+        ("1990", 4),
+        ("...", 0),
+    ],
+)
 def test_syllable_counts(word, syllables):
     assert count_syllables(word) == syllables
 
 
 def test_speech_and_articulation_rates():
     """12 syllables over 3 s of which 0.5 s is a pause: 4 syllables/s overall, 4.8 speaking."""
-    acoustics = Acoustics(t0=10.0, t1=13.0, spans=((10.0, 11.0), (11.5, 13.0)), voiced_frames=200,
-                          f0_mean_st=30.0, f0_sd_st=2.0, f0_range_st=3.0, level_db=-20.0)
+    acoustics = Acoustics(
+        t0=10.0,
+        t1=13.0,
+        spans=((10.0, 11.0), (11.5, 13.0)),
+        voiced_frames=200,
+        f0_mean_st=30.0,
+        f0_sd_st=2.0,
+        f0_range_st=3.0,
+        level_db=-20.0,
+    )
     text = "My head has hurt for three days, it is getting worse."
     words = [{"w": w, "t0": 0, "t1": 0, "p": 1} for w in text.split()]
     prosody = utterance_prosody(acoustics, words)
@@ -133,13 +168,15 @@ def test_pitch_costs_little_cpu():
 
 # -- agreement with Praat on real speech ---------------------------------------------------------
 
+
 def praat_f0(audio: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Praat's To Pitch (autocorrelation), same time step and range, at our frame times; NaN unvoiced."""
     parselmouth = pytest.importorskip("parselmouth", reason="praat-parselmouth is a test-only reference")
-    from server.prosody import FMAX_HZ, FMIN_HZ, HOP_S
+    from encounter_feedback.analysis.prosody import FMAX_HZ, FMIN_HZ, HOP_S
 
     pitch = parselmouth.Sound(audio.astype(np.float64), sampling_frequency=SAMPLE_RATE).to_pitch(
-        time_step=HOP_S, pitch_floor=FMIN_HZ, pitch_ceiling=FMAX_HZ)
+        time_step=HOP_S, pitch_floor=FMIN_HZ, pitch_ceiling=FMAX_HZ
+    )
     f0, xs = pitch.selected_array["frequency"], pitch.xs()
     index = np.round((times - xs[0]) / HOP_S).astype(int)
     inside = (index >= 0) & (index < len(f0))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.cli import main
-from server.scenarios import SCENARIO_DIR, ScenarioError, find_scenario, load_library, load_scenario
-from server.taxonomy import MOMENT_LABELS
+from encounter_feedback.cli.main import main
+from encounter_feedback.scenarios import SCENARIO_DIR, ScenarioError, find_scenario, load_library, load_scenario
+from encounter_feedback.taxonomy import MOMENT_LABELS
 
 VALID = """\
 id: case
@@ -54,28 +54,73 @@ def test_the_library_covers_the_challenges_in_the_literature_and_a_control():
     for scenario in library:
         assert 8 <= len(scenario.dialogue) <= 14, scenario.id  # short enough to synthesize for the demo
         assert {line.role for line in scenario.dialogue} == {"patient", "provider"}
-        assert [line.challenge for line in scenario.dialogue if line.challenge] == [c.challenge for c in scenario.challenges]
+        assert [line.challenge for line in scenario.dialogue if line.challenge] == [
+            c.challenge for c in scenario.challenges
+        ]
         assert scenario.objectives and scenario.checklist and scenario.case.presentation and scenario.patient.brief
     tuskegee = find_scenario("research-mistrust-tuskegee")
     assert "Tuskegee" in tuskegee.challenges[0].text and tuskegee.challenges[0].at == 120.0
 
 
-@pytest.mark.parametrize(("old", "new", "line", "field", "message"), [
-    ("  - label: mistrust\n", "  - label: racism\n", 11, "challenges[0].label", "'racism' is not a taxonomy moment label"),
-    ("objectives:\n  - Respond to mistrust.\n", "", 1, "objectives", "missing (required)"),
-    ("  brief: Plays", "  bref: Plays", 9, "patient.bref", "unknown field (expected name, brief, age)"),
-    ("  - role: provider\n", "  - role: nurse\n", 19, "dialogue[0].role", "'nurse' is not a role (patient or provider)"),
-    ('    at: "1:30"\n', "    at: soon\n", 12, "challenges[0].at", "expected a time as m:ss or seconds, got 'soon'"),
-    ("  age: 40\n", "  age: forty\n", 8, "patient.age", "expected a whole number"),
-    ("id: case\n", "id: other\n", 1, "id", "'other' must be the file name without .yaml ('case')"),
-    ("    challenge: mistrust\n", "    text: Fine.\n", 19, "dialogue", "never delivers the scripted challenge 'mistrust'"),
-    ("    challenge: mistrust\n", "    challenge: mistrust\n    text: Hi.\n", 23, "dialogue[1].text",
-     "a challenge line speaks its challenge's cue; remove text"),
-    ("  - role: provider\n    text: Hello.\n", "  - role: provider\n    challenge: mistrust\n", 19, "dialogue[0].role",
-     "only the patient delivers a challenge"),
-    ("checklist:\n  - Acknowledges the history\n", "checklist: []\n", 16, "checklist", "expected at least one item"),
-    ("title: A case\n", "title: A case\ntitle: Again\n", 3, "title", "given twice"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        (
+            "  - label: mistrust\n",
+            "  - label: racism\n",
+            11,
+            "challenges[0].label",
+            "'racism' is not a taxonomy moment label",
+        ),
+        ("objectives:\n  - Respond to mistrust.\n", "", 1, "objectives", "missing (required)"),
+        ("  brief: Plays", "  bref: Plays", 9, "patient.bref", "unknown field (expected name, brief, age)"),
+        (
+            "  - role: provider\n",
+            "  - role: nurse\n",
+            19,
+            "dialogue[0].role",
+            "'nurse' is not a role (patient or provider)",
+        ),
+        (
+            '    at: "1:30"\n',
+            "    at: soon\n",
+            12,
+            "challenges[0].at",
+            "expected a time as m:ss or seconds, got 'soon'",
+        ),
+        ("  age: 40\n", "  age: forty\n", 8, "patient.age", "expected a whole number"),
+        ("id: case\n", "id: other\n", 1, "id", "'other' must be the file name without .yaml ('case')"),
+        (
+            "    challenge: mistrust\n",
+            "    text: Fine.\n",
+            19,
+            "dialogue",
+            "never delivers the scripted challenge 'mistrust'",
+        ),
+        (
+            "    challenge: mistrust\n",
+            "    challenge: mistrust\n    text: Hi.\n",
+            23,
+            "dialogue[1].text",
+            "a challenge line speaks its challenge's cue; remove text",
+        ),
+        (
+            "  - role: provider\n    text: Hello.\n",
+            "  - role: provider\n    challenge: mistrust\n",
+            19,
+            "dialogue[0].role",
+            "only the patient delivers a challenge",
+        ),
+        (
+            "checklist:\n  - Acknowledges the history\n",
+            "checklist: []\n",
+            16,
+            "checklist",
+            "expected at least one item",
+        ),
+        ("title: A case\n", "title: A case\ntitle: Again\n", 3, "title", "given twice"),
+    ],
+)
 def test_errors_name_file_line_and_field(tmp_path, old, new, line, field, message):
     path = tmp_path / "case.yaml"
     assert old in VALID

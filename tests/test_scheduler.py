@@ -7,11 +7,11 @@ import asyncio
 import jiwer
 import numpy as np
 
-from server.asr import ClipTranscript
-from server.audio import SAMPLE_RATE
-from server.bench import normalize
-from server.hub import Hub
-from server.scheduler import AsrScheduler
+from encounter_feedback.bench.wer import normalize
+from encounter_feedback.media.audio import SAMPLE_RATE
+from encounter_feedback.speech.asr import ClipTranscript
+from encounter_feedback.speech.scheduler import AsrScheduler
+from encounter_feedback.store.hub import Hub
 
 
 class PartialProbe:
@@ -81,7 +81,9 @@ def test_a_slow_subscriber_is_cut_off_instead_of_buffering_forever():
 
 
 def test_a_revision_waits_for_a_lull_but_is_not_starved_by_endless_partials(engine, dialogue):
-    clip = dialogue.tracks["patient"][round(dialogue.placements[1].t0 * SAMPLE_RATE) : round(dialogue.placements[1].t1 * SAMPLE_RATE)]
+    clip = dialogue.tracks["patient"][
+        round(dialogue.placements[1].t0 * SAMPLE_RATE) : round(dialogue.placements[1].t1 * SAMPLE_RATE)
+    ]
 
     async def scenario():
         scheduler = AsrScheduler(engine, revision_patience_s=1.0)

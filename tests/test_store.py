@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from server.events import Segment, Status
-from server.store import MIGRATIONS, Store, UnknownEncounter
+from encounter_feedback.events import Segment, Status
+from encounter_feedback.store.database import MIGRATIONS, Store, UnknownEncounter
 
 
 def test_schema_is_migrated_and_wal(tmp_path):
@@ -23,8 +23,17 @@ def test_encounters_and_events_survive_reopen(tmp_path):
     enc = store.create_encounter("ed-pain-dismissed", {"cohort": "2026"})
     events = [
         Status(id="s1", encounter=enc.id, speaker="unknown", t0=0, t1=0, state="started"),
-        Segment(id="patient-1", encounter=enc.id, speaker="patient", t0=1.2344, t1=2.5, text="hi", final=True,
-                words=[{"w": "hi", "t0": 1.234, "t1": 2.5, "p": 0.9}], avg_logprob=-0.2),
+        Segment(
+            id="patient-1",
+            encounter=enc.id,
+            speaker="patient",
+            t0=1.2344,
+            t1=2.5,
+            text="hi",
+            final=True,
+            words=[{"w": "hi", "t0": 1.234, "t1": 2.5, "p": 0.9}],
+            avg_logprob=-0.2,
+        ),
     ]
     store.add_events(events)
     store.add_track(enc.id, "patient", "/rec/p.wav", None, 2.5)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from server.audio import SAMPLE_RATE
-from server.pipeline import UtteranceCutter
-from server.tts import synthesize
-from server.vad import FRAME, Endpointer, SileroVad, VadConfig
+from encounter_feedback.media.audio import SAMPLE_RATE
+from encounter_feedback.media.tts import synthesize
+from encounter_feedback.speech.utterances import UtteranceCutter
+from encounter_feedback.speech.vad import FRAME, Endpointer, SileroVad, VadConfig
 
 FRAME_S = FRAME / SAMPLE_RATE
 

@@ -1,0 +1,126 @@
+"""Does a turn refer to race at all? A lexicon that guards the moment detector's precision.
+
+The taxonomy defines a moment as a turn that *brings race into the encounter*. A statistical
+model trained on written examples also learns their style (emotion, "you", "they", pushback),
+and real visits are full of that style with no racial element: alone, it flags several turns
+an hour of ordinary clinical talk. So the detector only flags a turn that refers to race:
+
+- **explicit** (`EXPLICIT`): a racial, ethnic or national group, racism and its vocabulary, the
+  history of racism in medicine, skin colour and appearance, race-coded stereotypes, and "people
+  like me" phrasings. Colour words in their clinical or everyday senses do not count ("white
+  blood cells", "black stool", "the white ones", "turned black"), nor do surnames ("Dr. White");
+- **implicit** (`IMPLICIT`): cues that often carry race in these encounters but are common in
+  ordinary talk too ("assume", "trust", "my name", "police"). The detector needs much
+  stronger evidence for these (analysis/classifier.py). Words that are everyday clinical talk far
+  more often than a racial cue ("I'm assuming", "legal proxy", "anyone else in the family",
+  "security", "my face") are not cues at all.
+
+Text is matched after `moments.normalize_text` (lowercase, no punctuation, no apostrophes).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum
+
+_NOT_CLINICAL = (
+    r"(?!\s+(blood|count|counts|cell|cells|patch|patches|pill|pills|coat|spots?|discharge|stool|stools|tarry|"
+    r"out|outs|eye|eyes|ice|coffee|mold|lung|heads?|diamond|friday|lab|beans?|noise|house|wine|bread|rice|board|belt|"
+    r"box|car|truck|cat|dog|lie|knuckl\w*|matter|tongue|film|coating|plaque|fluid|mucus|phlegm|sputum|urine|nails?|tea|"
+    r"and blue|widow|hole|market|tie|flag|lines?|dots?|cross|sox|pepper|fish|sugar|meat|paper|part|stuff|thing)\b)"
+)
+"""A colour word followed by one of these is a colour, not a race ("white blood cells", "black stool")."""
+
+_NAME_OR_CHANGE = "".join(
+    rf"(?<!\b{word} )"
+    for word in (
+        "doctor",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "nurse",
+        "professor",
+        "officer",
+        "turned",
+        "turning",
+        "turns",
+        "gone",
+        "went",
+        "going",
+    )
+)
+"""A colour word after one of these is a surname ("doctor white") or a colour change ("turned black")."""
+
+_COLOURS = _NAME_OR_CHANGE + r"(black|white|brown)" + _NOT_CLINICAL
+"""Colour words naming race: only outside their clinical and everyday senses, names and colour changes."""
+
+_GROUPS = (
+    r"blacks|blackness|whites|african|afro|latino|latina|latinos|latinas|latinx|hispanic|hispanics|"
+    r"mexican|chicano|chicana|salvadoran|guatemalan|honduran|colombian|venezuelan|peruvian|brazilian|dominican|"
+    r"puerto rican|cuban|haitian|jamaican|caribbean|trinidadian|cape verdean|somali|nigerian|ghanaian|ghana|yoruba|"
+    r"igbo|ethiopian|eritrean|kenyan|congolese|asian|asians|chinese|korean|japanese|vietnamese|filipino|filipina|hmong|"
+    r"cambodian|laotian|thai|indian|pakistani|bangladeshi|gujarati|punjabi|sikh|sikhs|turban|arab|arabs|arabic|"
+    r"palestinian|syrian|iraqi|iranian|persian|afghan|lebanese|yemeni|muslim|muslims|islam|hijab|native|natives|navajo|"
+    r"dine|lakota|dakota|ojibwe|cherokee|apache|hopi|lumbee|cree|tribe|tribal|reservation|indigenous|pacific islander|"
+    r"samoan|tongan|hawaiian|gullah|geechee|creole|jewish|immigrant|immigrants|immigration|refugee|refugees|ethnic|"
+    r"ethnicity|minority|minorities|people of color|poc|bipoc|mixed race|biracial|multiracial|negro|n word|colored"
+)
+"""Racial, ethnic, national and religious groups."""
+
+_HISTORY = (
+    r"tuskegee|syphilis study|henrietta|marion sims|sterilized|sterilization|sterilizations|appendectomies|internment|"
+    r"boarding schools?|slavery|slaves|enslaved|sharecroppers?|segregation|segregated|jim crow|redlining|lynching|"
+    r"civil rights"
+)
+"""The history of racism, in medicine and beyond, that mistrust refers to."""
+
+_RACISM_AND_APPEARANCE = (
+    r"race|races|racial|racially|racism|racist|racists|stereotypes?|stereotyped|stereotyping|prejudice|discriminate|"
+    r"discriminated|discrimination|my color|your color|our color|skin color|skin tone|skin like|dark skin|darker skin|"
+    r"dark skinned|light skinned|lighter skinned|complexion|melanin|natural hair|dreadlocks|locs|ghetto|the hood|"
+    r"inner city|side of town|zip code|soul food|fried chicken|collard greens|watermelon|articulate|well spoken|"
+    r"speak so well|speak really well|sickler|called me boy|code switch|code switching|"
+    r"you people|your people|my people|our people|our community|my community|your community|you folks|"
+    r"one of your own|different face|"
+    r"(people|folks|someone|somebody|patients?|women|woman|men|man|girls?|guys?|families|family|kids|anybody|nobody|"
+    r"everybody|mothers|moms) (like|who look like|that look like|who looks like|that looks like) (me|us|mine|ours)|"
+    r"one look at me|took one look|the way i look|how i look|what i look like|what we look like|what i looked like|"
+    r"look like me|looks like me|look like us|if i was white|if i were white|if i looked|"
+    r"where im from|where im really from"
+)
+"""Racism named, and race referred to through skin, hair, place, food, speech and "people like me"."""
+
+EXPLICIT = re.compile(r"\b(" + "|".join((_COLOURS, _GROUPS, _HISTORY, _RACISM_AND_APPEARANCE)) + r")\b")
+
+IMPLICIT = re.compile(
+    r"\b(assume|assumed|assumes|assumption|guessing|guessed|trust|trusting|government|"
+    r"police|cops|followed me|papers|illegal|undocumented|green card|citizen|foreign|interpreter|spanish|"
+    r"english|accent|medicaid|afford|welfare|food stamps|wic|single mom|baby daddy|rapper|nanny|pimp|crack|"
+    r"gangs?|thug|boy|tradition|culture|cultural|culturally|heritage|ancestors|ancestry|my name|your name|last name|"
+    r"they always|they never|experiments?|experimented|guinea pigs?|"
+    r"history with (us|our|people|doctors|hospitals|this)|"
+    r"our history|what they did|what was done|"
+    r"did to us|test on us|used us|if i was|if i were|would you ask|would you say that|would you treat|"
+    r"would you do that|would you talk|do you treat|do you believe|did you ask|didnt ask|your own|neighborhood|"
+    r"projects|public housing|yall|lighter|darker|appearance|blond|blonde|blue eyes|my hair|braids|braided|"
+    r"edges|profiling|profiled|systemic|bias|biased|drug seeking|drug seeker|treat us|treated us|see us|"
+    r"people like|folks like|families like|women like|men like|someone like|somebody like|patients like|look at me|"
+    r"looked at me|looking at me|looked like|record)\b"
+)
+
+
+class Reference(IntEnum):
+    NONE = 0
+    IMPLICIT = 1
+    EXPLICIT = 2
+
+
+def race_reference(normalized: str) -> Reference:
+    """How plainly a (normalized) turn refers to race: explicitly, only through an implicit cue, or not at all."""
+    if EXPLICIT.search(normalized):
+        return Reference.EXPLICIT
+    if IMPLICIT.search(normalized):
+        return Reference.IMPLICIT
+    return Reference.NONE

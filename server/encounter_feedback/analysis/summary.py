@@ -1,0 +1,118 @@
+"""The encounter summary: what happened at each racial challenge, from the stored events.
+
+A scenario scripts its challenges (the patient lines that carry a `challenge` label). The SP
+says them in their own words, so a detected moment is matched to a scripted challenge by the
+words they share, or failing that by label, in the order they were scripted. Each challenge
+is reported as detected or not, when, and how the provider responded. Moments no script
+asked for are listed too: SPs improvise, and a control encounter should have none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from encounter_feedback.analysis.classifier import normalize_text
+from encounter_feedback.scenarios import Scenario
+
+MIN_OVERLAP = 0.25
+"""Share of the scripted cue's words a detected moment must contain to be that challenge."""
+
+
+def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) -> dict[str, Any]:
+    """Challenges (scripted vs detected), moments, responses by group, talk counts and the latest metrics."""
+    moments = [e for e in events if e["type"] == "moment"]
+    responses = {e["moment"]: e for e in events if e["type"] == "response"}
+    reply_cues: dict[str, dict[str, Any]] = {}
+    for cue in (e for e in events if e["type"] == "cue" and e.get("moment")):
+        reply_cues.setdefault(cue["moment"], {})[cue["kind"]] = {
+            key: cue.get(key) for key in ("value", "unit", "baseline", "z", "reason")
+        }
+    unmatched = list(moments)
+    challenges = []
+    for line in scenario.challenges if scenario else ():
+        moment = _match(line.text, line.challenge, unmatched)
+        if moment is not None:
+            unmatched.remove(moment)
+        challenges.append(_challenge(line.challenge, line.text, moment, responses, reply_cues))
+    groups = {"microaggression": 0, "responsive": 0, "neutral": 0}
+    for response in responses.values():
+        groups[response["group"]] += 1
+    segments = [e for e in events if e["type"] == "segment" and e.get("final")]
+    return {
+        "scenario": scenario.id if scenario else None,
+        "challenges": challenges,
+        "unscripted_moments": [_challenge(None, None, m, responses, reply_cues) for m in unmatched],
+        "moments": len(moments),
+        "responses": groups,
+        "segments": len({s["id"] for s in segments}),
+        "metrics": _latest_metrics(events),
+    }
+
+
+def _latest_metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The figures of the last `metrics` event (talk share, dominance, interruptions, ...)."""
+    latest = next((e for e in reversed(events) if e["type"] == "metrics"), None)
+    if latest is None:
+        return None
+    return {
+        k: v for k, v in latest.items() if k not in ("type", "id", "encounter", "speaker", "t0", "emitted_at", "seq")
+    }
+
+
+def _match(cue: str, label: str, moments: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The moment that best shares the cue's words, else the first with the scripted label."""
+    words = set(normalize_text(cue).split())
+    scored = [(len(words & set(normalize_text(m["text"]).split())) / max(1, len(words)), m) for m in moments]
+    best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+    if best[0] >= MIN_OVERLAP:
+        return best[1]
+    return next((m for m in moments if m["label"] == label), None)
+
+
+def _challenge(
+    label: str | None, cue: str | None, moment: dict | None, responses: dict[str, dict], reply_cues: dict[str, dict]
+) -> dict[str, Any]:
+    """One challenge (or unscripted moment): detected or not, when, the reply's code and how it sounded."""
+    response = responses.get(moment["id"]) if moment else None
+    return {
+        "scripted_label": label,
+        "cue": cue,
+        "detected": moment is not None,
+        "moment": moment["id"] if moment else None,
+        "label": moment["label"] if moment else None,
+        "t0": moment["t0"] if moment else None,
+        "t1": moment["t1"] if moment else None,
+        "text": moment["text"] if moment else None,
+        "response": response["label"] if response else None,
+        "group": response["group"] if response else None,
+        "latency": response["latency"] if response else None,
+        "reply": response["text"] if response else None,
+        "reply_cues": reply_cues.get(moment["id"], {}) if moment else {},
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """One line per scripted challenge and per unscripted moment, for the terminal."""
+    lines = []
+    for item in summary["challenges"]:
+        head = f"challenge {item['scripted_label']}"
+        lines.append(
+            f"{head}: {_outcome(item)}" if item["detected"] else f"{head}: NOT DETECTED ({item['cue'][:60]!r})"
+        )
+    lines += [f"unscripted moment: {_outcome(item)}" for item in summary["unscripted_moments"]]
+    counts = summary["responses"]
+    lines.append(
+        f"{summary['moments']} moment(s); responses: {counts['responsive']} responsive, "
+        f"{counts['microaggression']} microaggressive, {counts['neutral']} neutral"
+    )
+    return "\n".join(lines)
+
+
+def _outcome(item: dict[str, Any]) -> str:
+    minutes, seconds = divmod(item["t0"], 60)
+    reply = (
+        f"response {item['response'] or 'neutral'} ({item['group']}, {item['latency']:+.1f} s)"
+        if item["group"]
+        else "no reply coded"
+    )
+    return f"{item['label']} at {int(minutes):02d}:{seconds:04.1f}; {reply}"

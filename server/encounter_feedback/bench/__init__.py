@@ -1,0 +1,1 @@
+"""Benchmarks (`encounter bench ...`): figures are measured and reported, never asserted in tests."""

@@ -1,0 +1,118 @@
+"""`encounter analyze`, `classify` and `train`: recordings and text in, annotations and models out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, data_option, existing_file, model_option, roles
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    analyze_cmd = commands.add_parser("analyze", help="transcribe and annotate recorded encounters")
+    analyze_cmd.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="INPUT",
+        help="recording(s), one encounter each (any format FFmpeg reads)",
+    )
+    analyze_cmd.add_argument(
+        "--channels", type=roles, help="roles of a multichannel INPUT's channels in order, e.g. patient,provider"
+    )
+    analyze_cmd.add_argument("--patient", type=Path, help="the patient's own track (with --provider)")
+    analyze_cmd.add_argument("--provider", type=Path, help="the provider's own track (with --patient)")
+    analyze_cmd.add_argument(
+        "--out", type=Path, required=True, help="directory for annotations.jsonl and transcript.txt"
+    )
+    analyze_cmd.add_argument("--scenario", help="scenario id the encounter played")
+    data_option(analyze_cmd)
+    model_option(analyze_cmd)
+    analyze_cmd.set_defaults(run=_analyze)
+
+    train_cmd = commands.add_parser("train", help="rebuild models/classifier.joblib from models/corpus (deterministic)")
+    train_cmd.add_argument(
+        "--compare",
+        action="store_true",
+        help="only compare feature sets (n-grams, sentence embeddings) on the held-out split, "
+        "with false alarms on --transcripts",
+    )
+    train_cmd.add_argument(
+        "--transcripts",
+        type=Path,
+        default=CLINICAL_TRANSCRIPTS,
+        help="clinical dialogue CSVs for --compare's false alarms (default: %(default)s)",
+    )
+    train_cmd.set_defaults(run=_train)
+
+    classify_cmd = commands.add_parser(
+        "classify", help="code utterances: JSONL {speaker, text, context} in, {moment, response, group, confidence} out"
+    )
+    classify_cmd.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="JSONL input (default: stdin)")
+    classify_cmd.set_defaults(run=_classify)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from encounter_feedback.analysis.classifier import Classifier
+    from encounter_feedback.analysis.summary import format_summary
+    from encounter_feedback.media.audio import SAMPLE_RATE
+    from encounter_feedback.pipeline.offline import analyze, load_sources
+    from encounter_feedback.scenarios import find_scenario
+    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.store.database import Store
+
+    per_role = {"patient": args.patient, "provider": args.provider}
+    inputs = args.inputs or [None]
+    if args.scenario:
+        find_scenario(args.scenario)  # an unknown scenario stops before any decoding
+    engine = load_engine(args.model)
+    classifier = Classifier.load()
+    store = Store(args.data)
+    for path in inputs:
+        sources = load_sources(path, args.channels, per_role)
+        out = args.out / path.stem if len(inputs) > 1 else args.out
+        seconds = sum(len(s.track.samples) for s in sources) / SAMPLE_RATE
+        # The pipeline reports each second twice: once cut, once decoded.
+        with tqdm(
+            total=2 * seconds,
+            desc=str(path or "tracks"),
+            unit="s",
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+        ) as bar:
+            result = analyze(sources, engine, store, out, args.scenario, bar.update, classifier)
+        print(f"{result.encounter}: {len(result.segments)} segments -> {out}")
+        print(format_summary(result.summary))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from encounter_feedback.training.evaluate import format_metrics
+    from encounter_feedback.training.train import build, compare
+
+    def progress(step: str) -> None:
+        print(f"train: {step}...", file=sys.stderr)
+
+    if args.compare:
+        transcripts = args.transcripts if args.transcripts.is_dir() else None
+        for features, metrics in compare(transcripts, progress):
+            print(f"== {features}\n{format_metrics(metrics)}\n")
+        return 0
+    built = build(progress=progress)
+    built.classifier.save()
+    print(format_metrics(built.metrics))
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from encounter_feedback.analysis.classifier import Classifier
+    from encounter_feedback.analysis.classify import classify_lines
+
+    text = sys.stdin.read() if args.file == "-" else existing_file(Path(args.file)).read_text(encoding="utf-8")
+    for line in classify_lines(Classifier.load(), text.splitlines()):
+        print(line)
+    return 0

@@ -1,0 +1,105 @@
+"""`encounter bench wer | live | moments`: the figures the project reports, measured, never asserted in tests."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, existing_file, model_option, roles
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    bench_cmd = commands.add_parser("bench", help="measure accuracy and speed")
+    benches = bench_cmd.add_subparsers(required=True, metavar="BENCH")
+    wer_cmd = benches.add_parser("wer", help="WER against human transcripts, side by side with batch faster-whisper")
+    wer_cmd.add_argument("directory", type=Path, help="audio files with transcripts (audio/X.mp3 + transcripts/X.txt)")
+    model_option(wer_cmd)
+    wer_cmd.set_defaults(run=_bench_wer)
+
+    live_cmd = benches.add_parser("live", help="latency, CPU, memory and backlog of concurrent live encounters")
+    live_cmd.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="recordings; encounter i plays file i mod n"
+    )
+    live_cmd.add_argument("--encounters", type=int, default=1, help="concurrent encounters (default: 1)")
+    live_cmd.add_argument(
+        "--channels",
+        type=roles,
+        help="roles of the files' channels, e.g. patient,provider (default: one mixed room track)",
+    )
+    live_cmd.add_argument("--limit", type=float, metavar="SECONDS", help="play only the first SECONDS of each file")
+    live_cmd.add_argument(
+        "--stagger",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="start encounter i i*SECONDS after the first (default 0: all at once; one file "
+        "played by several encounters in step has everyone say the same words at the same moment)",
+    )
+    live_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper WER for comparison")
+    model_option(live_cmd)
+    live_cmd.set_defaults(run=_bench_live)
+
+    moments_cmd = benches.add_parser("moments", help="moment and response accuracy, false alarms, speed")
+    moments_cmd.add_argument(
+        "--transcripts",
+        type=Path,
+        default=CLINICAL_TRANSCRIPTS,
+        help="clinical dialogue CSVs (ACI-Bench, MTS-Dialog) for false alarms (default: %(default)s)",
+    )
+    moments_cmd.set_defaults(run=_bench_moments)
+
+
+def _bench_wer(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from encounter_feedback.bench.wer import bench_wer, format_wer
+    from encounter_feedback.speech.asr import load_engine
+
+    engine = load_engine(args.model)
+    with tqdm(desc="bench wer", unit="file", file=sys.stderr, leave=False) as bar:
+        rows = bench_wer(args.directory, engine, on_file=lambda path: bar.set_postfix_str(path.name))
+    print(format_wer(rows))
+    return 0
+
+
+def _bench_live(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from encounter_feedback.bench.live import bench_live, format_live
+    from encounter_feedback.media.audio import decode_file
+
+    files = [existing_file(path) for path in args.files]
+    longest = max(decode_file(p).duration for p in files) if args.limit is None else args.limit
+    longest += args.stagger * (args.encounters - 1)
+    with tqdm(
+        total=round(longest), desc=f"bench live x{args.encounters}", unit="s", file=sys.stderr, leave=False
+    ) as bar:
+        result = asyncio.run(
+            bench_live(
+                files,
+                args.encounters,
+                args.channels,
+                args.limit,
+                args.model,
+                not args.no_baseline,
+                bar.update,
+                args.stagger,
+            )
+        )
+    print(format_live(result))
+    return 0
+
+
+def _bench_moments(args: argparse.Namespace) -> int:
+    from encounter_feedback.analysis.classifier import Classifier
+    from encounter_feedback.bench.moments import bench_moments
+
+    transcripts = args.transcripts if args.transcripts.is_dir() else None
+    if transcripts is None:
+        print(f"no clinical transcripts at {args.transcripts}: false alarms not measured", file=sys.stderr)
+    print(
+        bench_moments(Classifier.load(), transcripts, lambda step: print(f"bench moments: {step}...", file=sys.stderr))
+    )
+    return 0

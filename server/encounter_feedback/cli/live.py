@@ -1,0 +1,152 @@
+"""`encounter serve`, `stream` and `demo`: the live server, a recording played in as stations, and both at once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from encounter_feedback.cli.options import data_option, model_option, roles
+from encounter_feedback.errors import UserError
+from encounter_feedback.events import ROLE_SPEAKERS
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    serve_cmd = commands.add_parser("serve", help="run the live server: API, WebRTC stations, event stream, dashboard")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for stations on the LAN")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    serve_cmd.add_argument(
+        "--key",
+        default=os.environ.get("ENCOUNTER_KEY"),
+        help="server access key (default: $ENCOUNTER_KEY, else generated once into DATA/access_key)",
+    )
+    serve_cmd.add_argument(
+        "--ice-server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="STUN/TURN server (stun:host:port or turn:USER:PASS@host:port), repeatable; "
+        "none by default: stations on the LAN connect directly",
+    )
+    data_option(serve_cmd)
+    model_option(serve_cmd)
+    serve_cmd.set_defaults(run=_serve)
+
+    stream_cmd = commands.add_parser("stream", help="play a recording into a live encounter over WebRTC, in real time")
+    stream_cmd.add_argument("file", type=Path, metavar="FILE", help="recording (any format FFmpeg reads)")
+    stream_cmd.add_argument("--server", default="http://127.0.0.1:8000", help="server URL (default: %(default)s)")
+    stream_cmd.add_argument("--encounter", required=True, help="encounter id")
+    stream_cmd.add_argument(
+        "--role", choices=list(ROLE_SPEAKERS), default="room", help="role of the whole (mixed) file (default: room)"
+    )
+    stream_cmd.add_argument(
+        "--channels",
+        type=roles,
+        help="roles of the file's channels in order, each sent as its own track, e.g. patient,provider",
+    )
+    stream_cmd.add_argument("--token", help="the encounter's join token (or give --key to look it up)")
+    stream_cmd.add_argument(
+        "--key",
+        default=os.environ.get("ENCOUNTER_KEY"),
+        help="server access key: looks up the token and prints the live transcript",
+    )
+    stream_cmd.set_defaults(run=_stream)
+
+    demo_cmd = commands.add_parser("demo", help="live demo: serve, then stream the bundled scenario over WebRTC")
+    demo_cmd.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    demo_cmd.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="keep the server running after the encounter, for the dashboard (Ctrl-C stops)",
+    )
+    demo_cmd.add_argument(
+        "--write-wav",
+        type=Path,
+        metavar="FILE",
+        help="only write the synthesized dialogue as a two-channel WAV (patient, provider) and exit",
+    )
+    data_option(demo_cmd)
+    model_option(demo_cmd)
+    demo_cmd.set_defaults(run=_demo)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from encounter_feedback.media.webrtc import parse_ice_server
+
+    ice = tuple(parse_ice_server(url) for url in args.ice_server)
+    return asyncio.run(_serve_until_stopped(args, ice))
+
+
+async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
+    from encounter_feedback.analysis.classifier import Classifier
+    from encounter_feedback.pipeline.live import LiveConfig
+    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.store.database import Store
+    from encounter_feedback.web.access import load_access_key
+    from encounter_feedback.web.app import Services, create_app, running
+
+    key, generated = load_access_key(args.data, args.key)
+    services = Services(
+        Store(args.data),
+        load_engine(args.model),
+        key,
+        classifier=Classifier.load(),
+        live_config=LiveConfig(ice_servers=ice),
+    )
+    async with running(create_app(services), args.host, args.port) as server:
+        print(f"Serving on {server.url} (data: {args.data})", flush=True)
+        if generated:
+            print(f"Generated the server access key (kept in {args.data / 'access_key'}): {key}", flush=True)
+        print(f"Dashboard: {server.url}/?key={key}", flush=True)
+        await server.task
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from encounter_feedback.media.audio import decode_file
+    from encounter_feedback.stations.replay import split_roles
+
+    if not args.token and not args.key:
+        raise UserError("give the encounter's --token, or the server --key to look it up")
+    tracks = split_roles(decode_file(args.file).channels, args.role, args.channels)
+    return asyncio.run(_stream_tracks(args, tracks))
+
+
+async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
+    from tqdm import tqdm
+
+    from encounter_feedback.media.audio import SAMPLE_RATE
+    from encounter_feedback.stations.api_client import ApiClient
+    from encounter_feedback.stations.replay import follow_transcript, replay
+
+    async with ApiClient(args.server, args.key) as api:
+        token = args.token or await api.join_token(args.encounter)
+        follower = asyncio.create_task(follow_transcript(api, args.encounter, sys.stdout)) if args.key else None
+        seconds = max(len(t) for t in tracks.values()) / SAMPLE_RATE
+        print(f"Streaming {args.file} ({seconds:.1f} s) as {', '.join(tracks)} to {args.encounter}...", file=sys.stderr)
+        with tqdm(total=round(seconds), desc="streaming", unit="s", file=sys.stderr, leave=False) as bar:
+            ticker = asyncio.create_task(_tick(bar, seconds))
+            await replay(api, args.encounter, token, tracks)
+            ticker.cancel()
+        if follower is not None:
+            await asyncio.sleep(2.0)  # the last utterance's final
+            follower.cancel()
+    print(f"Sent {seconds:.1f} s of audio.", file=sys.stderr)
+    return 0
+
+
+async def _tick(bar, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(round(seconds)):
+        await asyncio.sleep(1.0)
+        bar.update(1)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from encounter_feedback.cli.demo import live_demo, synthesize_scenario, write_two_channel
+
+    if args.write_wav:
+        write_two_channel(synthesize_scenario(), args.write_wav)
+        return 0
+    return asyncio.run(live_demo(args.data, args.model, args.port, args.keep_serving))

@@ -1,0 +1,159 @@
+"""`encounter export`, `agreement`, `metadata`, `scenarios`, `audit`: the researcher's commands.
+
+They only read and edit the store: none loads a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from datetime import datetime
+from pathlib import Path
+
+from encounter_feedback.cli.options import data_option
+from encounter_feedback.research.codebook import FORMATS
+from encounter_feedback.scenarios import find_scenario, load_library, load_scenario
+from encounter_feedback.store.database import Store
+from encounter_feedback.taxonomy import SCHEMES
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    export_cmd = commands.add_parser(
+        "export", help="research export: CSV, JSONL, WebVTT, SRT, Praat TextGrid, ELAN, with a codebook"
+    )
+    export_cmd.add_argument("encounters", nargs="*", metavar="ENCOUNTER", help="encounter ids (default: the filters)")
+    export_cmd.add_argument("--scenario", help="only encounters of this scenario")
+    export_cmd.add_argument("--cohort", help="only this cohort")
+    export_cmd.add_argument("--condition", help="only this condition")
+    export_cmd.add_argument("--since", metavar="DATE", help="created on or after DATE (YYYY-MM-DD, local time)")
+    export_cmd.add_argument("--until", metavar="DATE", help="created on or before DATE")
+    export_cmd.add_argument(
+        "--blind", action="store_true", help="participant ids as stable codes; condition and other metadata withheld"
+    )
+    export_cmd.add_argument(
+        "--format", default="all", help=f"all (default), or one or more of {', '.join(FORMATS)}, comma-separated"
+    )
+    export_cmd.add_argument("--out", type=Path, required=True, help="directory to write (new files only)")
+    export_cmd.add_argument("--user", default=_login(), help="who exports, for the audit log (default: %(default)s)")
+    data_option(export_cmd)
+    export_cmd.set_defaults(run=_export)
+
+    agreement_cmd = commands.add_parser(
+        "agreement", help="agreement of two codings: percent, Cohen's kappa, confusion matrix"
+    )
+    for side in ("a", "b"):
+        agreement_cmd.add_argument(
+            side,
+            metavar=side.upper(),
+            help=(
+                "a stored encounter id (the system's codes), an exported events.jsonl/.csv (FILE#ENCOUNTER if it holds "
+                "several), a coder's CSV (t0,t1,label; seconds) or an ELAN file (FILE.eaf#TIER)"
+            )
+            if side == "a"
+            else "the other coding, in any of the same forms",
+        )
+    agreement_cmd.add_argument("--scheme", choices=SCHEMES, help="moment, response or group codes (default: all three)")
+    agreement_cmd.add_argument("--unit", type=float, help="frame length in seconds (default: 1)")
+    data_option(agreement_cmd)
+    agreement_cmd.set_defaults(run=_agreement)
+
+    metadata_cmd = commands.add_parser("metadata", help="show or edit an encounter's research metadata")
+    metadata_cmd.add_argument("encounter", metavar="ENCOUNTER")
+    metadata_cmd.add_argument(
+        "changes",
+        nargs="*",
+        type=_change,
+        metavar="KEY=VALUE",
+        help="set participant, cohort, condition, station, session or any key; KEY= removes it",
+    )
+    metadata_cmd.add_argument("--scenario", help="set the scenario id ('' clears it)")
+    data_option(metadata_cmd)
+    metadata_cmd.set_defaults(run=_metadata)
+
+    scenarios_cmd = commands.add_parser("scenarios", help="check scenario files and list them")
+    scenarios_cmd.add_argument(
+        "files", nargs="*", type=Path, metavar="FILE", help="files to check (default: the library)"
+    )
+    scenarios_cmd.set_defaults(run=_scenarios)
+
+    audit_cmd = commands.add_parser("audit", help="the export audit log: who exported what, when")
+    data_option(audit_cmd)
+    audit_cmd.set_defaults(run=_audit)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (e.g. a container user without a passwd entry)
+        return "cli"
+
+
+def _change(text: str) -> tuple[str, str | None]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: write KEY=VALUE (or KEY= to remove the key)")
+    return key, value or None
+
+
+def _export(args: argparse.Namespace) -> int:
+    from encounter_feedback.research.export import Selection, build, parse_formats, write_directory
+
+    store = Store(args.data)
+    selection = Selection(tuple(args.encounters), args.scenario, args.cohort, args.condition, args.since, args.until)
+    built = build(store, selection, parse_formats(args.format), args.blind)
+    write_directory(built.files, args.out)
+    record = built.record(store, args.user)
+    print(
+        f"exported {len(built.encounters)} encounter(s) as {','.join(built.formats)}"
+        f"{' (blind)' if built.blind else ''}: {len(built.files)} files in {args.out} (audit log #{record.id})"
+    )
+    return 0
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    from encounter_feedback.research.agreement import UNIT_S, compare, format_agreement, load_coding
+
+    store = Store(args.data)
+    a, b = load_coding(args.a, store), load_coding(args.b, store)
+    schemes = [args.scheme] if args.scheme else SCHEMES
+    print("\n\n".join(format_agreement(a, b, compare(a, b, scheme, args.unit or UNIT_S)) for scheme in schemes))
+    return 0
+
+
+def _metadata(args: argparse.Namespace) -> int:
+    store = Store(args.data)
+    store.encounter(args.encounter)
+    if args.scenario is not None:
+        if args.scenario:
+            find_scenario(args.scenario)
+        store.set_scenario(args.encounter, args.scenario or None)
+    record = store.update_metadata(args.encounter, dict(args.changes))
+    print(json.dumps({"id": record.id, "scenario": record.scenario, "metadata": record.metadata}, indent=2))
+    return 0
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    scenarios = [load_scenario(path) for path in args.files] if args.files else load_library()
+    for scenario in scenarios:
+        challenges = (
+            ", ".join(
+                c.challenge + (f" at {int(c.at // 60)}:{c.at % 60:02.0f}" if c.at is not None else "")
+                for c in scenario.challenges
+            )
+            or "none (control)"
+        )
+        print(f"{scenario.id}: {scenario.title}; challenges: {challenges}; dialogue: {len(scenario.dialogue)} lines")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    for record in Store(args.data).exports():
+        when = datetime.fromtimestamp(record.at).isoformat(timespec="seconds")
+        filters = json.dumps(record.filters) if record.filters else "-"
+        blind = " blind" if record.blind else ""
+        print(
+            f"#{record.id} {when} {record.who}: {record.format}{blind}, filters {filters}, "
+            f"{len(record.encounters)} encounter(s): {' '.join(record.encounters)}"
+        )
+    return 0

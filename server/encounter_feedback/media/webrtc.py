@@ -1,0 +1,117 @@
+"""WebRTC ingest: a station's SDP offer answered, and its audio track turned into 16 kHz mono samples.
+
+    station's RTCPeerConnection --(Opus over SRTP)--> aiortc track
+        -> Resampler (48 kHz stereo -> 16 kHz mono, one per connection) -> samples
+
+It knows nothing of transcription or events: pipeline/live.py places the samples on the
+encounter clock and hands them on. Inside a connection time is counted in samples, with gaps
+in the RTP timestamps filled with silence, so packet loss cannot shift later words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import SessionDescription
+
+from encounter_feedback.errors import UserError
+from encounter_feedback.media.audio import SAMPLE_RATE, Resampler, to_mono
+
+log = logging.getLogger(__name__)
+
+
+class OfferError(UserError):
+    """An SDP offer the server cannot answer; the message says what is wrong with it."""
+
+
+def parse_ice_server(url: str) -> RTCIceServer:
+    """`stun:host:port`, or `turn:USER:PASS@host:port` (credentials moved out of the URL)."""
+    scheme, _, rest = url.partition(":")
+    if scheme not in ("stun", "stuns", "turn", "turns") or not rest:
+        raise ValueError(f"ICE server {url!r}: use stun:host:port or turn:USER:PASS@host:port")
+    credentials, at, address = rest.rpartition("@")
+    if not at:
+        return RTCIceServer(urls=url)
+    username, _, password = credentials.partition(":")
+    return RTCIceServer(urls=f"{scheme}:{address}", username=username, credential=password)
+
+
+def check_offer(sdp: str) -> None:
+    """Refuse offers aiortc would accept but never connect (it ignores most malformed lines)."""
+    if not sdp.lstrip().startswith("v=0"):
+        raise OfferError("malformed SDP: an SDP offer starts with 'v=0'")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc's parser raises bare AssertionErrors and ValueErrors
+        raise OfferError(f"malformed SDP: {exc or 'a line could not be parsed'}") from exc
+    audio = [m for m in parsed.media if m.kind == "audio"]
+    if not audio:
+        raise OfferError(
+            "the offer has no audio track (no m=audio section): add a microphone track before creating the offer"
+        )
+    for media in audio:
+        if media.ice is None or not (media.ice.usernameFragment and media.ice.password):
+            raise OfferError("malformed SDP: the audio section has no ICE credentials (a=ice-ufrag, a=ice-pwd)")
+        if not media.dtls or not media.dtls.fingerprints:
+            raise OfferError("malformed SDP: the audio section has no DTLS fingerprint (a=fingerprint)")
+
+
+async def answer_offer(
+    sdp: str, ice_servers: tuple[RTCIceServer, ...], on_audio: Callable[[MediaStreamTrack], None], name: str
+) -> RTCPeerConnection:
+    """A peer connection answering a station's offer; `on_audio` gets its audio track. A connection
+    that fails (the station vanished) is closed, which ends its track."""
+    check_offer(sdp)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
+
+    @pc.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            on_audio(track)
+
+    @pc.on("connectionstatechange")
+    async def on_state() -> None:
+        if pc.connectionState == "failed":
+            log.info("%s: connection failed", name)
+            await pc.close()
+
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+    except (ValueError, AssertionError) as exc:
+        await pc.close()
+        raise OfferError(f"malformed SDP: {exc}") from exc
+    return pc
+
+
+async def receive_audio(
+    track: MediaStreamTrack,
+    on_first: Callable[[], None],
+    write: Callable[[np.ndarray], None],
+    on_last: Callable[[], None],
+) -> None:
+    """Feed the track's audio to `write` as 16 kHz mono float32 until it ends. Lost packets become
+    silence. `on_first` runs before the first samples; `on_last` after the last, however the
+    track ended, if any audio came at all."""
+    resampler = Resampler()
+    next_pts: int | None = None
+    try:
+        while True:
+            frame = await track.recv()
+            if next_pts is None:
+                on_first()
+            elif frame.pts is not None and frame.pts > next_pts:  # lost packets: keep the clock
+                write(np.zeros(round((frame.pts - next_pts) * frame.time_base * SAMPLE_RATE), np.float32))
+            if frame.pts is not None:
+                next_pts = frame.pts + frame.samples
+            write(to_mono(resampler.push(frame)))
+    except MediaStreamError:
+        pass
+    finally:
+        if next_pts is not None:
+            write(to_mono(resampler.push(None)))
+            on_last()

@@ -1,0 +1,1 @@
+"""The two drivers of one pipeline: live encounters (WebRTC in real time) and offline analysis of recordings."""

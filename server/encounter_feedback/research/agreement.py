@@ -1,0 +1,241 @@
+"""Agreement between the system's codes and a human coder's, or between two coders.
+
+Codes come from a stored encounter (the system's moments and responses), an exported or
+`analyze`d annotations file (events.jsonl, events.csv), a coder's CSV (`t0,t1,label`, seconds)
+or a tier of an ELAN file. They are compared on **time units**: the encounter is cut into
+frames of `unit` seconds (1 s by default) and each frame takes the code covering its
+midpoint (the later-starting code where a coder's codes overlap), or `none`. Frames are the
+unit because the two sides segment turns differently: a coder marks a moment from where the
+patient starts to where they stop, the system from its recognised words, and frames compare
+both without first matching turns to turns.
+
+Codes are compared per scheme: `moment` (the five moment labels), `response` (the twelve
+response labels) and `group` (microaggression | responsive). A code outside the scheme counts
+as `none` in it; `neutral` is `none` (ordinary talk). Reported per scheme: the number of
+frames, percent agreement, Cohen's kappa and the confusion matrix. Frames where neither side
+coded anything agree trivially, so with rare codes percent agreement is high and kappa, which
+discounts agreement by chance, is the figure to read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from encounter_feedback.errors import UserError
+from encounter_feedback.research.eaf import read_tier
+from encounter_feedback.research.tiers import Interval
+from encounter_feedback.store.database import Store, UnknownEncounter, latest
+from encounter_feedback.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
+
+UNIT_S = 1.0
+NONE = "none"
+NEUTRAL = ("", "none", "neutral")
+KNOWN_LABELS = MOMENT_LABELS + RESPONSE_LABELS + GROUPS + NEUTRAL
+
+
+class AgreementError(UserError):
+    """Codes that cannot be compared; the message names the input and what to fix."""
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One side's codes (taxonomy labels, lower case) and the length of the encounter it saw."""
+
+    name: str
+    codes: tuple[Interval, ...]
+    duration: float
+
+
+@dataclass(frozen=True)
+class Agreement:
+    scheme: str
+    unit: float
+    frames: int
+    labels: tuple[str, ...]
+    matrix: tuple[tuple[int, ...], ...]
+    """matrix[i][j]: frames side A coded labels[i] and side B labels[j]."""
+    percent: float
+    kappa: float | None
+    """None when chance agreement is 1 (both sides used one label throughout): kappa is undefined."""
+
+
+def scheme_label(label: str, scheme: str) -> str:
+    """A code's label in a scheme (`none` where the scheme has no such code)."""
+    if scheme == "moment":
+        return label if label in MOMENT_LABELS else NONE
+    if scheme == "response":
+        return label if label in RESPONSE_LABELS else NONE
+    if label in RESPONSE_LABELS:
+        return group_of(label)
+    return label if label in ("microaggression", "responsive") else NONE
+
+
+def frame_labels(coding: Coding, scheme: str, frames: int, unit: float = UNIT_S) -> list[str]:
+    """The label of each frame: the scheme's code covering the frame's midpoint, else `none`."""
+    coded = [(code, scheme_label(code.label, scheme)) for code in coding.codes]
+    coded = [(code, label) for code, label in coded if label != NONE]
+    labels = []
+    for k in range(frames):
+        middle = (k + 0.5) * unit
+        covering = [(code.t0, label) for code, label in coded if code.t0 <= middle < code.t1]
+        labels.append(max(covering)[1] if covering else NONE)
+    return labels
+
+
+def cohen(a: list[str], b: list[str], scheme: str = "", unit: float = UNIT_S) -> Agreement:
+    """Percent agreement, Cohen's kappa and the confusion matrix of two equally long label lists.
+
+    kappa = (po - pe) / (1 - pe), po the share of frames with the same label, pe the agreement
+    expected by chance: the sum over labels of (A's share of that label) x (B's share).
+    """
+    if len(a) != len(b) or not a:
+        raise AgreementError("nothing to compare: the codings cover no time")
+    labels = tuple(sorted(set(a) | set(b), key=lambda label: (label != NONE, label)))
+    index = {label: n for n, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for x, y in zip(a, b):
+        matrix[index[x]][index[y]] += 1
+    n = len(a)
+    po = sum(matrix[i][i] for i in range(len(labels))) / n
+    pe = sum(sum(matrix[i]) * sum(row[i] for row in matrix) for i in range(len(labels))) / (n * n)
+    kappa = (po - pe) / (1 - pe) if pe < 1 else None
+    return Agreement(scheme, unit, n, labels, tuple(map(tuple, matrix)), po, kappa)
+
+
+def compare(a: Coding, b: Coding, scheme: str, unit: float = UNIT_S) -> Agreement:
+    """A against B on frames of `unit` seconds over the longer of the two encounters."""
+    end = max([a.duration, b.duration] + [code.t1 for code in a.codes + b.codes])
+    frames = math.ceil(round(end / unit, 6))
+    return cohen(frame_labels(a, scheme, frames, unit), frame_labels(b, scheme, frames, unit), scheme, unit)
+
+
+def format_agreement(a: Coding, b: Coding, result: Agreement) -> str:
+    kappa = f"{result.kappa:.3f}" if result.kappa is not None else "undefined (both sides used one label throughout)"
+    width = max(len(label) for label in result.labels + ("A \\ B",))
+    columns = [max(len(label), len(str(result.frames))) for label in result.labels]
+    lines = [
+        f"{result.scheme} codes, {result.unit:g} s frames: A = {a.name}, B = {b.name}",
+        f"  frames {result.frames}, percent agreement {100 * result.percent:.1f}%, Cohen's kappa {kappa}",
+        "  " + "A \\ B".ljust(width) + "".join(f"  {label:>{w}}" for label, w in zip(result.labels, columns)),
+    ]
+    for label, row in zip(result.labels, result.matrix):
+        lines.append("  " + label.ljust(width) + "".join(f"  {count:>{w}}" for count, w in zip(row, columns)))
+    return "\n".join(lines)
+
+
+def load_coding(spec: str, store: Store) -> Coding:
+    """Codes from `FILE` or `FILE#SELECTOR` (an ELAN tier; the encounter of a multi-encounter
+    export), or from the stored encounter with id `spec`."""
+    path, selector = Path(spec), None
+    if not path.is_file() and "#" in spec:
+        head, selector = spec.rsplit("#", 1)
+        path = Path(head)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".eaf":
+            return _checked(str(path) + (f"#{selector}" if selector else ""), read_tier(path, selector), path)
+        if suffix == ".jsonl":
+            return _from_events(_jsonl(path), selector, str(path))
+        if suffix == ".csv":
+            return _from_csv(path, selector)
+        raise AgreementError(
+            f"{path}: use a coder's .csv (t0,t1,label), an ELAN .eaf, or an exported events.jsonl / events.csv"
+        )
+    try:
+        events = store.latest_events(spec)
+    except UnknownEncounter:
+        raise AgreementError(f"{spec}: no such file, and no encounter {spec!r} in {store.data_dir}") from None
+    return _from_events(events, None, f"{spec} (system)")
+
+
+def _from_events(events: list[dict[str, Any]], encounter: str | None, name: str) -> Coding:
+    """The moments and (non-neutral) responses of one encounter's events."""
+    encounters = sorted({e["encounter"] for e in events})
+    if encounter is None and len(encounters) > 1:
+        raise AgreementError(
+            f"{name} holds {len(encounters)} encounters; choose one as {name}#ENCOUNTER ({', '.join(encounters)})"
+        )
+    if encounter is not None:
+        if encounter not in encounters:
+            raise AgreementError(f"{name} has no encounter {encounter!r} ({', '.join(encounters)})")
+        events = [e for e in events if e["encounter"] == encounter]
+        name = f"{name}#{encounter}"
+    codes = tuple(
+        Interval(e["t0"], e["t1"], e["label"])
+        for e in latest(events)
+        if e["type"] in ("moment", "response") and e["label"]
+    )
+    return Coding(name, codes, max((e["t1"] for e in events), default=0.0))
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    events = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise AgreementError(f"{path}: line {number}: not JSON ({exc.msg})") from None
+    return events
+
+
+def _from_csv(path: Path, encounter: str | None) -> Coding:
+    """A coder's `t0,t1,label` file, or an exported events.csv (it has a `type` column)."""
+    with path.open(encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        columns = set(reader.fieldnames or ())
+        missing = {"t0", "t1", "label"} - columns
+        if missing:
+            raise AgreementError(
+                f"{path}: line 1: needs the columns t0, t1, label (missing {', '.join(sorted(missing))})"
+            )
+        rows = [(number, row) for number, row in enumerate(reader, start=2)]
+    times = [(number, row, *_seconds(path, number, row)) for number, row in rows]
+    if "type" in columns:
+        events = [
+            {
+                "id": row.get("id") or str(number),
+                "encounter": row.get("encounter", ""),
+                "type": row["type"],
+                "t0": t0,
+                "t1": t1,
+                "label": row["label"] or None,
+            }
+            for number, row, t0, t1 in times
+        ]
+        return _from_events(events, encounter, str(path))
+    codes = [Interval(t0, t1, row["label"]) for number, row, t0, t1 in times]
+    return _checked(str(path), codes, path, [number for number, *_ in times])
+
+
+def _seconds(path: Path, number: int, row: dict[str, str]) -> tuple[float, float]:
+    try:
+        t0, t1 = float(row["t0"]), float(row["t1"])
+    except (TypeError, ValueError):
+        raise AgreementError(
+            f"{path}: line {number}: t0 and t1 must be seconds, got {row['t0']!r}, {row['t1']!r}"
+        ) from None
+    if t1 < t0 or t0 < 0:
+        raise AgreementError(f"{path}: line {number}: t0 {t0} to t1 {t1} is not a time span")
+    return t0, t1
+
+
+def _checked(name: str, codes: list[Interval], path: Path, lines: list[int] | None = None) -> Coding:
+    """A coder's codes with their labels normalized; an unknown label names where it is."""
+    normalized = []
+    for n, code in enumerate(codes):
+        label = code.label.strip().lower()
+        if label not in KNOWN_LABELS:
+            where = f"line {lines[n]}" if lines else f"annotation at {code.t0:.3f} s"
+            raise AgreementError(
+                f"{path}: {where}: {code.label!r} is not a taxonomy label "
+                f"(moments: {', '.join(MOMENT_LABELS)}; responses: {', '.join(RESPONSE_LABELS)}; "
+                f"or microaggression, responsive, neutral)"
+            )
+        normalized.append(Interval(code.t0, code.t1, NONE if label in NEUTRAL else label))
+    return Coding(name, tuple(normalized), max((code.t1 for code in normalized), default=0.0))

@@ -1,0 +1,1 @@
+"""Speech to text: voice activity and endpointing, Whisper engines, the shared decode scheduler, live streaming."""

@@ -1,0 +1,286 @@
+"""The encounter store: SQLite, the source of truth for encounters, tracks and events.
+
+A subscriber catching up, an export and a server restart all read from here. WAL mode lets
+readers run while the live pipeline writes. The schema evolves through numbered migrations
+recorded in `PRAGMA user_version`, so an old data directory is upgraded in place.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from encounter_feedback.errors import UserError
+from encounter_feedback.events import Event
+
+MIGRATIONS: list[str] = [
+    # 1: encounters, their tracks, and their events in arrival order.
+    """
+    CREATE TABLE encounters (
+        id TEXT PRIMARY KEY,
+        scenario TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        join_token TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE TABLE tracks (
+        encounter TEXT NOT NULL REFERENCES encounters(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        source TEXT NOT NULL,
+        channel INTEGER,
+        duration REAL,
+        PRIMARY KEY (encounter, role)
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        encounter TEXT NOT NULL REFERENCES encounters(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        t0 REAL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_by_encounter ON events(encounter, seq);
+    """,
+    # 2: the export audit log: who exported what, when, and whether blind.
+    """
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        who TEXT NOT NULL,
+        format TEXT NOT NULL,
+        blind INTEGER NOT NULL,
+        filters TEXT NOT NULL,
+        encounters TEXT NOT NULL
+    );
+    """,
+]
+
+METADATA_FILTERS = ("cohort", "condition")
+"""Metadata keys encounters can be listed by (besides scenario and date)."""
+
+
+class UnknownEncounter(UserError):
+    """No encounter has this id."""
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """One simulated encounter and its research metadata."""
+
+    id: str
+    scenario: str | None
+    metadata: dict[str, Any]
+    join_token: str
+    created_at: float
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One audit log entry: who exported which encounters, when, in what format, blind or not."""
+
+    id: int
+    at: float
+    who: str
+    format: str
+    blind: bool
+    filters: dict[str, Any]
+    encounters: list[str]
+
+
+def default_data_dir() -> Path:
+    """Where encounters live unless `--data` says otherwise (per-user, never shared)."""
+    return Path(platformdirs.user_data_dir("encounter-feedback"))
+
+
+class Store:
+    """Thread-safe access to one SQLite database file."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self.path = data_dir / "encounters.sqlite3"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        with self._lock:
+            for version in range(self.schema_version, len(MIGRATIONS)):
+                self._db.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
+
+    def create_encounter(self, scenario: str | None = None, metadata: dict[str, Any] | None = None) -> Encounter:
+        """A new encounter with a fresh id and join token."""
+        encounter = Encounter(
+            id="enc-" + secrets.token_hex(5),
+            scenario=scenario,
+            metadata=metadata or {},
+            join_token=secrets.token_urlsafe(16),
+            created_at=time.time(),
+            finished_at=None,
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO encounters (id, scenario, metadata, join_token, created_at) VALUES (?, ?, ?, ?, ?)",
+                (encounter.id, scenario, json.dumps(encounter.metadata), encounter.join_token, encounter.created_at),
+            )
+        return encounter
+
+    def encounter(self, encounter_id: str) -> Encounter:
+        """The encounter with this id; UnknownEncounter if there is none."""
+        row = self._db.execute("SELECT * FROM encounters WHERE id = ?", (encounter_id,)).fetchone()
+        if row is None:
+            raise UnknownEncounter(f"no encounter {encounter_id!r} in {self.data_dir}")
+        return _encounter(row)
+
+    def encounters(
+        self,
+        scenario: str | None = None,
+        cohort: str | None = None,
+        condition: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[Encounter]:
+        """Encounters, newest first: all, or those of a scenario, cohort and condition created in
+        [since, until) (Unix seconds). Metadata values match as text, so cohort 2026 matches "2026"."""
+        clauses, params = ["1 = 1"], []
+        if scenario is not None:
+            clauses.append("scenario = ?")
+            params.append(scenario)
+        for key, value in zip(METADATA_FILTERS, (cohort, condition)):
+            if value is not None:
+                clauses.append(f"CAST(json_extract(metadata, '$.{key}') AS TEXT) = ?")
+                params.append(value)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(until)
+        rows = self._db.execute(
+            f"SELECT * FROM encounters WHERE {' AND '.join(clauses)} ORDER BY created_at DESC", params
+        ).fetchall()
+        return [_encounter(row) for row in rows]
+
+    def update_metadata(self, encounter_id: str, changes: dict[str, Any]) -> Encounter:
+        """Merge `changes` into the encounter's metadata (a None value removes the key)."""
+        with self._lock:
+            record = self.encounter(encounter_id)
+            metadata = {**record.metadata, **changes}
+            metadata = {key: value for key, value in metadata.items() if value is not None}
+            self._db.execute("UPDATE encounters SET metadata = ? WHERE id = ?", (json.dumps(metadata), encounter_id))
+        return self.encounter(encounter_id)
+
+    def set_scenario(self, encounter_id: str, scenario: str | None) -> Encounter:
+        self.encounter(encounter_id)
+        with self._lock:
+            self._db.execute("UPDATE encounters SET scenario = ? WHERE id = ?", (scenario, encounter_id))
+        return self.encounter(encounter_id)
+
+    def finish(self, encounter_id: str) -> None:
+        self.encounter(encounter_id)
+        with self._lock:
+            self._db.execute("UPDATE encounters SET finished_at = ? WHERE id = ?", (time.time(), encounter_id))
+
+    def add_track(self, encounter_id: str, role: str, source: str, channel: int | None, duration: float | None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO tracks VALUES (?, ?, ?, ?, ?)", (encounter_id, role, source, channel, duration)
+            )
+
+    def tracks(self, encounter_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM tracks WHERE encounter = ? ORDER BY role", (encounter_id,))
+        return [dict(row) for row in rows]
+
+    def add_events(self, events: Iterable[Event]) -> list[int]:
+        """Append events in one transaction; returns their sequence numbers."""
+        rows = [(e.encounter, e.id, e.type, e.t0, json.dumps(e.to_dict())) for e in events]
+        with self._lock:
+            self._db.execute("BEGIN")
+            seqs = [
+                self._db.execute(
+                    "INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row
+                ).lastrowid
+                for row in rows
+            ]
+            self._db.execute("COMMIT")
+        return seqs
+
+    def events(self, encounter_id: str, after_seq: int = 0) -> list[tuple[int, dict[str, Any]]]:
+        """(seq, event) pairs in arrival order, those after `after_seq` only."""
+        self.encounter(encounter_id)
+        rows = self._db.execute(
+            "SELECT seq, body FROM events WHERE encounter = ? AND seq > ? ORDER BY seq", (encounter_id, after_seq)
+        )
+        return [(row["seq"], json.loads(row["body"])) for row in rows]
+
+    def latest_events(self, encounter_id: str) -> list[dict[str, Any]]:
+        """The encounter's events as of now, in time order: see `latest`."""
+        return latest(body for _, body in self.events(encounter_id))
+
+    def record_export(
+        self, who: str, format: str, blind: bool, filters: dict[str, Any], encounters: list[str]
+    ) -> ExportRecord:
+        """Append an entry to the export audit log."""
+        at = time.time()
+        with self._lock:
+            export_id = self._db.execute(
+                "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
+                (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
+            ).lastrowid
+        return ExportRecord(export_id, at, who, format, blind, filters, encounters)
+
+    def exports(self) -> list[ExportRecord]:
+        """The export audit log, oldest first."""
+        rows = self._db.execute("SELECT * FROM exports ORDER BY id").fetchall()
+        return [
+            ExportRecord(
+                row["id"],
+                row["at"],
+                row["who"],
+                row["format"],
+                bool(row["blind"]),
+                json.loads(row["filters"]),
+                json.loads(row["encounters"]),
+            )
+            for row in rows
+        ]
+
+
+def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest version of each event id (a second-pass final re-sent with the same id replaces
+    the first), without withdrawn finals (no words: no speech), in time order."""
+    by_id = {event["id"]: event for event in events}
+    kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
+    return sorted(kept, key=lambda event: event["t0"])
+
+
+def _encounter(row: sqlite3.Row) -> Encounter:
+    return Encounter(
+        id=row["id"],
+        scenario=row["scenario"],
+        metadata=json.loads(row["metadata"]),
+        join_token=row["join_token"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+    )

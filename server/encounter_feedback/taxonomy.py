@@ -1,0 +1,45 @@
+"""Moment and response labels (taxonomy v1, `../shared/spec/taxonomy.md`): stable identifiers.
+
+The classifier, the events, the exports and `encounter classify` all use exactly these strings.
+"""
+
+from __future__ import annotations
+
+MOMENT_LABELS = (
+    "discrimination_disclosure",
+    "mistrust",
+    "provider_bias_challenge",
+    "identity_statement",
+    "stereotype_reaction",
+)
+"""A patient turn that brings race, racism or racialized treatment into the encounter."""
+
+MICROAGGRESSIONS = (
+    "colorblind",
+    "minimizing",
+    "defensive",
+    "deflecting",
+    "pathologizing",
+    "stereotyping",
+    "meritocracy",
+)
+RESPONSIVE = ("validation", "empathy", "exploration", "accountability", "commitment")
+RESPONSE_LABELS = MICROAGGRESSIONS + RESPONSIVE
+"""How a provider answered a moment; `None` is ordinary clinical talk (neutral)."""
+
+GROUPS = ("microaggression", "responsive", "neutral")
+
+SCHEMES = ("moment", "response", "group")
+"""The three ways codes are compared with a coder's (`encounter agreement`): moment labels,
+response labels, and response groups."""
+
+
+def group_of(response: str | None) -> str:
+    """`microaggression`, `responsive`, or `neutral` (no response label)."""
+    if response is None:
+        return "neutral"
+    if response in MICROAGGRESSIONS:
+        return "microaggression"
+    if response in RESPONSIVE:
+        return "responsive"
+    raise ValueError(f"unknown response label {response!r}")

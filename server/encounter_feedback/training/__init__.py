@@ -1,0 +1,1 @@
+"""The classifier's corpus, its training, and how it is evaluated."""

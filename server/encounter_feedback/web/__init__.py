@@ -1,0 +1,1 @@
+"""The HTTP API, the WebSocket event stream and the dashboard files: one FastAPI app on uvicorn."""
