@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.tts import RenderedDialogue, render_dialogue
 from encounter_feedback.speech.asr import AsrEngine, load_engine
+from encounter_feedback.speech.models import ENGINES
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -35,6 +37,31 @@ def shared_data() -> Path:
 def engine() -> AsrEngine:
     """The bundled tiny.en engine, loaded once."""
     return load_engine()
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the session: openai-whisper checkpoints are converted once."""
+    return tmp_path_factory.mktemp("models")
+
+
+def needs_openai_whisper() -> None:
+    """Skip, saying why, where the `openai-whisper` extra is not installed."""
+    if importlib.util.find_spec("whisper") is None or importlib.util.find_spec("torch") is None:
+        pytest.skip("the openai-whisper engine is not installed: pip install -e '.[openai-whisper]'")
+
+
+@pytest.fixture(scope="session")
+def openai_engine(model_cache: Path) -> AsrEngine:
+    """openai-whisper on tiny.en converted from the bundled weights (skipped without the extra)."""
+    needs_openai_whisper()
+    return load_engine(engine="openai-whisper", cache=model_cache)
+
+
+@pytest.fixture(params=ENGINES)
+def each_engine(request: pytest.FixtureRequest) -> AsrEngine:
+    """Every engine on the bundled tiny.en: the tests that use it hold for any recogniser."""
+    return request.getfixturevalue("engine" if request.param == "faster-whisper" else "openai_engine")
 
 
 @pytest.fixture(scope="session")

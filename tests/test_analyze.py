@@ -20,7 +20,8 @@ def _wer(ref: str, hyp: str) -> float:
     return jiwer.wer(normalize(ref), normalize(hyp))
 
 
-def test_two_track_fixture_text_speaker_and_boundaries(tmp_path, engine, dialogue):
+def test_two_track_fixture_text_speaker_and_boundaries(tmp_path, each_engine, dialogue):
+    engine = each_engine
     paths = {}
     for role, samples in dialogue.tracks.items():
         paths[role] = tmp_path / f"{role}.wav"

@@ -11,15 +11,14 @@ from encounter_feedback.media.tts import synthesize
 from encounter_feedback.speech.asr import (
     AsrConfig,
     AsrSegment,
-    ModelError,
     Word,
     _pack,
     drop_repetitions,
     looks_like_loop,
     passes_gates,
-    resolve_model_dir,
     transcribe_clips,
 )
+from encounter_feedback.speech.models import ModelError, resolve_model_dir
 from encounter_feedback.speech.transcribe import Track, analyze_tracks
 
 
@@ -54,23 +53,27 @@ def test_pack_respects_the_window():
 
 def test_unknown_model_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="unknown model 'large-v9'.*never downloaded"):
-        resolve_model_dir("large-v9")
+        resolve_model_dir("large-v9", tmp_path)
     with pytest.raises(ModelError, match="CTranslate2 Whisper model"):
-        resolve_model_dir(str(tmp_path))
-    assert (resolve_model_dir(None) / "model.bin").is_file()
+        resolve_model_dir(str(tmp_path), tmp_path)
+    assert (resolve_model_dir(None, tmp_path) / "model.bin").is_file()
+    assert (resolve_model_dir("tiny.en", tmp_path) / "model.bin").is_file()
 
 
-def test_packed_clips_get_their_own_words(engine):
+def test_packed_clips_get_their_own_words(each_engine):
+    engine = each_engine
     lines = ["My chest hurts when I breathe.", "Since yesterday evening.", "No, I do not smoke."]
     clips = [np.concatenate([np.zeros(3200, np.float32), synthesize(t), np.zeros(3200, np.float32)]) for t in lines]
     results = transcribe_clips(engine, clips)
     assert [words_of(" ".join(w.w for w in r.words)) for r in results] == [words_of(t) for t in lines]
     for clip, result in zip(clips, results):
         assert 0 <= result.words[0].t0 < result.words[-1].t1 <= len(clip) / SAMPLE_RATE
+        assert all(a.t1 <= b.t0 + 0.01 for a, b in zip(result.words, result.words[1:]))  # in order, no overlap
+        assert result.model == engine.name
 
 
 @pytest.mark.parametrize("kind", ["silence", "white", "pink", "hum"])
-def test_a_minute_of_non_speech_gives_no_words(engine, kind):
+def test_a_minute_of_non_speech_gives_no_words(each_engine, kind):
     rng = np.random.default_rng(7)
     n = 60 * SAMPLE_RATE
     if kind == "silence":
@@ -84,5 +87,5 @@ def test_a_minute_of_non_speech_gives_no_words(engine, kind):
     else:  # mains hum with harmonics, as from a badly grounded room mixer
         t = np.arange(n) / SAMPLE_RATE
         audio = 0.05 * sum(np.sin(2 * np.pi * 60 * k * t) / k for k in range(1, 6))
-    segments = analyze_tracks("noise", [Track("unknown", audio.astype(np.float32))], engine)
+    segments = analyze_tracks("noise", [Track("unknown", audio.astype(np.float32))], each_engine)
     assert [s.text for s in segments] == []

@@ -68,7 +68,9 @@ class Segment(Event):
     is stable throughout. A final with no words withdraws the partials of an utterance that
     turned out to hold no speech. `revision` (also an addition) is 0 for the live final and 1
     for the second pass, which re-decodes finished utterances together with more context and
-    replaces the final with the same id where its words differ.
+    replaces the final with the same id where its words differ. `model` (also an addition)
+    names the engine and model that decoded it (`faster-whisper:tiny.en`, `faster-whisper:base`,
+    `openai-whisper:tiny.en`): live, the second pass may use a larger model than the first.
     """
 
     type: ClassVar[str] = "segment"
@@ -78,10 +80,19 @@ class Segment(Event):
     avg_logprob: float
     stable: int = 0
     revision: int = 0
+    model: str = ""
 
     @classmethod
     def from_words(
-        cls, *, id: str, encounter: str, speaker: str, words: list[Word], final: bool, avg_logprob: float
+        cls,
+        *,
+        id: str,
+        encounter: str,
+        speaker: str,
+        words: list[Word],
+        final: bool,
+        avg_logprob: float,
+        model: str = "",
     ) -> Segment:
         """A segment spanning `words` (times already on the encounter clock); finals fully stable."""
         return cls(
@@ -95,6 +106,7 @@ class Segment(Event):
             words=[asdict(w) for w in words],
             avg_logprob=round(avg_logprob, 3),
             stable=len(words) if final else 0,
+            model=model,
         )
 
 

@@ -1,4 +1,5 @@
-"""Where the folders the product ships beside its code are: the dashboard, the models, the scenarios.
+"""Where things are: the folders the product ships beside its code (the dashboard, the models, the
+scenarios), and the per-user data directory.
 
 In a source checkout they are the repository's top-level `client/`, `models/` and `scenarios/`,
 so an edit (a retrained model, a new scenario) shows at once; in an installed wheel they are
@@ -10,6 +11,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+
+import platformdirs
 
 Bundled = Literal["client", "models", "scenarios"]
 
@@ -29,3 +32,8 @@ def shared_data_dir(name: str) -> Path:
     """`../shared/data/NAME` beside a source checkout: the project's development data (real
     recordings and transcripts written by others). Absent on an installed machine."""
     return _CHECKOUT.parent / "shared" / "data" / name
+
+
+def default_data_dir() -> Path:
+    """Where encounters (and models made locally) live unless `--data` says otherwise (per-user, never shared)."""
+    return Path(platformdirs.user_data_dir("encounter-feedback"))

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,14 @@ class EncounterRun:
             if e["type"] == "segment" and e["final"] == final and e["words"] and not e["revision"]
         ]
 
+    def finals_by_model(self) -> Counter[tuple[str, bool]]:
+        """How many finals each model produced: (model, second pass or not) -> count."""
+        return Counter(
+            (e.get("model", ""), bool(e["revision"]))
+            for _, e in self.arrivals
+            if e["type"] == "segment" and e["final"] and e["words"]
+        )
+
     def text(self, revised: bool) -> str:
         """The transcript: each utterance's live final, or its latest revision."""
         latest: dict[str, dict] = {}
@@ -111,9 +120,10 @@ async def bench_live(
     baseline: bool = True,
     on_tick: Callable[[float], None] | None = None,
     stagger_s: float = 0.0,
+    engine: str | None = None,
 ) -> LiveResult:
     """Run `encounters` concurrent encounters, file i % len(files) each, encounter i starting
-    `i * stagger_s` seconds after the first; see the module doc."""
+    `i * stagger_s` seconds after the first, on a server with `engine` and `model`; see the module doc."""
     audio = {path: decode_file(path).channels for path in dict.fromkeys(files)}
     if limit_s is not None:
         audio = {path: a[:, : round(limit_s * SAMPLE_RATE)] for path, a in audio.items()}
@@ -123,16 +133,17 @@ async def bench_live(
         EncounterRun(path, audio[path].shape[1] / SAMPLE_RATE, ends[path])
         for path in (files[i % len(files)] for i in range(encounters))
     ]
-    with tempfile.TemporaryDirectory(prefix="bench-live-") as data, ServerProcess(Path(data), model) as (url, process):
-        async with ApiClient(url, KEY) as api:
-            samples: list[Sample] = []
-            start = time.time()
-            cpu_start = _cpu(process)
-            monitor = asyncio.create_task(_monitor(api, process, start, samples, on_tick))
-            await asyncio.gather(*(_run(api, run, tracks[run.file], i * stagger_s) for i, run in enumerate(runs)))
-            cpu_s, wall_s = _cpu(process) - cpu_start, time.time() - start
-            monitor.cancel()
-            status = await api.server_status()
+    with tempfile.TemporaryDirectory(prefix="bench-live-") as data:
+        with ServerProcess(Path(data), model, engine=engine) as (url, process):
+            async with ApiClient(url, KEY) as api:
+                samples: list[Sample] = []
+                start = time.time()
+                cpu_start = _cpu(process)
+                monitor = asyncio.create_task(_monitor(api, process, start, samples, on_tick))
+                await asyncio.gather(*(_run(api, run, tracks[run.file], i * stagger_s) for i, run in enumerate(runs)))
+                cpu_s, wall_s = _cpu(process) - cpu_start, time.time() - start
+                monitor.cancel()
+                status = await api.server_status()
     result = LiveResult(runs, samples, wall_s, cpu_s, status["asr"], status["prosody"]["busy_s"])
     if limit_s is None:
         result.wer = _wer(runs, model, baseline)
@@ -200,13 +211,14 @@ def _cpu(process: psutil.Process) -> float:
 class ServerProcess:
     """`encounter serve` in a child process on a free port: `with ServerProcess(...) as (url, process)`."""
 
-    def __init__(self, data: Path, model: str | None = None, key: str = KEY) -> None:
+    def __init__(self, data: Path, model: str | None = None, key: str = KEY, engine: str | None = None) -> None:
         serve = ["serve", "--port", "0", "--data", str(data), "--key", key]
-        self.command = [sys.executable, "-m", "encounter_feedback.cli.main", *serve, *(["--model", model] if model else [])]
+        asr = [*(["--model", model] if model else []), *(["--engine", engine] if engine else [])]
+        self.command = [sys.executable, "-m", "encounter_feedback.cli.main", *serve, *asr]
 
     def __enter__(self) -> tuple[str, psutil.Process]:
         self.child = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
-        for line in self.child.stdout:
+        for line in self.child.stdout or ():
             if line.startswith("Serving on "):
                 return line.split()[2], psutil.Process(self.child.pid)
         raise RuntimeError(f"the server exited with {self.child.wait()} before serving")
@@ -219,9 +231,11 @@ class ServerProcess:
 def _wer(
     runs: list[EncounterRun], model: str | None, baseline: bool
 ) -> list[tuple[str, WordErrors, WordErrors, WordErrors | None]]:
-    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.resources import default_data_dir
+    from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
+    from encounter_feedback.speech.models import model_cache, resolve_model_dir
 
-    engine = load_engine(model) if baseline else None
+    engine = FasterWhisperEngine(resolve_model_dir(model, model_cache(default_data_dir()))) if baseline else None
     rows = []
     for run in runs:
         reference = reference_for(run.file)
@@ -267,13 +281,18 @@ def format_live(result: LiveResult) -> str:
         f" degraded {sum(s.degraded for s in result.samples)} s",
         "backlog over time (max per minute, s of audio waiting for a final): "
         + " ".join(f"{m}:{b:.1f}" for m, b in _per_minute(result.samples)),
+        "finals by model   "
+        + ", ".join(
+            f"{model or '?'} {n} {'second pass' if revised else 'live'}"
+            for (model, revised), n in sorted(sum((run.finals_by_model() for run in result.runs), Counter()).items())
+        ),
     ]
     rows = list(result.wer)
     if len(rows) > 1:
-        batches = [b for *_, b in rows]
-        pooled_batch = sum(batches, WordErrors(0, 0)) if None not in batches else None
-        pooled = [sum((row[i] for row in rows), WordErrors(0, 0)) for i in (1, 2)]
-        rows.append(("pooled", *pooled, pooled_batch))
+        batches = [batch for *_, batch in rows if batch is not None]
+        pooled_batch = sum(batches, WordErrors(0, 0)) if len(batches) == len(rows) else None
+        live = sum((row[1] for row in rows), WordErrors(0, 0))
+        rows.append(("pooled", live, sum((row[2] for row in rows), WordErrors(0, 0)), pooled_batch))
     for name, live, revised, batch in rows:
         line = f"WER {name}: live finals {100 * live.wer:.2f}%, after second pass {100 * revised.wer:.2f}%"
         if batch is not None:

@@ -1,14 +1,16 @@
 """Benchmarks the project ships (`encounter bench ...`): figures are measured, never asserted in tests.
 
-`wer` scores our pipeline against human transcripts and, in the same run with the same model,
-plain batch faster-whisper (the reference point), with Whisper's English text normalizer.
+`wer` scores our pipeline with each engine and model asked for against human transcripts and,
+in the same run with the same models, plain batch faster-whisper (the reference point), with
+Whisper's English text normalizer; speed as the real-time factor and CPU seconds per second of
+audio.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from encounter_feedback.media.audio import decode_file, to_mono
+from encounter_feedback.speech.asr import AsrEngine
 from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
 from encounter_feedback.speech.transcribe import Track, analyze_tracks
 
@@ -42,8 +45,11 @@ class WerRow:
 
     name: str
     system: str
+    """`ENGINE:MODEL` for our pipeline, `batch:MODEL` for plain faster-whisper."""
     audio_s: float
-    compute_s: float
+    wall_s: float
+    cpu_s: float
+    """CPU time of this process (every thread) while the system ran."""
     scored: WordErrors
 
     @property
@@ -51,9 +57,14 @@ class WerRow:
         return self.scored.wer
 
     @property
-    def speed(self) -> float:
-        """Times faster than real time."""
-        return self.audio_s / max(1e-9, self.compute_s)
+    def rtf(self) -> float:
+        """Real-time factor: wall-clock seconds per second of audio (below 1 is faster than real time)."""
+        return self.wall_s / max(1e-9, self.audio_s)
+
+    @property
+    def cpu_per_audio_s(self) -> float:
+        """CPU seconds per second of audio: the cost on a machine whatever its number of cores."""
+        return self.cpu_s / max(1e-9, self.audio_s)
 
 
 def find_pairs(directory: Path) -> list[tuple[Path, Path]]:
@@ -106,50 +117,72 @@ def batch_transcript(engine: FasterWhisperEngine, audio_path: Path) -> str:
 
 def bench_wer(
     directory: Path,
-    engine: FasterWhisperEngine,
+    engines: Sequence[AsrEngine],
+    baseline: bool = True,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[WerRow]:
-    """Score `ours` (the pipeline on one mixed track) and `batch` (`batch_transcript`) per file."""
+    """Score each engine's pipeline (one mixed track) per file, and with `baseline` plain batch
+    faster-whisper (`batch_transcript`) once per faster-whisper model among them."""
     pairs = find_pairs(directory)
     if not pairs:
         raise FileNotFoundError(f"{directory}: no audio file with a matching .txt transcript")
+    batch_engines = {
+        engine.name.split(":", 1)[1]: engine for engine in engines if isinstance(engine, FasterWhisperEngine)
+    }
     rows = []
     for audio_path, ref_path in pairs:
         if on_file:
             on_file(audio_path)
         reference = reference_text(ref_path)
-
-        start = time.perf_counter()
         audio = decode_file(audio_path)
-        segments = analyze_tracks("bench", [Track("unknown", to_mono(audio.channels))], engine)
-        ours = " ".join(s.text for s in segments)
-        rows.append(
-            WerRow(audio_path.stem, "ours", audio.duration, time.perf_counter() - start, word_errors(reference, ours))
-        )
-
-        start = time.perf_counter()
-        batch = batch_transcript(engine, audio_path)
-        rows.append(
-            WerRow(audio_path.stem, "batch", audio.duration, time.perf_counter() - start, word_errors(reference, batch))
-        )
+        track = Track("unknown", to_mono(audio.channels))
+        for engine in engines:
+            with _Timed() as timed:
+                text = " ".join(s.text for s in analyze_tracks("bench", [track], engine))
+            rows.append(timed.row(audio_path.stem, engine.name, audio.duration, word_errors(reference, text)))
+        for model, engine in batch_engines.items() if baseline else ():
+            with _Timed() as timed:
+                text = batch_transcript(engine, audio_path)
+            rows.append(timed.row(audio_path.stem, f"batch:{model}", audio.duration, word_errors(reference, text)))
     return rows
 
 
+class _Timed:
+    """Wall-clock and process CPU time of a `with` block."""
+
+    def __enter__(self) -> _Timed:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+    def row(self, name: str, system: str, audio_s: float, scored: WordErrors) -> WerRow:
+        return WerRow(name, system, audio_s, self.wall, self.cpu, scored)
+
+
 def format_wer(rows: list[WerRow]) -> str:
-    """A table per file and a total line per system (WER pooled over all words)."""
-    lines = [f"{'file':<12} {'system':<6} {'audio s':>8} {'WER %':>6} {'x real time':>11}"]
-    for row in rows:
-        lines.append(f"{row.name:<12} {row.system:<6} {row.audio_s:8.1f} {100 * row.wer:6.2f} {row.speed:11.1f}")
-    for system in ("ours", "batch"):
+    """A table per file, then a total line per system (WER pooled over all words), in the order systems ran."""
+    width = max(len("system"), *(len(r.system) for r in rows))
+    header = f"{'file':<12} {'system':<{width}} {'audio s':>8} {'WER %':>6} {'RTF':>6} {'CPU s/s':>7}"
+
+    def line(row: WerRow) -> str:
+        return (
+            f"{row.name:<12} {row.system:<{width}} {row.audio_s:8.1f} {100 * row.wer:6.2f}"
+            f" {row.rtf:6.3f} {row.cpu_per_audio_s:7.3f}"
+        )
+
+    totals = []
+    for system in dict.fromkeys(r.system for r in rows):
         mine = [r for r in rows if r.system == system]
-        total = WerRow(
-            "TOTAL",
-            system,
-            sum(r.audio_s for r in mine),
-            sum(r.compute_s for r in mine),
-            sum((r.scored for r in mine), WordErrors(0, 0)),
+        totals.append(
+            WerRow(
+                "TOTAL",
+                system,
+                sum(r.audio_s for r in mine),
+                sum(r.wall_s for r in mine),
+                sum(r.cpu_s for r in mine),
+                sum((r.scored for r in mine), WordErrors(0, 0)),
+            )
         )
-        lines.append(
-            f"{total.name:<12} {total.system:<6} {total.audio_s:8.1f} {100 * total.wer:6.2f} {total.speed:11.1f}"
-        )
-    return "\n".join(lines)
+    return "\n".join([header, *map(line, rows), *map(line, totals)])

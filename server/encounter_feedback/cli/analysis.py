@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, data_option, existing_file, model_option, roles
+from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, asr_options, data_option, existing_file, roles
+from encounter_feedback.speech.models import offline_default
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     analyze_cmd.add_argument("--scenario", help="scenario id the encounter played")
     data_option(analyze_cmd)
-    model_option(analyze_cmd)
+    asr_options(analyze_cmd, model_default=offline_default())
     analyze_cmd.set_defaults(run=_analyze)
 
     train_cmd = commands.add_parser("train", help="rebuild models/classifier.joblib from models/corpus (deterministic)")
@@ -62,13 +63,14 @@ def _analyze(args: argparse.Namespace) -> int:
     from encounter_feedback.pipeline.offline import analyze, load_sources
     from encounter_feedback.scenarios import find_scenario
     from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.models import model_cache
     from encounter_feedback.store.database import Store
 
     per_role = {"patient": args.patient, "provider": args.provider}
     inputs = args.inputs or [None]
     if args.scenario:
         find_scenario(args.scenario)  # an unknown scenario stops before any decoding
-    engine = load_engine(args.model)
+    engine = load_engine(args.model, engine=args.engine, cache=model_cache(args.data))
     classifier = Classifier.load()
     store = Store(args.data)
     for path in inputs:

@@ -7,15 +7,41 @@ import asyncio
 import sys
 from pathlib import Path
 
-from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, existing_file, model_option, roles
+from encounter_feedback.cli.options import (
+    CLINICAL_TRANSCRIPTS,
+    MODEL_HELP,
+    asr_options,
+    data_option,
+    existing_file,
+    roles,
+    several,
+)
+from encounter_feedback.speech.models import BUNDLED_MODEL, DEFAULT_ENGINE, ENGINES
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     bench_cmd = commands.add_parser("bench", help="measure accuracy and speed")
     benches = bench_cmd.add_subparsers(required=True, metavar="BENCH")
-    wer_cmd = benches.add_parser("wer", help="WER against human transcripts, side by side with batch faster-whisper")
+    wer_cmd = benches.add_parser(
+        "wer", help="WER and speed of engines and models side by side, and of batch faster-whisper"
+    )
     wer_cmd.add_argument("directory", type=Path, help="audio files with transcripts (audio/X.mp3 + transcripts/X.txt)")
-    model_option(wer_cmd)
+    wer_cmd.add_argument(
+        "--engine",
+        type=several(ENGINES),
+        default=[DEFAULT_ENGINE],
+        metavar="ENGINE[,ENGINE]",
+        help=f"recognisers to compare: {', '.join(ENGINES)} (default: {DEFAULT_ENGINE})",
+    )
+    wer_cmd.add_argument(
+        "--model",
+        type=several(),
+        default=[BUNDLED_MODEL],
+        metavar="MODEL[,MODEL]",
+        help=f"{MODEL_HELP}; several are compared, each with every --engine (default: {BUNDLED_MODEL})",
+    )
+    wer_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper")
+    data_option(wer_cmd)
     wer_cmd.set_defaults(run=_bench_wer)
 
     live_cmd = benches.add_parser("live", help="latency, CPU, memory and backlog of concurrent live encounters")
@@ -38,7 +64,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "played by several encounters in step has everyone say the same words at the same moment)",
     )
     live_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper WER for comparison")
-    model_option(live_cmd)
+    asr_options(live_cmd)
     live_cmd.set_defaults(run=_bench_live)
 
     moments_cmd = benches.add_parser("moments", help="moment and response accuracy, false alarms, speed")
@@ -56,10 +82,14 @@ def _bench_wer(args: argparse.Namespace) -> int:
 
     from encounter_feedback.bench.wer import bench_wer, format_wer
     from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.models import model_cache
 
-    engine = load_engine(args.model)
+    cache = model_cache(args.data)
+    engines = [load_engine(model, engine=engine, cache=cache) for model in args.model for engine in args.engine]
     with tqdm(desc="bench wer", unit="file", file=sys.stderr, leave=False) as bar:
-        rows = bench_wer(args.directory, engine, on_file=lambda path: bar.set_postfix_str(path.name))
+        rows = bench_wer(
+            args.directory, engines, not args.no_baseline, on_file=lambda path: bar.set_postfix_str(path.name)
+        )
     print(format_wer(rows))
     return 0
 
@@ -86,6 +116,7 @@ def _bench_live(args: argparse.Namespace) -> int:
                 not args.no_baseline,
                 bar.update,
                 args.stagger,
+                args.engine,
             )
         )
     print(format_live(result))

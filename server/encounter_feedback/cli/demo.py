@@ -19,6 +19,7 @@ from encounter_feedback.analysis.summary import format_summary
 from encounter_feedback.media.audio import write_wav
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.speech.asr import load_engine
+from encounter_feedback.speech.models import DEFAULT_ENGINE, model_cache
 from encounter_feedback.stations.api_client import ApiClient
 from encounter_feedback.stations.replay import follow_transcript, replay
 from encounter_feedback.store.database import Store
@@ -46,11 +47,14 @@ def write_two_channel(dialogue: RenderedDialogue, path: Path) -> None:
     print(f"Wrote {path} (patient, provider)", file=sys.stderr)
 
 
-async def live_demo(data: Path, model: str | None, port: int = 0, keep_serving: bool = False) -> int:
+async def live_demo(
+    data: Path, model: str | None, port: int = 0, keep_serving: bool = False, engine: str = DEFAULT_ENGINE
+) -> int:
     dialogue = synthesize_scenario()
     scenario = find_scenario(DEMO_SCENARIO)
     key, _ = load_access_key(data)
-    services = Services(Store(data), load_engine(model), key, classifier=Classifier.load())
+    asr = load_engine(model, engine=engine, cache=model_cache(data))
+    services = Services(Store(data), asr, key, classifier=Classifier.load())
     async with running(create_app(services), port=port) as server, ApiClient(server.url, key) as api:
         joined = await api.create_encounter(scenario.id, station="demo")
         print(f"Dashboard: {server.url}/?encounter={joined.id}&key={key}", file=sys.stderr)

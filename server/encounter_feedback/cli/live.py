@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from encounter_feedback.cli.options import data_option, model_option, roles
+from encounter_feedback.cli.options import asr_options, data_option, roles
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
 
@@ -31,7 +31,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "none by default: stations on the LAN connect directly",
     )
     data_option(serve_cmd)
-    model_option(serve_cmd)
+    asr_options(serve_cmd)
     serve_cmd.set_defaults(run=_serve)
 
     stream_cmd = commands.add_parser("stream", help="play a recording into a live encounter over WebRTC, in real time")
@@ -68,7 +68,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="only write the synthesized dialogue as a two-channel WAV (patient, provider) and exit",
     )
     data_option(demo_cmd)
-    model_option(demo_cmd)
+    asr_options(demo_cmd)
     demo_cmd.set_defaults(run=_demo)
 
 
@@ -83,6 +83,7 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
     from encounter_feedback.analysis.classifier import Classifier
     from encounter_feedback.pipeline.live import LiveConfig
     from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.models import model_cache
     from encounter_feedback.store.database import Store
     from encounter_feedback.web.access import load_access_key
     from encounter_feedback.web.app import Services, create_app, running
@@ -90,7 +91,7 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
     key, generated = load_access_key(args.data, args.key)
     services = Services(
         Store(args.data),
-        load_engine(args.model),
+        load_engine(args.model, engine=args.engine, cache=model_cache(args.data)),
         key,
         classifier=Classifier.load(),
         live_config=LiveConfig(ice_servers=ice),
@@ -137,7 +138,7 @@ async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
     return 0
 
 
-async def _tick(bar, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def _tick(bar, seconds: float) -> None:
     for _ in range(round(seconds)):
         await asyncio.sleep(1.0)
         bar.update(1)
@@ -149,4 +150,4 @@ def _demo(args: argparse.Namespace) -> int:
     if args.write_wav:
         write_two_channel(synthesize_scenario(), args.write_wav)
         return 0
-    return asyncio.run(live_demo(args.data, args.model, args.port, args.keep_serving))
+    return asyncio.run(live_demo(args.data, args.model, args.port, args.keep_serving, args.engine))

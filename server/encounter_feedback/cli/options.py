@@ -4,11 +4,12 @@ so `encounter --help` and the research commands start fast)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from encounter_feedback.errors import UserError
-from encounter_feedback.resources import shared_data_dir
-from encounter_feedback.store.database import default_data_dir
+from encounter_feedback.resources import default_data_dir, shared_data_dir
+from encounter_feedback.speech.models import BASE_MODEL, BUNDLED_MODEL, DEFAULT_ENGINE, ENGINES
 
 CLINICAL_TRANSCRIPTS = shared_data_dir("clinical-transcripts")
 """ACI-Bench and MTS-Dialog beside a source checkout: real clinical talk for false alarms."""
@@ -19,11 +20,34 @@ def data_option(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--data", type=Path, default=default_data_dir(), help="data directory (default: %(default)s)")
 
 
-def model_option(cmd: argparse.ArgumentParser) -> None:
-    """`--model`: which Whisper model transcribes."""
+MODEL_HELP = (
+    f"Whisper model: {BUNDLED_MODEL} (bundled), {BASE_MODEL} (the [base] extra) or a CTranslate2 model directory"
+)
+
+
+def asr_options(cmd: argparse.ArgumentParser, model_default: str = BUNDLED_MODEL) -> None:
+    """`--engine` and `--model`: which recogniser and which Whisper model transcribe."""
     cmd.add_argument(
-        "--model", default=None, help="Whisper model: tiny.en (bundled, the default) or a CTranslate2 model directory"
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="speech recogniser (default: %(default)s; openai-whisper needs the [openai-whisper] extra)",
     )
+    cmd.add_argument("--model", default=model_default, help=f"{MODEL_HELP} (default: %(default)s)")
+
+
+def several(choices: tuple[str, ...] | None = None) -> Callable[[str], list[str]]:
+    """`a,b,c` -> the list of names, each one of `choices` if given (options compared side by side)."""
+
+    def parse(text: str) -> list[str]:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError("expected names separated by commas")
+        if choices is not None and (wrong := [name for name in names if name not in choices]):
+            raise argparse.ArgumentTypeError(f"{', '.join(wrong)}: expected some of {', '.join(choices)}")
+        return names
+
+    return parse
 
 
 def roles(text: str) -> list[str]:

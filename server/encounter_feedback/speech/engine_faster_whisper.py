@@ -11,7 +11,8 @@ import numpy as np
 
 from encounter_feedback.events import Word
 from encounter_feedback.media.audio import SAMPLE_RATE
-from encounter_feedback.speech.asr import BUNDLED_MODEL, AsrConfig, AsrSegment, ModelError, passes_gates
+from encounter_feedback.speech.asr import AsrConfig, AsrSegment, passes_gates
+from encounter_feedback.speech.models import ModelError, model_label
 
 
 class FasterWhisperEngine:
@@ -37,7 +38,7 @@ class FasterWhisperEngine:
 
         self.config = config
         self.model_dir = model_dir
-        self.name = f"faster-whisper:{model_dir.name if model_dir.name != 'model' else BUNDLED_MODEL}"
+        self.name = f"faster-whisper:{model_label(model_dir)}"
         try:
             self.model = WhisperModel(
                 str(model_dir),

@@ -117,6 +117,7 @@ def to_segment(
         words=[w.shifted(utterance.audio_t0) for w in transcript.words],
         final=final,
         avg_logprob=transcript.avg_logprob,
+        model=transcript.model,
     )
 
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Event
 
@@ -96,11 +94,6 @@ class ExportRecord:
     blind: bool
     filters: dict[str, Any]
     encounters: list[str]
-
-
-def default_data_dir() -> Path:
-    """Where encounters live unless `--data` says otherwise (per-user, never shared)."""
-    return Path(platformdirs.user_data_dir("encounter-feedback"))
 
 
 class Store:
