@@ -112,10 +112,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from encounter_feedback.research.agreement import UNIT_S, compare, format_agreement, load_coding
+    from encounter_feedback.research.agreement import UNIT_S, compare, format_agreement, load_codes
 
     store = Store(args.data)
-    a, b = load_coding(args.a, store), load_coding(args.b, store)
+    a, b = load_codes(args.a, store), load_codes(args.b, store)
     schemes = [args.scheme] if args.scheme else SCHEMES
     print("\n\n".join(format_agreement(a, b, compare(a, b, scheme, args.unit or UNIT_S)) for scheme in schemes))
     return 0
