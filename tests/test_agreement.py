@@ -97,7 +97,9 @@ def test_exported_files_and_elan_tiers_are_codings_too(tmp_path):
     # a coder's ELAN file: codes on a symbolic child of a turn tier take the turn's times
     coder = tmp_path / "coder.eaf"
     coder.write_text("""<?xml version="1.0" encoding="UTF-8"?>
-<ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00+00:00" FORMAT="3.0" VERSION="3.0">
+<ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00+00:00" FORMAT="3.0" VERSION="3.0"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xsi:noNamespaceSchemaLocation="http://www.mpi.nl/tools/elan/EAFv3.0.xsd">
   <HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/>
   <TIME_ORDER>
     <TIME_SLOT TIME_SLOT_ID="ts1" TIME_VALUE="7000"/><TIME_SLOT TIME_SLOT_ID="ts2" TIME_VALUE="12000"/>
@@ -131,6 +133,9 @@ def test_exported_files_and_elan_tiers_are_codings_too(tmp_path):
         load_codes(f"{coder}#turns", store)
     with pytest.raises(EafError, match="has no tier 'coder9'"):
         load_codes(f"{coder}#coder9", store)
+    coder.write_text(coder.read_text().replace("</TIER>", "</TIR>", 1))
+    with pytest.raises(EafError, match=r"coder.eaf: cannot read as EAF .*; save it from ELAN"):
+        load_codes(f"{coder}#coder2", store)
 
 
 def test_bad_coder_files_name_the_file_and_line(tmp_path):
