@@ -23,10 +23,8 @@ from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
 
 MAX_AUTHOR = 100
 MAX_TEXT = 5000
-FLAGS = ("moment", "response")
-"""The event types a verdict can be about."""
 LABELS = {"moment": MOMENT_LABELS, "response": (*RESPONSE_LABELS, "neutral")}
-"""What a flag of each type can be relabelled to."""
+"""The flags (the event types a verdict can be about), and what each can be relabelled to."""
 ANY_LABEL = (*LABELS["moment"], *LABELS["response"])
 
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -79,13 +77,13 @@ def note_event(encounter: str, note: NoteIn, events: Iterable[dict[str, Any]]) -
         target = next((e for e in events if e.get("id") == note.target and e["type"] != "note"), None)
         if target is None:
             raise UnknownTarget(f"no event {note.target!r} in encounter {encounter!r} to annotate")
-        if note.verdict is not None and target["type"] not in FLAGS:
+        if note.verdict is not None and target["type"] not in LABELS:
             raise NoteError(
                 f"a verdict needs a target: the id of a moment or response event, not of a {target['type']}"
             )
-        allowed = LABELS.get(target["type"], ())
-        if note.label is not None and note.label not in allowed:
-            raise NoteError(f"{note.label!r} is not a {target['type']} label: use one of {', '.join(allowed)}")
+        if note.label is not None and note.label not in LABELS[target["type"]]:  # a label comes with a verdict
+            allowed = ", ".join(LABELS[target["type"]])
+            raise NoteError(f"{note.label!r} is not a {target['type']} label: use one of {allowed}")
     return Note(
         id="note-" + secrets.token_hex(5),
         encounter=encounter,
