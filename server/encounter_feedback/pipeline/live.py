@@ -23,8 +23,8 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from encounter_feedback.analysis.classifier import Classifier
-from encounter_feedback.analysis.dynamics import earliest
 from encounter_feedback.analysis.live import LiveAnalysis, ProsodyWorker
+from encounter_feedback.analysis.time_order import earliest
 from encounter_feedback.events import ROLE_SPEAKERS, Event, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.recording import WavRecorder
@@ -47,10 +47,8 @@ class LiveConfig:
     """None by default: stations and server meet on the LAN with host candidates, offline."""
     rejoin_gap_s: float = 0.05
     """A reconnecting role further behind the clock than this gets the gap filled with silence."""
-    turn_close_s: float = 2.0
-    """A speaker silent this long (nothing in flight) has finished their turn: it is classified."""
     tick_s: float = 0.25
-    """How often the annotator is told the time."""
+    """How often the analysis is told the time (turns close `turns.TURN_CLOSE_S` after their speaker stops)."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,7 @@ class LiveEncounter:
         self._peers: dict[str, RTCPeerConnection] = {}
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
-        self.analysis = LiveAnalysis(
-            record.id, self.publish, shared.prosody, shared.classifier, shared.config.turn_close_s
-        )
+        self.analysis = LiveAnalysis(record.id, self.publish, shared.prosody, shared.classifier)
         self._ticker: asyncio.Task[None] | None = None
         self.finished = False
 
