@@ -69,8 +69,11 @@ def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, c
     report = capsys.readouterr().out
     word_end, speech_end = [line for line in report.splitlines() if line.startswith("final latency")]
     assert "n=   4" in word_end and "n=   4" in speech_end, report  # two lines in each of two encounters
+    # the figures are measured and reported, not held to thresholds here (speed depends on the machine)
     p50 = float(word_end.split("p50 ")[1].split(" s")[0])
-    assert 0.2 < p50 < 3.0, report
+    assert p50 > 0, report  # a final arrives after its speech
     rss = float(report.split("server peak RSS")[1].split("MB")[0])
-    assert 100 < rss < 1500, report
+    assert rss > 0, report
+    prosody = report.split("prosody")[1].splitlines()[0]
+    assert "% of the server's CPU" in prosody and "s CPU per s of audio" in prosody, report
     assert "server CPU" in report and "backlog over time" in report
