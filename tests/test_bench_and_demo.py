@@ -34,7 +34,8 @@ def test_bench_wer_scores_both_systems(tmp_path, engine, dialogue):
 def test_live_demo_streams_the_scenario_and_prints_the_transcript(tmp_path, capsys):
     assert main(["demo", "--data", str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    lines = captured.out.splitlines()
+    # a busy machine may also print "[degraded] ..." and "[recovered] ..." when the ASR falls behind
+    lines = [line for line in captured.out.splitlines() if not line.startswith(("[degraded] ", "[recovered] "))]
     out = [line for line in lines if line.startswith("[")]
     flags = [line for line in lines if line.startswith("    >> ")]
     assert len(out) == 8, lines

@@ -239,7 +239,8 @@ def create_app(services: Services) -> FastAPI:
         record = encounter_or_404(encounter_id)
         if not same_secret(body.token, record.join_token):
             raise HTTPException(403, "wrong join token for this encounter")
-        if record.finished_at is not None:
+        closing = services.live.get(record.id)
+        if record.finished_at is not None or (closing is not None and closing.finished):
             raise HTTPException(409, "the encounter has finished; create a new one")
         try:
             answer = await services.live_encounter(record).accept(body.sdp, body.type, body.role)
@@ -251,9 +252,10 @@ def create_app(services: Services) -> FastAPI:
     async def finish(encounter_id: str) -> dict[str, Any]:
         """Hang up every station, finalize the last utterances and close the encounter."""
         record = encounter_or_404(encounter_id)
-        live = services.live.pop(record.id, None)
+        live = services.live.get(record.id)
         if live is not None:
-            await live.close()
+            await live.close()  # it stays listed while it finishes, so a station's reconnect is refused (409)
+            services.live.pop(record.id, None)
         elif record.finished_at is None:
             services.store.finish(record.id)
         return describe(services.store.encounter(record.id))
