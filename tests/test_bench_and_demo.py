@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import without_load_notices
 from encounter_feedback.bench.wer import bench_wer, find_pairs, format_wer, reference_text
 from encounter_feedback.cli.main import main
 from encounter_feedback.media.audio import decode_file, write_wav
@@ -34,8 +35,7 @@ def test_bench_wer_scores_both_systems(tmp_path, engine, dialogue):
 def test_live_demo_streams_the_scenario_and_prints_the_transcript(tmp_path, capsys):
     assert main(["demo", "--data", str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    # a busy machine may also print "[degraded] ..." and "[recovered] ..." when the ASR falls behind
-    lines = [line for line in captured.out.splitlines() if not line.startswith(("[degraded] ", "[recovered] "))]
+    lines = without_load_notices(captured.out)
     out = [line for line in lines if line.startswith("[")]
     flags = [line for line in lines if line.startswith("    >> ")]
     assert len(out) == 8, lines

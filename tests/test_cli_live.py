@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 
+from conftest import without_load_notices
 from encounter_feedback.bench.live import ServerProcess
 from encounter_feedback.cli.main import main
 from encounter_feedback.media.audio import SAMPLE_RATE, write_wav
@@ -46,7 +47,7 @@ def test_stream_sends_each_channel_as_its_role_and_prints_the_live_transcript(tm
         stored = httpx.get(
             f"{url}/api/encounters/{created['id']}/events", headers={"Authorization": f"Bearer {KEY}"}
         ).json()
-    out = capsys.readouterr().out.splitlines()
+    out = without_load_notices(capsys.readouterr().out)
     assert len(out) == 2, out
     assert "PROVIDER: " in out[0] and "morning" in out[0].lower()
     assert "PATIENT: " in out[1] and "headache" in out[1].lower()
