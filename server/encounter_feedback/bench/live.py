@@ -121,9 +121,11 @@ async def bench_live(
     on_tick: Callable[[float], None] | None = None,
     stagger_s: float = 0.0,
     engine: str | None = None,
+    second_pass_model: str | None = None,
 ) -> LiveResult:
     """Run `encounters` concurrent encounters, file i % len(files) each, encounter i starting
-    `i * stagger_s` seconds after the first, on a server with `engine` and `model`; see the module doc."""
+    `i * stagger_s` seconds after the first, on a server with `engine`, `model` and
+    `second_pass_model` (None: the server's defaults); see the module doc."""
     audio = {path: decode_file(path).channels for path in dict.fromkeys(files)}
     if limit_s is not None:
         audio = {path: a[:, : round(limit_s * SAMPLE_RATE)] for path, a in audio.items()}
@@ -134,7 +136,8 @@ async def bench_live(
         for path in (files[i % len(files)] for i in range(encounters))
     ]
     with tempfile.TemporaryDirectory(prefix="bench-live-") as data:
-        with ServerProcess(Path(data), model, engine=engine) as (url, process):
+        server = ServerProcess(Path(data), model, engine=engine, second_pass_model=second_pass_model)
+        with server as (url, process):
             async with ApiClient(url, KEY) as api:
                 samples: list[Sample] = []
                 start = time.time()
@@ -211,9 +214,17 @@ def _cpu(process: psutil.Process) -> float:
 class ServerProcess:
     """`encounter serve` in a child process on a free port: `with ServerProcess(...) as (url, process)`."""
 
-    def __init__(self, data: Path, model: str | None = None, key: str = KEY, engine: str | None = None) -> None:
+    def __init__(
+        self,
+        data: Path,
+        model: str | None = None,
+        key: str = KEY,
+        engine: str | None = None,
+        second_pass_model: str | None = None,
+    ) -> None:
         serve = ["serve", "--port", "0", "--data", str(data), "--key", key]
-        asr = [*(["--model", model] if model else []), *(["--engine", engine] if engine else [])]
+        options = {"--model": model, "--engine": engine, "--second-pass-model": second_pass_model}
+        asr = [part for option, value in options.items() if value for part in (option, value)]
         self.command = [sys.executable, "-m", "encounter_feedback.cli.main", *serve, *asr]
 
     def __enter__(self) -> tuple[str, psutil.Process]:

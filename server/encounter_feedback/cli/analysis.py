@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, asr_options, data_option, existing_file, roles
-from encounter_feedback.speech.models import offline_default
+from encounter_feedback.speech.models import BUNDLED_MODEL, larger_model
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     analyze_cmd.add_argument("--scenario", help="scenario id the encounter played")
     data_option(analyze_cmd)
-    asr_options(analyze_cmd, model_default=offline_default())
+    asr_options(analyze_cmd, model_default=larger_model() or BUNDLED_MODEL)
     analyze_cmd.set_defaults(run=_analyze)
 
     train_cmd = commands.add_parser("train", help="rebuild models/classifier.joblib from models/corpus (deterministic)")

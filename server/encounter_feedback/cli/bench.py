@@ -64,7 +64,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "played by several encounters in step has everyone say the same words at the same moment)",
     )
     live_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper WER for comparison")
-    asr_options(live_cmd)
+    asr_options(live_cmd, live=True)
     live_cmd.set_defaults(run=_bench_live)
 
     moments_cmd = benches.add_parser("moments", help="moment and response accuracy, false alarms, speed")
@@ -117,6 +117,7 @@ def _bench_live(args: argparse.Namespace) -> int:
                 bar.update,
                 args.stagger,
                 args.engine,
+                args.second_pass_model,
             )
         )
     print(format_live(result))

@@ -18,8 +18,7 @@ from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.summary import format_summary
 from encounter_feedback.media.audio import write_wav
 from encounter_feedback.scenarios import find_scenario
-from encounter_feedback.speech.asr import load_engine
-from encounter_feedback.speech.models import DEFAULT_ENGINE, model_cache
+from encounter_feedback.speech.asr import AsrEngine
 from encounter_feedback.stations.api_client import ApiClient
 from encounter_feedback.stations.replay import follow_transcript, replay
 from encounter_feedback.store.database import Store
@@ -48,13 +47,13 @@ def write_two_channel(dialogue: RenderedDialogue, path: Path) -> None:
 
 
 async def live_demo(
-    data: Path, model: str | None, port: int = 0, keep_serving: bool = False, engine: str = DEFAULT_ENGINE
+    data: Path, engine: AsrEngine, second_pass: AsrEngine | None = None, port: int = 0, keep_serving: bool = False
 ) -> int:
+    """Serve with `engine` (and `second_pass`, a larger model for the second pass), and stream the scenario."""
     dialogue = synthesize_scenario()
     scenario = find_scenario(DEMO_SCENARIO)
     key, _ = load_access_key(data)
-    asr = load_engine(model, engine=engine, cache=model_cache(data))
-    services = Services(Store(data), asr, key, classifier=Classifier.load())
+    services = Services(Store(data), engine, key, classifier=Classifier.load(), second_pass_engine=second_pass)
     async with running(create_app(services), port=port) as server, ApiClient(server.url, key) as api:
         joined = await api.create_encounter(scenario.id, station="demo")
         print(f"Dashboard: {server.url}/?encounter={joined.id}&key={key}", file=sys.stderr)

@@ -7,10 +7,14 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from encounter_feedback.cli.options import asr_options, data_option, roles
+from encounter_feedback.cli.options import NO_MODEL, asr_options, data_option, roles
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
+
+if TYPE_CHECKING:
+    from encounter_feedback.speech.asr import AsrEngine
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -31,7 +35,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "none by default: stations on the LAN connect directly",
     )
     data_option(serve_cmd)
-    asr_options(serve_cmd)
+    asr_options(serve_cmd, live=True)
     serve_cmd.set_defaults(run=_serve)
 
     stream_cmd = commands.add_parser("stream", help="play a recording into a live encounter over WebRTC, in real time")
@@ -68,7 +72,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="only write the synthesized dialogue as a two-channel WAV (patient, provider) and exit",
     )
     data_option(demo_cmd)
-    asr_options(demo_cmd)
+    asr_options(demo_cmd, live=True)
     demo_cmd.set_defaults(run=_demo)
 
 
@@ -82,18 +86,18 @@ def _serve(args: argparse.Namespace) -> int:
 async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
     from encounter_feedback.analysis.classifier import Classifier
     from encounter_feedback.pipeline.live import LiveConfig
-    from encounter_feedback.speech.asr import load_engine
-    from encounter_feedback.speech.models import model_cache
     from encounter_feedback.store.database import Store
     from encounter_feedback.web.access import load_access_key
     from encounter_feedback.web.app import Services, create_app, running
 
     key, generated = load_access_key(args.data, args.key)
+    engine, second_pass = live_engines(args)
     services = Services(
         Store(args.data),
-        load_engine(args.model, engine=args.engine, cache=model_cache(args.data)),
+        engine,
         key,
         classifier=Classifier.load(),
+        second_pass_engine=second_pass,
         live_config=LiveConfig(ice_servers=ice),
     )
     async with running(create_app(services), args.host, args.port) as server:
@@ -103,6 +107,18 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
         print(f"Dashboard: {server.url}/?key={key}", flush=True)
         await server.task
     return 0
+
+
+def live_engines(args: argparse.Namespace) -> tuple[AsrEngine, AsrEngine | None]:
+    """The live model (`--model`), and the larger one for the second pass unless it is the same or none."""
+    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.models import model_cache
+
+    cache = model_cache(args.data)
+    engine = load_engine(args.model, engine=args.engine, cache=cache)
+    if args.second_pass_model in (NO_MODEL, args.model):
+        return engine, None
+    return engine, load_engine(args.second_pass_model, engine=args.engine, cache=cache)
 
 
 def _stream(args: argparse.Namespace) -> int:
@@ -150,4 +166,4 @@ def _demo(args: argparse.Namespace) -> int:
     if args.write_wav:
         write_two_channel(synthesize_scenario(), args.write_wav)
         return 0
-    return asyncio.run(live_demo(args.data, args.model, args.port, args.keep_serving, args.engine))
+    return asyncio.run(live_demo(args.data, *live_engines(args), args.port, args.keep_serving))

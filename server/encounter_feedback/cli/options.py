@@ -9,7 +9,7 @@ from pathlib import Path
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import default_data_dir, shared_data_dir
-from encounter_feedback.speech.models import BASE_MODEL, BUNDLED_MODEL, DEFAULT_ENGINE, ENGINES
+from encounter_feedback.speech.models import BASE_MODEL, BUNDLED_MODEL, DEFAULT_ENGINE, ENGINES, larger_model
 
 CLINICAL_TRANSCRIPTS = shared_data_dir("clinical-transcripts")
 """ACI-Bench and MTS-Dialog beside a source checkout: real clinical talk for false alarms."""
@@ -25,8 +25,13 @@ MODEL_HELP = (
 )
 
 
-def asr_options(cmd: argparse.ArgumentParser, model_default: str = BUNDLED_MODEL) -> None:
-    """`--engine` and `--model`: which recogniser and which Whisper model transcribe."""
+NO_MODEL = "none"
+"""`--second-pass-model none`: the live second pass uses the live model only."""
+
+
+def asr_options(cmd: argparse.ArgumentParser, model_default: str = BUNDLED_MODEL, live: bool = False) -> None:
+    """`--engine` and `--model`: which recogniser and which Whisper model transcribe; live, also
+    `--second-pass-model`."""
     cmd.add_argument(
         "--engine",
         choices=ENGINES,
@@ -34,6 +39,14 @@ def asr_options(cmd: argparse.ArgumentParser, model_default: str = BUNDLED_MODEL
         help="speech recogniser (default: %(default)s; openai-whisper needs the [openai-whisper] extra)",
     )
     cmd.add_argument("--model", default=model_default, help=f"{MODEL_HELP} (default: %(default)s)")
+    if live:
+        cmd.add_argument(
+            "--second-pass-model",
+            default=larger_model() or NO_MODEL,
+            metavar="MODEL",
+            help="a larger model for the second pass over finished utterances, used while the ASR has spare "
+            f"time; {NO_MODEL}: the live model only (default: %(default)s; partials and first finals use --model)",
+        )
 
 
 def several(choices: tuple[str, ...] | None = None) -> Callable[[str], list[str]]:

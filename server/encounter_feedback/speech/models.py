@@ -51,12 +51,12 @@ def base_installed() -> bool:
     return all(importlib.util.find_spec(package) is not None for package in BASE_PARTS)
 
 
-def offline_default() -> str:
-    """The model `encounter analyze` uses unless told: base where it is installed, else tiny.en.
-
-    Offline there is no deadline: base makes fewer errors on consultations than tiny.en and
-    still runs many times faster than real time on two cores (README, Benchmarks)."""
-    return BASE_MODEL if base_installed() else BUNDLED_MODEL
+def larger_model() -> str | None:
+    """The larger model used where it pays unless told otherwise (base, if its packages are
+    installed; else None): offline `encounter analyze`, and the live second pass when the ASR
+    has spare time. Measured (README, Benchmarks): fewer errors than tiny.en on consultations,
+    at about twice tiny.en's compute, still many times faster than real time on two cores."""
+    return BASE_MODEL if base_installed() else None
 
 
 def resolve_model_dir(model: str | None, cache: Path) -> Path:

@@ -14,7 +14,12 @@ would only slow each other down. What matters is which decode runs next:
 4. **revisions**: a second pass over ~20 s of a track's finished utterances, packed into one
    window with the preceding words as prompt: the context that decoding utterances one by one
    lacks. It waits for a moment when nothing else is queued; after `revision_patience_s` it
-   goes before partials, so that constant talk elsewhere cannot starve it.
+   goes before partials, so that constant talk elsewhere cannot starve it. Given a larger
+   model (`large_revision_engine`, e.g. base), a revision uses it while the worker has spare
+   time: finals took less than `large_below_load` of the last `load_window_s`, measured.
+   Under more load it uses the live model at full context, so the larger model only spends
+   time that nothing else wanted. Each transcript says which model made it
+   (`ClipTranscript.model`).
 
 When a final has waited longer than `degrade_after_s`, the scheduler is *degraded*: it drops
 partials, speculation and revisions (finals first) and says so to its listeners until it has kept up for
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -89,6 +95,10 @@ class SchedulerStats:
     revisions_dropped: int
     busy_s: float
     """Time spent decoding since start, in seconds."""
+    large_revisions: int
+    """Revisions decoded by the larger model (the rest of `revisions` by the live model)."""
+    load: float
+    """Share of the last `load_window_s` the worker spent decoding finals (0 to 1)."""
 
 
 class AsrScheduler:
@@ -103,11 +113,17 @@ class AsrScheduler:
         recover_after_s: float = 3.0,
         revision_patience_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        large_revision_engine: AsrEngine | None = None,
+        large_below_load: float = 0.5,
+        load_window_s: float = 30.0,
     ) -> None:
         """`clock` (seconds) times waits, patience and busy time; a test may pass its own."""
         self.engine = engine
         self.partial_engine = partial_engine or engine
         self.revision_engine = revision_engine or engine
+        self.large_revision_engine = large_revision_engine
+        self.large_below_load = large_below_load
+        self.load_window_s = load_window_s
         self.degrade_after_s = degrade_after_s
         self.recover_after_s = recover_after_s
         self.revision_patience_s = revision_patience_s
@@ -123,8 +139,10 @@ class AsrScheduler:
         self._degraded = False
         self._last_late = 0.0
         self._decodes = self._partials_done = self._partials_dropped = self._speculations_dropped = 0
-        self._revisions_done = self._revisions_dropped = 0
+        self._revisions_done = self._revisions_dropped = self._large_revisions = 0
         self._busy = 0.0
+        self._finals_decoding: deque[tuple[float, float]] = deque()
+        """(start, end) of the decodes of finals that ended within the last `load_window_s`."""
 
     def start(self) -> None:
         """Start the worker loop on the running event loop."""
@@ -195,6 +213,8 @@ class AsrScheduler:
             revisions=self._revisions_done,
             revisions_dropped=self._revisions_dropped,
             busy_s=round(self._busy, 3),
+            large_revisions=self._large_revisions,
+            load=round(self._load(now), 3),
         )
 
     async def _run(self) -> None:
@@ -260,7 +280,7 @@ class AsrScheduler:
         self._finals = [j for j in self._finals if j not in batch]
         try:
             transcripts = await self._in_thread(
-                transcribe_clips, self.engine, [j.clip for j in batch], None, batch[0].prompt
+                transcribe_clips, self.engine, [j.clip for j in batch], None, batch[0].prompt, load=True
             )
         except Exception as exc:  # the engine failed: every waiting caller hears why
             log.exception("final decode failed")
@@ -287,23 +307,42 @@ class AsrScheduler:
     async def _decode_revision(self, job: _Revision) -> None:
         if job.future.done():
             return
+        engine = self.revision_engine
+        if self.large_revision_engine is not None and self._load(self._clock()) < self.large_below_load:
+            engine = self.large_revision_engine  # spare time: the better transcript
         try:
-            transcripts = await self._in_thread(transcribe_clips, self.revision_engine, job.clips, None, job.prompt)
+            transcripts = await self._in_thread(transcribe_clips, engine, job.clips, None, job.prompt)
         except Exception as exc:
             log.exception("revision decode failed")
             job.future.set_exception(exc)
             return
         self._revisions_done += 1
+        self._large_revisions += engine is self.large_revision_engine
         if not job.future.done():
             job.future.set_result(transcripts)
 
-    async def _in_thread(self, fn: Callable[..., list[ClipTranscript]], *args: object) -> list[ClipTranscript]:
+    async def _in_thread(
+        self, fn: Callable[..., list[ClipTranscript]], *args: object, load: bool = False
+    ) -> list[ClipTranscript]:
+        """Run a decode on the worker thread; `load`: it is work with a deadline (a final), timed for `_load`."""
         start = self._clock()
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         finally:
+            end = self._clock()
             self._decodes += 1
-            self._busy += self._clock() - start
+            self._busy += end - start
+            if load:
+                self._finals_decoding.append((start, end))
+
+    def _load(self, now: float) -> float:
+        """Share of the last `load_window_s` the worker spent on finals (speculative ones included):
+        the work with a deadline. Partials and revisions only fill the time that leaves, so they
+        do not count: a talking speaker's partials must not look like a lack of time."""
+        since = now - self.load_window_s
+        while self._finals_decoding and self._finals_decoding[0][1] <= since:
+            self._finals_decoding.popleft()
+        return sum(end - max(start, since) for start, end in self._finals_decoding) / self.load_window_s
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

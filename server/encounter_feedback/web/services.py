@@ -35,6 +35,9 @@ class Services:
     key: str
     classifier: Classifier | None = None
     """Moment and response models; None runs transcription only."""
+    second_pass_engine: AsrEngine | None = None
+    """A larger model for the live second pass while the ASR has spare time (speech/scheduler.py);
+    None: the second pass uses `engine`."""
     live_config: LiveConfig = LiveConfig()
     hub: Hub = field(default_factory=Hub)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
@@ -60,7 +63,7 @@ class LiveRuntime:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        scheduler = live_scheduler(services.engine)
+        scheduler = live_scheduler(services.engine, services.second_pass_engine)
         scheduler.listeners.append(self.on_load)
         scheduler.start()
         self.shared = Shared(
@@ -98,14 +101,16 @@ def with_config(engine: AsrEngine, config: AsrConfig) -> AsrEngine:
     return method(config) if method else engine
 
 
-def live_scheduler(engine: AsrEngine) -> AsrScheduler:
+def live_scheduler(engine: AsrEngine, second_pass_engine: AsrEngine | None = None) -> AsrScheduler:
     """Finals and speculation with a 20 s encoder context, greedy partials, and the engine's own
-    (30 s) context for the second pass, which restores the accuracy the shorter context costs."""
+    (30 s) context for the second pass, which restores the accuracy the shorter context costs;
+    the second pass uses `second_pass_engine` (a larger model) when the ASR has time for it."""
     live = replace(engine.config, min_context_s=LIVE_CONTEXT_S)
     return AsrScheduler(
         with_config(engine, live),
         partial_engine=with_config(engine, replace(live, beam_size=1)),
         revision_engine=engine,
+        large_revision_engine=second_pass_engine,
     )
 
 
