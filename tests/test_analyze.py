@@ -20,8 +20,9 @@ def _wer(ref: str, hyp: str) -> float:
     return jiwer.wer(normalize(ref), normalize(hyp))
 
 
-def test_two_track_fixture_text_speaker_and_boundaries(tmp_path, each_engine, dialogue):
-    engine = each_engine
+@pytest.mark.parametrize("asr", ["engine", pytest.param("openai_engine", marks=pytest.mark.slow)])
+def test_two_track_fixture_text_speaker_and_boundaries(tmp_path, asr, dialogue, request):
+    engine = request.getfixturevalue(asr)  # openai-whisper (slow on a CPU) in the slow suite
     paths = {}
     for role, samples in dialogue.tracks.items():
         paths[role] = tmp_path / f"{role}.wav"

@@ -16,19 +16,37 @@ def test_reference_text_strips_turn_labels(tmp_path):
     assert reference_text(ref) == "What brought you in today? Sure, chest pain."
 
 
-def test_bench_wer_scores_both_systems(tmp_path, engine, dialogue):
+def _corpus(tmp_path, dialogue):
+    """The dialogue as one mixed recording with its D:/P: transcript, laid out as bench wer reads it."""
     (tmp_path / "audio").mkdir()
     (tmp_path / "transcripts").mkdir()
     write_wav(tmp_path / "audio" / "tts1.wav", dialogue.mix())
     (tmp_path / "transcripts" / "tts1.txt").write_text(
         "\n".join(f"{'D' if p.role == 'provider' else 'P'}: {p.text}" for p in dialogue.placements)
     )
-    assert [a.name for a, _ in find_pairs(tmp_path)] == ["tts1.wav"]
-    rows = bench_wer(tmp_path, engine)
-    assert [r.system for r in rows] == ["ours", "batch"]
-    assert all(r.scored.ref_words == 51 and r.wer < 0.15 and r.speed > 0 for r in rows)  # speed: reported, not held
-    table = format_wer(rows)
-    assert "TOTAL        ours" in table and "TOTAL        batch" in table
+    return tmp_path
+
+
+def test_bench_wer_scores_the_pipeline_and_batch_faster_whisper(tmp_path, engine, dialogue):
+    corpus = _corpus(tmp_path, dialogue)
+    assert [a.name for a, _ in find_pairs(corpus)] == ["tts1.wav"]
+    rows = bench_wer(corpus, [engine])
+    assert [r.system for r in rows] == ["faster-whisper:tiny.en", "batch:tiny.en"]
+    # speed is reported, not held to anything here
+    assert all(r.scored.ref_words == 51 and r.wer < 0.15 and r.rtf > 0 and r.cpu_per_audio_s > 0 for r in rows)
+    table = format_wer(rows).splitlines()
+    assert table[0].split() == ["file", "system", "audio", "s", "WER", "%", "RTF", "CPU", "s/s"]
+    assert [line.split()[:2] for line in table[-2:]] == [
+        ["TOTAL", "faster-whisper:tiny.en"],
+        ["TOTAL", "batch:tiny.en"],
+    ]
+
+
+@pytest.mark.slow  # openai-whisper is slow on a CPU
+def test_bench_wer_compares_engines_side_by_side(tmp_path, engine, openai_engine, dialogue):
+    rows = bench_wer(_corpus(tmp_path, dialogue), [engine, openai_engine], baseline=False)
+    assert [r.system for r in rows] == ["faster-whisper:tiny.en", "openai-whisper:tiny.en"]
+    assert all(r.scored.ref_words == 51 and r.wer < 0.15 for r in rows)
 
 
 @pytest.mark.slow
