@@ -14,6 +14,8 @@ from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from encounter_feedback.speech.asr import AsrEngine
 
 
@@ -154,7 +156,7 @@ async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
     return 0
 
 
-async def _tick(bar, seconds: float) -> None:
+async def _tick(bar: tqdm, seconds: float) -> None:
     for _ in range(round(seconds)):
         await asyncio.sleep(1.0)
         bar.update(1)
