@@ -1,4 +1,4 @@
-"""`encounter bench wer | live | moments`: the figures the project reports, measured, never asserted in tests."""
+"""`encounter bench wer | live | speakers | moments`: the figures the project reports, measured, never in tests."""
 
 from __future__ import annotations
 
@@ -40,6 +40,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     live_cmd.add_argument("--no-baseline", action="store_true", help="skip batch faster-whisper WER for comparison")
     model_option(live_cmd)
     live_cmd.set_defaults(run=_bench_live)
+
+    speakers_cmd = benches.add_parser(
+        "speakers", help="who said it on room recordings: speaker-attributed WER, wrong-speaker words, roles, CPU"
+    )
+    speakers_cmd.add_argument(
+        "directory", type=Path, help="room recordings with D:/P: transcripts (audio/X.mp3 + transcripts/X.txt)"
+    )
+    model_option(speakers_cmd)
+    speakers_cmd.set_defaults(run=_bench_speakers)
 
     moments_cmd = benches.add_parser("moments", help="moment and response accuracy, false alarms, speed")
     moments_cmd.add_argument(
@@ -102,4 +111,17 @@ def _bench_moments(args: argparse.Namespace) -> int:
     print(
         bench_moments(Classifier.load(), transcripts, lambda step: print(f"bench moments: {step}...", file=sys.stderr))
     )
+    return 0
+
+
+def _bench_speakers(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from encounter_feedback.bench.speakers import bench_speakers, format_speakers
+    from encounter_feedback.speech.asr import load_engine
+
+    engine = load_engine(args.model)
+    with tqdm(desc="bench speakers", unit="file", file=sys.stderr, leave=False) as bar:
+        rows = bench_speakers(args.directory, engine, on_file=lambda path: bar.set_postfix_str(path.name))
+    print(format_speakers(rows))
     return 0

@@ -1,7 +1,8 @@
 """`encounter analyze`: recorded audio in, stored encounter plus annotations and transcript out.
 
-Three input layouts: one mixed track (speaker `unknown`), a multichannel file with one role
-per channel (`--channels patient,provider`), or one file per role (`--patient`, `--provider`).
+Three input layouts: one mixed track (a room microphone: speakers told apart by voice, see
+pipeline/room.py), a multichannel file with one role per channel (`--channels
+patient,provider`), or one file per role (`--patient`, `--provider`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from encounter_feedback.analysis.summary import summarize
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES, Event, Moment, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE, decode_file, to_mono
+from encounter_feedback.pipeline.room import attribute_room
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.speech.asr import AsrEngine
 from encounter_feedback.speech.transcribe import Progress, Track, transcribe_tracks
@@ -54,6 +56,7 @@ def load_sources(
         return [
             TrackSource(Track(role, to_mono(decode_file(path).channels)), path, None) for role, path in per_role.items()
         ]
+    assert mixed is not None  # exactly one of the two layouts, checked above
     audio = decode_file(mixed)
     if not channels:
         return [TrackSource(Track("unknown", to_mono(audio.channels)), mixed, None)]
@@ -96,7 +99,8 @@ def analyze(
 ) -> Analysis:
     """Analyze one encounter's tracks, store it, and write its files into `out_dir`.
 
-    With a classifier, racially charged moments and the provider's responses are annotated too.
+    One mixed track gets each word's speaker from diarization (how, in the summary's
+    `speakers`). With a classifier, racially charged moments and the provider's responses are annotated too.
     """
     encounter = store.create_encounter(scenario, {"source": [str(s.path) for s in sources]})
     duration = max(len(s.track.samples) for s in sources) / SAMPLE_RATE
@@ -118,6 +122,9 @@ def analyze(
             )
         )
     pairs = transcribe_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    speakers = None
+    if [s.track.speaker for s in sources] == ["unknown"]:
+        pairs, speakers = attribute_room(encounter.id, pairs)
     segments = [segment for segment, _ in pairs]
     annotations = annotate(encounter.id, segments, classifier) if classifier else []
     moments = [e for e in annotations if isinstance(e, Moment)]
@@ -134,6 +141,8 @@ def analyze(
     store.finish(encounter.id)
     summary = summarize([e.to_dict() for e in events], find_scenario(scenario) if scenario else None)
     summary["dynamics"] = dynamics
+    if speakers is not None:
+        summary["speakers"] = speakers
     result = Analysis(encounter.id, events, summary)
     if out_dir is not None:
         write_outputs(result, out_dir)
