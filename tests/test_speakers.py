@@ -24,7 +24,7 @@ INTERVIEW = [
     ("patient", "No fevers. I feel tired all the time, though."),
     ("provider", "Do you smoke, or have you smoked in the past?"),
     ("patient", "I quit five years ago. Before that I smoked for about ten years."),
-    ("provider", "Okay. Do you have any trouble breathing when you climb stairs or walk fast?"),
+    ("provider", "Do you have any trouble breathing when you climb stairs or walk fast?"),
     ("patient", "I get winded on the second flight of stairs at work."),
     ("provider", "Thank you. Is there anything else you are worried about?"),
     ("patient", "My father had lung problems, so I wanted to get this checked early."),
