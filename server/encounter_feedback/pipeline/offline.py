@@ -23,6 +23,7 @@ from encounter_feedback.media.audio import SAMPLE_RATE, decode_file, to_mono
 from encounter_feedback.pipeline.room import attribute_room
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.speech.asr import AsrEngine
+from encounter_feedback.speech.crosstalk import suppress_crosstalk
 from encounter_feedback.speech.transcribe import Progress, Track, transcribe_tracks
 from encounter_feedback.store.database import Store
 from encounter_feedback.transcript import format_transcript
@@ -121,7 +122,8 @@ def analyze(
                 message=f"{source.path}",
             )
         )
-    pairs = transcribe_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    tracks, muted = without_crosstalk([s.track for s in sources])
+    pairs = transcribe_tracks(encounter.id, tracks, engine, progress=progress)
     speakers = None
     if [s.track.speaker for s in sources] == ["unknown"]:
         pairs, speakers = attribute_room(encounter.id, pairs)
@@ -143,10 +145,25 @@ def analyze(
     summary["dynamics"] = dynamics
     if speakers is not None:
         summary["speakers"] = speakers
+    if muted is not None:
+        summary["crosstalk"] = {"muted_s": muted}
     result = Analysis(encounter.id, events, summary)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
+
+
+def without_crosstalk(tracks: list[Track]) -> tuple[list[Track], dict[str, float] | None]:
+    """Two role tracks with what each microphone heard of the other person muted (speech/crosstalk.py),
+    and the seconds muted per role; any other layout unchanged (None)."""
+    if len(tracks) != 2:
+        return tracks, None
+    cleaned, muted = [], {}
+    for own, other in (tracks, tracks[::-1]):
+        samples, seconds = suppress_crosstalk(own.samples, other.samples)
+        cleaned.append(Track(own.speaker, samples, own.offset))
+        muted[own.speaker] = round(seconds, 2)
+    return cleaned, muted
 
 
 def write_outputs(result: Analysis, out_dir: Path) -> None:
