@@ -30,10 +30,10 @@ def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) ->
     unmatched = list(moments)
     challenges = []
     for line in scenario.challenges if scenario else ():
-        moment = _match(line.text, line.challenge, unmatched)
+        moment = _match(line.cue, line.label, unmatched)
         if moment is not None:
             unmatched.remove(moment)
-        challenges.append(_challenge(line.challenge, line.text, moment, responses, reply_cues))
+        challenges.append(_challenge(line.label, line.cue, moment, responses, reply_cues))
     groups = {"microaggression": 0, "responsive": 0, "neutral": 0}
     for response in responses.values():
         groups[response["group"]] += 1

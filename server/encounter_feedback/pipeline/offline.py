@@ -51,13 +51,12 @@ def load_sources(
     per_role = {role: path for role, path in (per_role or {}).items() if path is not None}
     if (mixed is None) == (not per_role):
         raise InputError("give either recordings (INPUT) or --patient/--provider files, not both")
-    if per_role:
+    if mixed is None:
         if channels:
             raise InputError("--channels applies to a single multichannel INPUT, not to --patient/--provider")
         return [
             TrackSource(Track(role, to_mono(decode_file(path).channels)), path, None) for role, path in per_role.items()
         ]
-    assert mixed is not None  # exactly one of the two layouts, checked above
     audio = decode_file(mixed)
     if not channels:
         return [TrackSource(Track("unknown", to_mono(audio.channels)), mixed, None)]

@@ -163,7 +163,8 @@ class Store:
     ) -> list[Encounter]:
         """Encounters, newest first: all, or those of a scenario, cohort and condition created in
         [since, until) (Unix seconds). Metadata values match as text, so cohort 2026 matches "2026"."""
-        clauses, params = ["1 = 1"], []
+        clauses: list[str] = ["1 = 1"]
+        params: list[str | float] = []
         if scenario is not None:
             clauses.append("scenario = ?")
             params.append(scenario)
@@ -218,9 +219,9 @@ class Store:
         with self._lock:
             self._db.execute("BEGIN")
             seqs = [
-                self._db.execute(
-                    "INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row
-                ).lastrowid
+                _row_id(
+                    self._db.execute("INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row)
+                )
                 for row in rows
             ]
             self._db.execute("COMMIT")
@@ -244,10 +245,12 @@ class Store:
         """Append an entry to the export audit log."""
         at = time.time()
         with self._lock:
-            export_id = self._db.execute(
-                "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
-                (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
-            ).lastrowid
+            export_id = _row_id(
+                self._db.execute(
+                    "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
+                    (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
+                )
+            )
         return ExportRecord(export_id, at, who, format, blind, filters, encounters)
 
     def exports(self) -> list[ExportRecord]:
@@ -273,6 +276,13 @@ def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     by_id = {event["id"]: event for event in events}
     kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
     return sorted(kept, key=lambda event: event["t0"])
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id SQLite gave the row an INSERT just added (always set after a successful INSERT)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("SQLite returned no row id for an INSERT")
+    return cursor.lastrowid
 
 
 def _encounter(row: sqlite3.Row) -> Encounter:
