@@ -76,9 +76,10 @@ def _bench_wer(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from encounter_feedback.bench.wer import bench_wer, format_wer
-    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.asr import resolve_model_dir
+    from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
 
-    engine = load_engine(args.model)
+    engine = FasterWhisperEngine(resolve_model_dir(args.model))  # the batch baseline needs its model
     with tqdm(desc="bench wer", unit="file", file=sys.stderr, leave=False) as bar:
         rows = bench_wer(args.directory, engine, on_file=lambda path: bar.set_postfix_str(path.name))
     print(format_wer(rows))
