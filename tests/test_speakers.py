@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 
 import numpy as np
@@ -9,9 +10,12 @@ import pytest
 
 from encounter_feedback.analysis.roles import assign_roles
 from encounter_feedback.bench.speakers import attributed_errors, labelled_tokens, wrong_speaker
+from encounter_feedback.events import Segment
 from encounter_feedback.media.audio import write_wav
 from encounter_feedback.media.tts import RenderedDialogue, render_dialogue
 from encounter_feedback.pipeline.offline import analyze, load_sources
+from encounter_feedback.pipeline.room import LiveRoom
+from encounter_feedback.speech.transcribe import Track, transcribe_tracks
 from encounter_feedback.speech.voice_encoder import VoiceEncoder, weights_path
 from encounter_feedback.store.database import Store
 
@@ -123,3 +127,27 @@ def test_bench_scores_words_on_the_wrong_speaker():
     assert (errors["provider"].errors, errors["patient"].errors) == (1, 1)
     swapped = attributed_errors(reference, right, swap=True)
     assert swapped["provider"].errors == 4 and swapped["patient"].errors == 4
+
+
+def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(engine, room):
+    """The room station's finals through LiveRoom, as the live transcriber hands them over."""
+    pairs = transcribe_tracks("enc", [Track("unknown", room.mix())], engine)
+    published: list[Segment] = []
+    analysed: list[Segment] = []
+
+    async def run() -> None:
+        live = LiveRoom(published.append, lambda utterance, segment: analysed.append(segment))
+        for segment, utterance in pairs:
+            live.emit(segment)
+            live.final(utterance, segment)
+        await live.drain()
+
+    asyncio.run(run())
+    latest = {s.id: s for s in published}  # the latest version of each id wins
+    segments = sorted((s for s in latest.values() if s.words), key=lambda s: s.t0)
+    assert {s.speaker for s in segments} == {"patient", "provider"}
+    assert all(s.revision == 1 for s in segments)
+    for line in room.placements:
+        inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
+        assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)
+    assert [s.id for s in analysed] == [s.id for s in segments]  # each once, labelled, in order
