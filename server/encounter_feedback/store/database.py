@@ -21,6 +21,7 @@ import platformdirs
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Event
+from encounter_feedback.store.corrections import with_speaker_corrections
 
 MIGRATIONS: list[str] = [
     # 1: encounters, their tracks, and their events in arrival order.
@@ -272,10 +273,11 @@ class Store:
 
 def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The latest version of each event id (a second-pass final re-sent with the same id replaces
-    the first), without withdrawn finals (no words: no speech), in time order."""
+    the first), without withdrawn finals (no words: no speech), faculty speaker corrections
+    applied (store/corrections.py), in time order."""
     by_id = {event["id"]: event for event in events}
     kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
-    return sorted(kept, key=lambda event: event["t0"])
+    return sorted(with_speaker_corrections(kept), key=lambda event: event["t0"])
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
