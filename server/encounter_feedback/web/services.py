@@ -10,6 +10,8 @@ their `{encounter_id}` with `KnownEncounter` (404 when there is none).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
@@ -36,6 +38,8 @@ class Services:
     classifier: Classifier | None = None
     """Moment and response models; None runs transcription only."""
     live_config: LiveConfig = LiveConfig()
+    retain_days: float | None = None
+    """Encounters older than this are erased (checked at the start and every hour); None keeps them."""
     hub: Hub = field(default_factory=Hub)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
     """The encounters stations joined since the server started, by id (until finished through the API)."""
@@ -130,6 +134,21 @@ def close_interrupted(store: Store) -> None:
                 ]
             )
             store.finish(record.id)
+
+
+RETENTION_CHECK_S = 3600.0
+
+
+async def retention(services: Services) -> None:
+    """Erase encounters older than `retain_days`, now and every hour, until cancelled."""
+    if services.retain_days is None:
+        return
+    while True:
+        cutoff = time.time() - services.retain_days * 86400
+        for record in services.store.created_before(cutoff):
+            if record.id not in services.live:
+                services.store.delete_encounter(record.id, "retention")
+        await asyncio.sleep(RETENTION_CHECK_S)
 
 
 def services(connection: HTTPConnection) -> Services:
