@@ -166,7 +166,7 @@ def _audit(args: argparse.Namespace) -> int:
     for access in store.accesses():
         detail = f" ({access.detail})" if access.detail else ""
         lines.append(
-            (access.at, f"   {_when(access.at)} {access.who}: {access.action} {access.encounter or ''}{detail}")
+            (access.at, f"- {_when(access.at)} {access.who}: {access.action} {access.encounter or ''}{detail}")
         )
     for _, line in sorted(lines, key=lambda pair: pair[0]):
         print(line)

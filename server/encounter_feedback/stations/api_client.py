@@ -15,7 +15,8 @@ from encounter_feedback.errors import UserError
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """The TLS settings httpx uses for `verify`, for the WebSocket too."""
+    """How to check the server's certificate: the system's CAs (True), this CA file, or not at all
+    (False); for https and the WebSocket alike."""
     if verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -49,8 +50,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.key = key
         self._headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._verify = verify
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self._headers, timeout=timeout, verify=verify)
+        self._tls = _ssl_context(verify)
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self._headers, timeout=timeout, verify=self._tls)
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -100,7 +101,7 @@ class ApiClient:
     async def subscribe(self, encounter: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         """Every event of the encounter, stored ones first, until the server closes the stream."""
         url = self.base_url.replace("http", "ws", 1) + f"/ws/encounters/{encounter}?after={after}"
-        tls = _ssl_context(self._verify) if url.startswith("wss:") else None
+        tls = self._tls if url.startswith("wss:") else None
         try:
             async with websockets.connect(url, max_size=None, additional_headers=self._headers, ssl=tls) as ws:
                 async for message in ws:

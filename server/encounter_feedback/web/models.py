@@ -46,7 +46,10 @@ def text_problem(value: Any, depth: int = 0, where: str = "") -> str | None:
         return None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        here = f"{where}.{key}".lstrip(".") if isinstance(key, str) else f"{where}[{key}]"
+        shown = (
+            key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else key
+        )  # a key may be the culprit
+        here = f"{where}.{shown}".lstrip(".") if isinstance(key, str) else f"{where}[{key}]"
         problem = text_problem(key, depth + 1, here) if isinstance(key, str) else None
         problem = problem or text_problem(item, depth + 1, here)
         if problem:
