@@ -46,9 +46,9 @@ def test_taxonomy_openapi_and_invalid_requests(tmp_path, engine):
                     "offer without body": await http.post(f"{enc}/offer"),
                 }
                 seen["answers"] = {name: (r.status_code, r.json()) for name, r in answers.items()}
-            ws = server.url.replace("http", "ws") + f"/ws/encounters/{created['id']}?key={KEY}&after=soon"
+            ws = server.url.replace("http", "ws") + f"/ws/encounters/{created['id']}?after=soon"
             with pytest.raises(websockets.InvalidStatus) as info:
-                async with websockets.connect(ws):
+                async with websockets.connect(ws, additional_headers=AUTH):
                     pass
             response = info.value.response
             seen["ws"] = (response.status_code, json.loads(response.body))
