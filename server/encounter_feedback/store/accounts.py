@@ -27,6 +27,9 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 """16 MiB and about 50 ms per hash: slow for a guesser, quick for one login."""
 MIN_PASSWORD = 10
 MAX_NAME = 64
+SERVER_KEY, RETENTION = "server-key", "retention"
+RESERVED = (SERVER_KEY, RETENTION)
+"""Names the logs use for the server key and the retention purge: no person may take them."""
 TOKEN_PREFIX = "eft_"
 """Personal tokens start with this, so a leaked one is recognizable (e.g. by secret scanners)."""
 
@@ -89,7 +92,7 @@ class Accounts:
             raise AccountError(f"{name!r}: a user name is 1 to {MAX_NAME} printable characters, no outer spaces")
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"the password is too short: at least {MIN_PASSWORD} characters")
-        if self.user(name) is not None:
+        if self.user(name) is not None or name in RESERVED:
             raise AccountError(f"there is already a user {name!r}")
         self.store.execute(
             "INSERT INTO users (name, role, password, created_at) VALUES (?, ?, ?, ?)",

@@ -30,12 +30,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from encounter_feedback.private import private_dir, write_private
-from encounter_feedback.store.accounts import Accounts, User
+from encounter_feedback.store.accounts import SERVER_KEY, Accounts, User
 from encounter_feedback.web.services import ServicesDep
 
 KEY_FILE = "access_key"
 SESSION_COOKIE = "encounter_session"
-SERVER_KEY_USER = User("server-key", "admin")
+SERVER_KEY_USER = User(SERVER_KEY, "admin")
 """Who the server key is, in the audit log."""
 
 PERMISSIONS: dict[str, frozenset[str]] = {

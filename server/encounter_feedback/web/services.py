@@ -24,6 +24,7 @@ from encounter_feedback.events import Status
 from encounter_feedback.pipeline.live import LiveConfig, LiveEncounter, Shared
 from encounter_feedback.speech.asr import AsrConfig, AsrEngine
 from encounter_feedback.speech.scheduler import AsrScheduler
+from encounter_feedback.store.accounts import RETENTION
 from encounter_feedback.store.database import Encounter, Store, UnknownEncounter
 from encounter_feedback.store.hub import Hub
 
@@ -147,7 +148,7 @@ async def retention(services: Services) -> None:
         cutoff = time.time() - services.retain_days * 86400
         for record in services.store.created_before(cutoff):
             if record.id not in services.live:
-                services.store.delete_encounter(record.id, "retention")
+                services.store.delete_encounter(record.id, RETENTION)
         await asyncio.sleep(RETENTION_CHECK_S)
 
 
