@@ -7,11 +7,14 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from encounter_feedback.cli.options import data_option, model_option, roles
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -159,7 +162,7 @@ async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
     return 0
 
 
-async def _tick(bar: Any, seconds: float) -> None:
+async def _tick(bar: tqdm, seconds: float) -> None:
     for _ in range(round(seconds)):
         await asyncio.sleep(1.0)
         bar.update(1)

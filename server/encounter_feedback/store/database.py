@@ -220,7 +220,7 @@ class Store:
         """Encounters, newest first: all, or those of a scenario, cohort and condition created in
         [since, until) (Unix seconds). Metadata values match as text, so cohort 2026 matches "2026"."""
         clauses: list[str] = ["1 = 1"]
-        params: list[Any] = []
+        params: list[str | float] = []
         if scenario is not None:
             clauses.append("scenario = ?")
             params.append(scenario)
@@ -313,9 +313,7 @@ class Store:
                     for row in rows
                 ]
             except BaseException:
-                self._db.execute(
-                    "ROLLBACK"
-                )  # e.g. the encounter was deleted meanwhile: nothing half-written stays open
+                self._db.execute("ROLLBACK")  # e.g. the encounter was deleted meanwhile: no transaction left open
                 raise
             self._db.execute("COMMIT")
         return seqs
@@ -394,9 +392,9 @@ def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
-    """The id SQLite gave the row an INSERT just added."""
+    """The id SQLite gave the row an INSERT just added (always set after a successful INSERT)."""
     if cursor.lastrowid is None:
-        raise RuntimeError("the INSERT added no row")
+        raise RuntimeError("SQLite returned no row id for an INSERT")
     return cursor.lastrowid
 
 

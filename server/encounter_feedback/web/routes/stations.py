@@ -33,6 +33,9 @@ def check_token(record: Encounter, token: str) -> None:
 async def offer(record: KnownEncounter, body: Offer, runtime: RuntimeDep) -> dict[str, str]:
     """A station's SDP offer for one role's audio; returns the SDP answer."""
     check_token(record, body.token)
+    closing = runtime.services.live.get(record.id)
+    if closing is not None and closing.finished:
+        raise HTTPException(409, FINISHED)
     try:
         answer = await runtime.live_encounter(record).accept(body.sdp, body.type, body.role)
     except OfferError as exc:
