@@ -239,7 +239,7 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
 
     # the connection drops (the server's end hangs up): the station reconnects by itself and goes on
     heard_rows = dashboard.locator("#transcript .turn.patient:not(.partial)").count()
-    server.call(server.services.live[joined.id]._peers["patient"].close())
+    server.call(server.services.live[joined.id]._connections["patient"].pc.close())
     station.wait_for_selector("#log li:has-text('Reconnecting')", timeout=15_000)
     station.wait_for_selector("#connection[data-state='connected']", timeout=30_000)
     dashboard.wait_for_function(

@@ -35,6 +35,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="erase encounters (events, notes, recordings) older than DAYS, checked hourly (default: keep)",
     )
     serve_cmd.add_argument(
+        "--idle-close",
+        type=float,
+        default=30.0,
+        metavar="MINUTES",
+        help="finish a live encounter no station has sent audio to for MINUTES (default: %(default)s; 0: never)",
+    )
+    serve_cmd.add_argument(
         "--ice-server",
         action="append",
         default=[],
@@ -115,7 +122,7 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
         load_engine(args.model),
         key,
         classifier=Classifier.load(),
-        live_config=LiveConfig(ice_servers=ice),
+        live_config=LiveConfig(ice_servers=ice, idle_close_s=args.idle_close * 60 if args.idle_close > 0 else None),
         retain_days=args.retain_days,
     )
     tls = Tls(args.tls_cert, args.tls_key) if args.tls_cert else None

@@ -255,8 +255,8 @@ class Store:
         return self.encounter(encounter_id)
 
     def recordings_dir(self, encounter_id: str) -> Path:
-        """Where the live server records the encounter's roles (owner-only, made on first use)."""
-        return private_dir(self.data_dir / "recordings" / encounter_id)
+        """Where the live server records the encounter's roles (the recorder makes it, owner-only)."""
+        return self.data_dir / "recordings" / encounter_id
 
     def delete_encounter(self, encounter_id: str, who: str) -> None:
         """Remove the encounter, its tracks and events, and every file of it in the data directory

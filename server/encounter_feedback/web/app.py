@@ -126,6 +126,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.close()
 
 
+GRACEFUL_S = 3
+"""At a stop (SIGTERM, Ctrl-C), open requests and event streams get this long before they are cut; then
+the live encounters are finished (pipeline/live.py SHUTDOWN_DRAIN_S) and the process exits."""
+
+
 @dataclass(frozen=True)
 class Tls:
     """A certificate (chain) and its private key, PEM files: uvicorn serves https with them."""
@@ -151,6 +156,7 @@ async def running(
         app,
         ws="websockets-sansio",
         log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_S,
         ssl_certfile=tls.cert if tls else None,
         ssl_keyfile=tls.key if tls else None,
     )

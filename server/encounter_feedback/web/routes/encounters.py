@@ -84,8 +84,7 @@ async def finish(
     """Hang up every station, finalize the last utterances and close the encounter."""
     live = services.live.get(record.id)
     if live is not None:
-        await live.close()  # it stays listed while it finishes, so a station's reconnect is refused (409)
-        services.live.pop(record.id, None)
+        await live.close()  # in bounded time; it stays listed while it closes, so a reconnect gets 409
     elif record.finished_at is None:
         services.store.finish(record.id)
     return services.describe(services.store.encounter(record.id))
@@ -97,7 +96,7 @@ async def delete(
 ) -> None:
     """Erase the encounter: its events, notes, metadata and recordings (a live one is finished first).
     Logged with the caller's name; the export log keeps its id."""
-    live = services.live.pop(record.id, None)
+    live = services.live.get(record.id)
     if live is not None:
         await live.close()
     services.store.delete_encounter(record.id, user.name)

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from encounter_feedback.media.webrtc import OfferError
+from encounter_feedback.pipeline.live import Finishing
 from encounter_feedback.store.database import Encounter
 from encounter_feedback.web.access import same_secret
 from encounter_feedback.web.models import MAX_SECRET, Answer, Offer, StationState, problems
@@ -18,7 +19,7 @@ from encounter_feedback.web.services import KnownEncounter, RuntimeDep, Services
 
 router = APIRouter(prefix="/api/encounters/{encounter_id}", tags=["stations"])
 
-FINISHED = "the encounter has finished (its join token has expired); create a new one"
+FINISHED = "the encounter has finished or is finishing (its join token has expired); create a new one"
 
 
 def check_token(record: Encounter, token: str) -> None:
@@ -33,11 +34,10 @@ def check_token(record: Encounter, token: str) -> None:
 async def offer(record: KnownEncounter, body: Offer, runtime: RuntimeDep) -> dict[str, str]:
     """A station's SDP offer for one role's audio; returns the SDP answer."""
     check_token(record, body.token)
-    closing = runtime.services.live.get(record.id)
-    if closing is not None and closing.finished:
-        raise HTTPException(409, FINISHED)
     try:
         answer = await runtime.live_encounter(record).accept(body.sdp, body.type, body.role)
+    except Finishing:
+        raise HTTPException(409, FINISHED) from None
     except OfferError as exc:
         raise HTTPException(400, str(exc)) from None
     return {"sdp": answer.sdp, "type": answer.type}
