@@ -130,6 +130,7 @@ def test_an_offer_during_finish_is_refused_and_the_recording_keeps_its_length(tm
             live = services.live[joined.id]
             while not live.started or time.time() - clock.start < 4:  # a few seconds are recorded
                 await asyncio.sleep(0.05)
+            sent = time.time() - clock.start
             finishing = asyncio.create_task(api.finish(joined.id))
             while not live.closing:  # Finish has begun: the encounter is closing, not yet closed
                 await asyncio.sleep(0)
@@ -150,11 +151,12 @@ def test_an_offer_during_finish_is_refused_and_the_recording_keeps_its_length(tm
             [track] = services.store.tracks(joined.id)
             with wave.open(track["source"]) as recording:
                 seconds = recording.getnframes() / recording.getframerate()
-            return len(finished["tracks"]), statuses, seconds, track["duration"], time.time() - clock.start
+            return len(finished["tracks"]), statuses, seconds, track["duration"], sent
 
     tracks, statuses, seconds, duration, sent = asyncio.run(scenario())
     assert statuses == [409, 409] and tracks == 1
-    assert seconds == duration and 4 <= seconds <= sent + 0.5  # what was sent before Finish, not a restart
+    # what was sent until Finish (less what was still on its way), not a recording restarted by the late offer
+    assert seconds == duration and sent - 1.0 <= seconds <= sent + 0.5, (seconds, sent)
 
 
 def test_a_vanished_station_is_noticed_in_seconds_after_its_last_words(tmp_path, engine):
@@ -203,20 +205,21 @@ def test_a_vanished_station_is_noticed_in_seconds_after_its_last_words(tmp_path,
 
 
 def test_an_encounter_without_stations_closes_itself(tmp_path, engine):
-    async def scenario() -> tuple[list[dict], dict]:
+    async def scenario() -> tuple[list[dict], dict, float]:
         async with live_server(tmp_path / "data", engine, idle_close_s=1.5) as (services, api):
             joined = await api.create_encounter()
             events: list[dict] = []
             listener = asyncio.create_task(collect(api, joined.id, events))
             await replay(api, joined.id, joined.join_token, {"patient": _speech()[: SAMPLE_RATE * 2]})
-            await asyncio.wait_for(listener, 60)  # the station left; nobody presses Finish
-            return events, await api.request("GET", f"/api/encounters/{joined.id}")
+            left = time.monotonic()  # the station has hung up; nobody presses Finish
+            await asyncio.wait_for(listener, 60)
+            return events, await api.request("GET", f"/api/encounters/{joined.id}"), left
 
-    events, record = asyncio.run(scenario())
+    events, record, left = asyncio.run(scenario())
     finished = events[-1]
     assert finished["state"] == "finished" and "no station" in finished["message"]
-    ended = next(e for e in events if e["type"] == "status" and e["state"] == "track_ended")
-    assert finished["arrived"] - ended["arrived"] >= 1.5 - 0.1  # it waited for a station to come back
+    assert any(e["type"] == "status" and e["state"] == "track_ended" for e in events)
+    assert finished["arrived"] - left >= 1.5 - 0.1  # it waited for a station to come back
     assert record["finished_at"] is not None and not record["live"]
 
 
