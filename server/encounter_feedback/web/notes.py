@@ -17,14 +17,18 @@ import secrets
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES, Note
 from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
+from encounter_feedback.web.models import Body
 
 MAX_AUTHOR = 100
 MAX_TEXT = 5000
+MAX_ID = 100
+MAX_T = 1e6
+"""Seconds on the encounter clock a note may be at (11 days: no encounter is that long)."""
 LABELS = {"moment": MOMENT_LABELS, "response": (*RESPONSE_LABELS, "neutral"), "segment": ROLES}
 """The event types a verdict can be about, and what each can be relabelled to (a segment: its speaker)."""
 ANY_LABEL = (*LABELS["moment"], *LABELS["response"], *ROLES)
@@ -32,26 +36,29 @@ FLAGS = ("moment", "response")
 VERDICT_TARGETS = {"confirm": FLAGS, "reject": FLAGS, "relabel": FLAGS, "reassign": ("segment",)}
 """What each verdict with a target can be about."""
 
-Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_T, allow_inf_nan=False)]
+Label = Annotated[str, WithJsonSchema({"type": "string", "enum": list(ANY_LABEL)})]
 
 
-class NoteIn(BaseModel):
-    """The request body of `POST /api/encounters/{id}/notes`."""
+class NoteIn(Body):
+    """The request body of `POST /api/encounters/{id}/notes`. Besides what the schema says: t1 is
+    not before t0; a verdict needs a target (but `swap_roles`, which takes none); `relabel` and
+    `reassign`, and only they, take a label."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
     author: str = Field(min_length=1, max_length=MAX_AUTHOR, description="who wrote it, e.g. the faculty member's name")
     text: str = Field("", max_length=MAX_TEXT, description="the note; empty for a bookmark")
     t0: Seconds = Field(description="seconds on the encounter clock")
-    t1: Seconds | None = Field(None, description="end of the span (default t0)")
-    target: str | None = Field(None, description="id of the event the note is about")
+    t1: Seconds | None = Field(None, description="end of the span (default t0), not before t0")
+    target: str | None = Field(None, max_length=MAX_ID, description="id of the event the note is about")
     verdict: Literal["confirm", "reject", "relabel", "reassign", "swap_roles"] | None = Field(
         None,
         description="confirm, reject or relabel a flag (target: a moment or response); reassign a segment's "
         "speaker (target: a segment, label: patient or provider); swap_roles: the encounter's two roles "
         "were assigned the wrong way round (no target)",
     )
-    label: str | None = Field(None, description="the corrected taxonomy label (relabel) or speaker (reassign)")
+    label: Label | None = Field(None, description="the corrected taxonomy label (relabel) or speaker (reassign)")
 
     @field_validator("label")
     @classmethod
