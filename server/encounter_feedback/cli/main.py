@@ -5,6 +5,7 @@
     bench.py      bench wer | live | moments      (measured figures, never asserted in tests)
     models.py     models convert                  (openai-whisper checkpoints made from the bundled weights)
     research.py   export, agreement, metadata, scenarios, audit
+    admin.py      users, delete                   (accounts and erasure)
 
 Each command imports what it needs when it runs, so `encounter classify` does not load WebRTC
 or Whisper, and `--help` is instant.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from encounter_feedback.cli import analysis, bench, live, models, research
+from encounter_feedback.cli import admin, analysis, bench, live, models, research
 from encounter_feedback.errors import UserError
 
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="encounter", description="Real-time encounter feedback for simulation centers.")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
-    for group in (analysis, live, bench, models, research):
+    for group in (analysis, live, bench, models, research, admin):
         group.add_commands(commands)
     return root
 

@@ -4,6 +4,7 @@ so `encounter --help` and the research commands start fast)."""
 from __future__ import annotations
 
 import argparse
+import getpass
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from encounter_feedback.speech.models import BASE_MODEL, BUNDLED_MODEL, DEFAULT_
 
 CLINICAL_TRANSCRIPTS = shared_data_dir("clinical-transcripts")
 """ACI-Bench and MTS-Dialog beside a source checkout: real clinical talk for false alarms."""
+SHARED_STEREO = shared_data_dir("speech") / "stereo_diarization.wav"
+"""Two real voices, one per channel, beside a source checkout: cross-talk on real speech."""
 
 
 def data_option(cmd: argparse.ArgumentParser) -> None:
@@ -61,6 +64,14 @@ def several(choices: tuple[str, ...] | None = None) -> Callable[[str], list[str]
         return names
 
     return parse
+
+
+def login_name() -> str:
+    """Who runs the command, for the logs (`export --user`, `delete --user`)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (e.g. a container user without a passwd entry)
+        return "cli"
 
 
 def roles(text: str) -> list[str]:
