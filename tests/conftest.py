@@ -11,7 +11,7 @@ import pytest
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.tts import RenderedDialogue, render_dialogue
 from encounter_feedback.speech.asr import AsrEngine, load_engine
-from encounter_feedback.speech.models import ENGINES
+from encounter_feedback.speech.models import DEFAULT_ENGINE, ENGINES
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -58,9 +58,12 @@ def openai_engine(model_cache: Path) -> AsrEngine:
     return load_engine(engine="openai-whisper", cache=model_cache)
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(
+    params=[pytest.param(name, marks=pytest.mark.slow if name != DEFAULT_ENGINE else ()) for name in ENGINES]
+)
 def each_engine(request: pytest.FixtureRequest) -> AsrEngine:
-    """Every engine on the bundled tiny.en: the tests that use it hold for any recogniser."""
+    """Every engine on the bundled tiny.en: the tests that use it hold for any recogniser. The default
+    engine's cases run in the fast suite; openai-whisper (PyTorch on the CPU, ~10x slower) in the slow one."""
     return request.getfixturevalue("engine" if request.param == "faster-whisper" else "openai_engine")
 
 

