@@ -58,6 +58,7 @@ def test_two_voices_on_one_track_get_their_roles_and_split_where_the_voice_chang
     assert speakers["voices"] == 2 and speakers["roles"]["confident"], speakers
     segments = result.segments
     assert {s.speaker for s in segments} == {"patient", "provider"}
+    assert {s.model for s in segments} == {engine.name}  # split parts keep the model that decoded them
     for line in room.placements:
         inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
         assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)
@@ -147,6 +148,7 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
     segments = sorted((s for s in latest.values() if s.words), key=lambda s: s.t0)
     assert {s.speaker for s in segments} == {"patient", "provider"}
     assert all(s.revision == 1 for s in segments)
+    assert {s.model for s in segments} == {engine.name}  # relabelled parts keep the model that decoded them
     for line in room.placements:
         inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
         assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)

@@ -82,20 +82,26 @@ class EncounterRun:
         ]
 
     def finals_by_model(self) -> Counter[tuple[str, bool]]:
-        """How many finals each model produced: (model, second pass or not) -> count."""
-        return Counter(
-            (e.get("model", ""), bool(e["revision"]))
-            for _, e in self.arrivals
-            if e["type"] == "segment" and e["final"] and e["words"]
-        )
+        """Which model produced each final: (model, False) per live final, and (model, True) per
+        segment of the stored transcript (the latest version of each id, after the second pass)."""
+        live = Counter((e.get("model", ""), False) for e in self._latest(revised=False).values())
+        return live + Counter((e.get("model", ""), True) for e in self._latest(revised=True).values())
 
     def text(self, revised: bool) -> str:
-        """The transcript: each utterance's live final, or its latest revision."""
+        """The transcript: each utterance's live final, or its latest version."""
+        return " ".join(e["text"] for e in sorted(self._latest(revised).values(), key=lambda e: e["t0"]))
+
+    def _latest(self, revised: bool) -> dict[str, dict]:
+        """The finals by id: the live ones, or the latest version of each (a final without words
+        withdraws its id, e.g. a part of a room segment that a relabel merged back)."""
         latest: dict[str, dict] = {}
         for _, e in self.arrivals:
-            if e["type"] == "segment" and e["final"] and e["words"] and (revised or not e["revision"]):
-                latest[e["id"]] = e
-        return " ".join(e["text"] for e in sorted(latest.values(), key=lambda e: e["t0"]))
+            if e["type"] == "segment" and e["final"] and (revised or not e["revision"]):
+                if e["words"]:
+                    latest[e["id"]] = e
+                else:
+                    latest.pop(e["id"], None)
+        return latest
 
 
 @dataclass
@@ -295,8 +301,8 @@ def format_live(result: LiveResult) -> str:
         + " ".join(f"{m}:{b:.1f}" for m, b in _per_minute(result.samples)),
         "finals by model   "
         + ", ".join(
-            f"{model or '?'} {n} {'second pass' if revised else 'live'}"
-            for (model, revised), n in sorted(sum((run.finals_by_model() for run in result.runs), Counter()).items())
+            f"{model or '?'} {n} {'stored' if stored else 'live'}"
+            for (model, stored), n in sorted(sum((run.finals_by_model() for run in result.runs), Counter()).items())
         ),
     ]
     rows = list(result.wer)

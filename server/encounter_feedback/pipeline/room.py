@@ -104,6 +104,7 @@ def attribute_room(
                 words=words,
                 final=True,
                 avg_logprob=segment.avg_logprob,
+                model=segment.model,
             )
             out.append((part, part_utterance(utterance, part, k, len(runs))))
     return out, labels.summary(diarizer)
@@ -221,6 +222,7 @@ class LiveRoom:
                 words=words,
                 final=True,
                 avg_logprob=segment.avg_logprob,
+                model=segment.model,
             )
             for k, (speaker, words) in enumerate(runs)
         ]
