@@ -2,7 +2,8 @@
 //
 // Segments are keyed by id: a partial is replaced by the next partial, then by its final, and a
 // final by its second-pass revision; a final with no words withdraws the utterance. Moments,
-// responses, cues and notes are keyed by id too, so an event seen twice (a reconnect) counts once.
+// responses, cues and notes are keyed by id too, so an event seen twice (a reconnect) counts once,
+// and one that arrives `withdrawn` (a flag that no longer holds after a change of speakers) is removed.
 
 import { REPLY_MEASURES } from "./taxonomy.js";
 
@@ -31,9 +32,9 @@ export class EncounterModel {
         if (event.final && !event.words.length) this.segments.delete(event.id);
         else this.segments.set(event.id, event);
         break;
-      case "moment": this.moments.set(event.id, event); break;
-      case "response": this.responses.set(event.id, event); break;
-      case "cue": this.cues.set(event.id, event); break;
+      case "moment": this.keep(this.moments, event); break;
+      case "response": this.keep(this.responses, event); break;
+      case "cue": this.keep(this.cues, event); break;
       case "note": this.notes.set(event.id, event); break;
       case "metrics":
         if (!this.metrics || event.t1 >= this.metrics.t1) this.metrics = event;
@@ -47,6 +48,11 @@ export class EncounterModel {
     }
     if (typeof event.t1 === "number") this.end = Math.max(this.end, event.t1);
     for (const listener of this.listeners) listener(event, this);
+  }
+
+  keep(events, event) {
+    if (event.withdrawn) events.delete(event.id);
+    else events.set(event.id, event);
   }
 
   /**

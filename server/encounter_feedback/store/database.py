@@ -386,10 +386,15 @@ class Store:
 
 def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The latest version of each event id (a second-pass final re-sent with the same id replaces
-    the first), without withdrawn finals (no words: no speech), faculty speaker corrections
-    applied (store/corrections.py), in time order."""
+    the first), without withdrawn finals (no words: no speech) or other withdrawn events
+    (`withdrawn`: a flag that no longer holds), faculty speaker corrections applied
+    (store/corrections.py), in time order."""
     by_id = {event["id"]: event for event in events}
-    kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
+    kept = [
+        e
+        for e in by_id.values()
+        if not e.get("withdrawn") and not (e["type"] == "segment" and not (e.get("final") and e.get("text")))
+    ]
     return sorted(with_speaker_corrections(kept), key=lambda event: event["t0"])
 
 
