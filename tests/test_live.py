@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import wave
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from encounter_feedback.bench.wer import normalize
 from encounter_feedback.events import Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.tts import VOICES, synthesize
+from encounter_feedback.pipeline.live import LiveConfig
 from encounter_feedback.stations.api_client import ApiClient, ApiError
 from encounter_feedback.stations.replay import ReplayClock, replay
 from encounter_feedback.store.database import Store
@@ -28,18 +30,33 @@ KEY = "test-key"
 
 
 @contextlib.asynccontextmanager
-async def live_server(data: Path, engine) -> AsyncIterator[tuple[Services, ApiClient]]:
-    services = Services(Store(data), engine, KEY, classifier=_classifier())
-    async with running(create_app(services)) as server, ApiClient(server.url, KEY) as api:
+async def live_server(data: Path, engine, drain_s: float | None = None) -> AsyncIterator[tuple[Services, ApiClient]]:
+    """A server with the classifier, and a client for it. `drain_s`: how long a finish may wait for the
+    last finals (a longer encounter on a busy machine falls further behind), and the client with it."""
+    config = LiveConfig() if drain_s is None else LiveConfig(drain_s=drain_s)
+    services = Services(Store(data), engine, KEY, classifier=_classifier(), live_config=config)
+    async with (
+        running(create_app(services)) as server,
+        ApiClient(server.url, KEY, timeout=config.drain_s + 30) as api,
+    ):
         yield services, api
 
 
-async def collect(api: ApiClient, encounter: str, into: list[dict], arrived: asyncio.Condition | None = None) -> None:
-    """Every event until the encounter finishes; `arrived` is notified after each."""
+async def collect(
+    api: ApiClient,
+    encounter: str,
+    into: list[dict],
+    arrived: asyncio.Condition | None = None,
+    arrivals: list[float] | None = None,
+) -> None:
+    """Every event until the encounter finishes; `arrived` is notified after each, and `arrivals` gets
+    the time.monotonic() each arrived at."""
     arrived = arrived or asyncio.Condition()
     async for event in api.subscribe(encounter):
         async with arrived:
             into.append(event)
+            if arrivals is not None:
+                arrivals.append(time.monotonic())
             arrived.notify_all()
         if event["type"] == "status" and event["state"] == "finished":
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pytest
@@ -41,9 +42,16 @@ GAP_S = 0.2
 """Shorter than the VAD's 0.5 s end of utterance: the change of speaker falls inside an utterance."""
 
 
+def render_room(
+    lines: Sequence[tuple[str, str]] = INTERVIEW, voices: Mapping[str, str] = ROOM_VOICES
+) -> RenderedDialogue:
+    """`lines` in two voices, `GAP_S` apart: `mix()` is what one room microphone hears."""
+    return render_dialogue(lines, gap_s=GAP_S, voices=voices)
+
+
 @pytest.fixture(scope="module")
 def room() -> RenderedDialogue:
-    return render_dialogue(INTERVIEW, gap_s=GAP_S, voices=ROOM_VOICES)
+    return render_room()
 
 
 def _analyze_mix(tmp_path, engine, samples: np.ndarray):
@@ -70,7 +78,7 @@ def test_two_voices_on_one_track_get_their_roles_and_split_where_the_voice_chang
 
 def test_one_voice_stays_one_speaker(tmp_path, engine):
     one_voice = {"provider": ROOM_VOICES["provider"], "patient": ROOM_VOICES["provider"]}
-    dialogue = render_dialogue(INTERVIEW, gap_s=GAP_S, voices=one_voice)
+    dialogue = render_room(voices=one_voice)
     result = _analyze_mix(tmp_path, engine, dialogue.mix())
     assert result.summary["speakers"]["voices"] == 1, result.summary["speakers"]
     assert {s.speaker for s in result.segments} == {"unknown"}
