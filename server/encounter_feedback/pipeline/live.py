@@ -162,6 +162,9 @@ class LiveEncounter:
         """A room track's re-estimated voices changed the speaker of segments already analysed: the
         moments and responses coded on them follow (pipeline/reannotate.py), now and at the finish."""
         self._relabelled = True
+        self._follow_speakers()
+
+    def _follow_speakers(self) -> None:
         if self._classifier is not None:
             follow_speakers(self.store, self.hub, self.id, self._classifier)
 
@@ -259,8 +262,9 @@ class LiveEncounter:
             if self._ticker is not None:
                 self._ticker.cancel()
             await self.analysis.finish(self._elapsed())
-            if self._relabelled:  # what the analysis coded after the last relabel follows it too
-                self.relabelled()
+            # What the analysis coded after the last relabel or faculty correction follows it too.
+            if self._relabelled or any(e.get("corrected") for e in self.store.latest_events(self.id)):
+                self._follow_speakers()
             if state != "finished":
                 self.status(state, "unknown", message)
             self.status("finished", "unknown", message)

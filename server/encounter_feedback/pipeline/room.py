@@ -6,7 +6,8 @@
 
 Words stay `unknown` while only one voice has been heard. Offline, `attribute_room` does it
 once for a whole recording; live, `LiveRoom` labels each final as it comes and re-labels
-earlier ones as the voices are re-estimated.
+earlier ones as the voices are re-estimated (and the flags coded on them follow:
+pipeline/reannotate.py).
 """
 
 from __future__ import annotations
