@@ -142,9 +142,15 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
     pairs = transcribe_tracks("enc", [Track("unknown", room.mix())], engine)
     published: list[Segment] = []
     analysed: list[Segment] = []
+    relabels: list[int] = []
+    """How many events were out each time the analysis was told that segments it heard were relabelled."""
 
     async def run() -> None:
-        live = LiveRoom(published.append, lambda utterance, segment: analysed.append(segment))
+        live = LiveRoom(
+            published.append,
+            lambda utterance, segment: analysed.append(segment),
+            on_relabel=lambda: relabels.append(len(published)),
+        )
         for segment, utterance in pairs:
             live.emit(segment)
             live.final(utterance, segment)
@@ -159,3 +165,9 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
         inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
         assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)
     assert [s.id for s in analysed] == [s.id for s in segments]  # each once, labelled, in order
+    # A segment the analysis heard under another speaker than its latest was announced as relabelled
+    # after that latest version went out (so the flags coded on it can follow).
+    for heard in analysed:
+        if latest[heard.id].speaker != heard.speaker:
+            last_sent = max(i for i, s in enumerate(published) if s.id == heard.id)
+            assert relabels and relabels[-1] > last_sent, heard.id
