@@ -14,7 +14,7 @@ export function renderTalk(container, model) {
     : el("p", { class: "muted" }, "No speech yet.");
   const rows = metricRows(model);
   container.replaceChildren(
-    el("p", { class: "muted", style: { margin: "0 0 .3rem", fontSize: ".8rem" } },
+    el("p", { class: "muted talk-caption" },
       source === "metrics" ? `Talk share up to ${clock(model.metrics.t1)}` : "Talk share (from the transcript so far)"),
     bar,
     ...(rows.length ? [el("dl", { class: "metric-list" }, rows.map(([name, text]) => [el("dt", {}, name), el("dd", {}, text)]))] : []));

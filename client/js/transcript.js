@@ -1,15 +1,21 @@
 // The transcript: one row per utterance in time order, patient on the left and provider on the
-// right. Partials show the words the recognizer has not settled yet (after `stable`) in grey
-// italics; the final with the same id replaces them. Turns that carry a moment or response flag
-// are highlighted. With `onSeek`, each row's time is a button that seeks the recording there.
+// right (a room recording not told apart by speaker: one column). Partials show the words the
+// recognizer has not settled yet (after `stable`) in grey italics; the final with the same id
+// replaces them. Turns that carry a moment or response flag are highlighted, lines with faculty
+// notes marked. With `onSeek`, each row's time is a button that seeks the recording there.
+//
+// Screen readers hear finals only: the list is not a live region (partials change several times
+// a second); `announcer`, a polite live region, gets each utterance once, when it is final.
 
-import { clock, el, human, speakerName } from "./dom.js";
+import { clock, el, GROUP_MARKS, human, speakerName } from "./dom.js";
 
 export class TranscriptView {
-  constructor(list, { onSeek = null, follow = false } = {}) {
+  constructor(list, { onSeek = null, follow = false, announcer = null } = {}) {
     this.list = list;
     this.onSeek = onSeek;
     this.follow = follow;  // keep the newest row in view while the user is at the bottom
+    this.announcer = announcer;
+    this.announced = null;  // segment ids already final when last seen (null: nothing seen yet)
     this.rows = new Map();
     this.current = null;
   }
@@ -26,7 +32,8 @@ export class TranscriptView {
       seen.add(segment.id);
       let row = this.rows.get(segment.id);
       const flag = flagged.get(segment.id) || null;
-      const key = `${segment.final}|${segment.revision}|${segment.text}|${segment.stable}|${flag?.id}|${flag?.label}|${flag ? model.verdict(flag.id)?.id : ""}`;
+      const notes = model.notesOn(segment).length;
+      const key = `${segment.speaker}|${segment.final}|${segment.revision}|${segment.text}|${segment.stable}|${flag?.id}|${flag?.label}|${flag ? model.verdict(flag.id)?.id : ""}|${notes}`;
       if (!row) {
         row = el("li", { dataset: { id: segment.id } });
         this.rows.set(segment.id, row);
@@ -42,6 +49,17 @@ export class TranscriptView {
     }
     for (const [id, row] of this.rows) if (!seen.has(id)) { row.remove(); this.rows.delete(id); }
     if (this.follow && atBottom) scroller.scrollTop = scroller.scrollHeight;
+    this.announce(segments);
+  }
+
+  /** Say each newly final utterance once (not the ones already there when the page opened). */
+  announce(segments) {
+    const finals = segments.filter((s) => s.final);
+    if (this.announcer && this.announced) {
+      const fresh = finals.filter((s) => !this.announced.has(s.id));
+      if (fresh.length) this.announcer.textContent = fresh.map((s) => `${speakerName(s.speaker)}: ${s.text}`).join(" ");
+    }
+    this.announced = new Set(finals.map((s) => s.id));
   }
 
   fill(row, segment, flag, model) {
@@ -60,11 +78,13 @@ export class TranscriptView {
     if (!segment.final) badges.push(el("span", { class: "tag muted" }, "listening\u2026"));
     if (segment.revision) badges.push(el("span", { class: "tag muted", title: "re-decoded with more context" }, "revised"));
     if (flag) {
-      const label = flag.type === "moment" ? human(flag.label) : `reply: ${human(flag.label)}`;
+      const label = flag.type === "moment" ? human(model.label(flag)) : `reply: ${human(model.label(flag))}`;
       const verdict = model.verdict(flag.id);
-      badges.push(el("span", { class: `tag flag ${flag.type} ${flag.group || ""}` }, `\u2691 ${label}`));
+      badges.push(el("span", { class: `tag flag ${flag.type} ${flag.group || ""}` }, `${flag.type === "moment" ? "\u2691" : GROUP_MARKS[flag.group] || "\u2691"} ${label}`));
       if (verdict) badges.push(el("span", { class: `tag verdict ${verdict.verdict}` }, verdictText(verdict)));
     }
+    const notes = model.notesOn(segment).length;
+    if (notes) badges.push(el("span", { class: "tag note", title: "faculty notes on this line" }, `\u270e ${notes}`));
     row.replaceChildren(el("div", { class: "meta" }, time, el("span", { class: "speaker" }, speakerName(segment.speaker)), ...badges), text);
   }
 

@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 
 from encounter_feedback.resources import bundled_dir
 from encounter_feedback.web.models import Problem
-from encounter_feedback.web.routes import encounters, exports, notes, server, stations, stream, taxonomy
+from encounter_feedback.web.routes import assessments, encounters, exports, notes, server, stations, stream, taxonomy
 from encounter_feedback.web.services import LiveRuntime, Services, close_interrupted
 from encounter_feedback.web.validation import invalid_handshake, invalid_request
 
@@ -52,7 +52,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(WebSocketRequestValidationError)(invalid_handshake)
-    for module in (encounters, stations, notes, exports, stream, taxonomy, server):
+    for module in (encounters, stations, notes, assessments, exports, stream, taxonomy, server):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=CLIENT_DIR, html=True), name="client")
     return app

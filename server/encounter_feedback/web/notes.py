@@ -1,7 +1,8 @@
 """Faculty notes: a request body checked into a `note` event, or a message that says what to fix.
 
-A note is free text at a time span (a bookmark when the text is empty), optionally about one
-event of the encounter (`target`). On a flag (a `moment` or `response`) it may carry a verdict:
+A note is free text at a time span (a bookmark when the text and tags are empty), optionally
+about one event of the encounter (`target`: a moment, a response or a transcript segment), with
+any of the predefined `tags` (taxonomy.NOTE_TAGS). On a flag (a `moment` or `response`) it may carry a verdict:
 `confirm`, `reject`, or `relabel` with the corrected taxonomy `label` (`neutral` for a response
 that answered nothing: its label is null).
 
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Note
-from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
+from encounter_feedback.taxonomy import MOMENT_LABELS, NOTE_TAGS, RESPONSE_LABELS
 
 MAX_AUTHOR = 100
 MAX_TEXT = 5000
@@ -42,6 +43,15 @@ class NoteIn(BaseModel):
     target: str | None = Field(None, description="id of the event the note is about")
     verdict: Literal["confirm", "reject", "relabel"] | None = Field(None, description="needs a target flag")
     label: str | None = Field(None, description="the corrected taxonomy label, with verdict relabel")
+    tags: list[str] = Field([], max_length=len(NOTE_TAGS), description=f"any of {', '.join(NOTE_TAGS)}")
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, tags: list[str]) -> list[str]:
+        unknown = [tag for tag in tags if tag not in NOTE_TAGS]
+        if unknown:
+            raise ValueError(f"unknown tag {unknown[0]!r}: use any of {', '.join(NOTE_TAGS)}")
+        return list(dict.fromkeys(tags))
 
     @field_validator("label")
     @classmethod
@@ -95,4 +105,5 @@ def note_event(encounter: str, note: NoteIn, events: Iterable[dict[str, Any]]) -
         label=note.label,
         target=note.target,
         verdict=note.verdict,
+        tags=note.tags,
     )

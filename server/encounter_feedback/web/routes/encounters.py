@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from encounter_feedback.analysis.summary import summarize
+from encounter_feedback.research.blinding import Blinder
 from encounter_feedback.scenarios import ScenarioError, find_scenario, scenario_or_none
 from encounter_feedback.web.access import require_key
-from encounter_feedback.web.models import EncounterCreate, EncounterCreated, EncounterOut, EncounterUpdate
+from encounter_feedback.web.models import (
+    EncounterCreate,
+    EncounterCreated,
+    EncounterListed,
+    EncounterOut,
+    EncounterUpdate,
+)
 from encounter_feedback.web.services import KnownEncounter, ServicesDep
 
 router = APIRouter(prefix="/api/encounters", dependencies=[Depends(require_key)])
@@ -36,9 +44,21 @@ def create_encounter(body: EncounterCreate, services: ServicesDep) -> dict[str, 
     return {**services.describe(record), "join_token": record.join_token}
 
 
-@router.get("", response_model=list[EncounterOut])
-def list_encounters(services: ServicesDep) -> list[dict[str, Any]]:
-    return [services.describe(record) for record in services.store.encounters()]
+@router.get("", response_model=list[EncounterListed])
+def list_encounters(
+    services: ServicesDep, blind: bool = Query(False, description="participant ids as stable codes, condition withheld")
+) -> list[dict[str, Any]]:
+    """Every encounter, newest first, with its length and its counts of moments and coded replies
+    (counted for all encounters at once: the list page makes one request)."""
+    tracks, overviews = services.store.all_tracks(), services.store.overviews()
+    blinder = Blinder.for_data_dir(services.store.data_dir) if blind else None
+    listed = []
+    for record in services.store.encounters():
+        row = {**services.describe(record, tracks.get(record.id, [])), **asdict(overviews[record.id])}
+        if blinder is not None:
+            row["metadata"] = blinder.metadata(record.metadata)
+        listed.append(row)
+    return listed
 
 
 @router.get("/{encounter_id}", response_model=EncounterCreated)

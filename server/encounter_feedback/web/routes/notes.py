@@ -23,7 +23,4 @@ async def add_note(record: KnownEncounter, body: NoteIn, services: ServicesDep) 
         raise HTTPException(400, str(exc)) from None
     except UnknownTarget as exc:
         raise HTTPException(404, str(exc)) from None
-    [seq] = services.store.add_events([note])
-    message = {**note.to_dict(), "seq": seq}
-    services.hub.publish(record.id, message)
-    return message
+    return services.add_event(note)

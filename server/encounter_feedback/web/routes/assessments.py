@@ -1,0 +1,25 @@
+"""Faculty ratings of the scenario's learning objectives and checklist (web/assessments.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from encounter_feedback.scenarios import scenario_or_none
+from encounter_feedback.web.access import require_key
+from encounter_feedback.web.assessments import AssessmentError, AssessmentIn, assessment_event
+from encounter_feedback.web.services import KnownEncounter, ServicesDep
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+@router.post("/api/encounters/{encounter_id}/assessments", status_code=201)
+async def rate_item(record: KnownEncounter, body: AssessmentIn, services: ServicesDep) -> dict[str, Any]:
+    """Rate one objective or checklist item of the encounter's scenario; stored as an `assessment`
+    event that replaces the item's last rating, and sent at once to every open viewer."""
+    try:
+        event = assessment_event(record.id, scenario_or_none(record.scenario), body)
+    except AssessmentError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return services.add_event(event)
