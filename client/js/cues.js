@@ -1,6 +1,6 @@
 // Cue and metrics events in words, for any kind: known kinds get a tailored line, others a generic one.
 
-import { human, number, percent, signed } from "./dom.js";
+import { human, number, percent, signed, speakerWord } from "./dom.js";
 import { REPLY_MEASURES } from "./taxonomy.js";
 
 const CHIP_NAMES = {
@@ -105,6 +105,6 @@ function metricText(name, value) {
     if (UNITS[name] || name.includes("time")) return `${number(value)}${UNITS[name] || " s"}`;
     return Number.isInteger(value) ? String(value) : number(value, 2);
   }
-  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${human(k)} ${metricText(name, v)}`).join(" \u00b7 ");
+  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${speakerWord(k)} ${metricText(name, v)}`).join(" \u00b7 ");
   return String(value);
 }

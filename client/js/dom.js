@@ -83,6 +83,11 @@ export function speakerName(speaker) {
   return SPEAKER_NAMES[speaker] || speaker;
 }
 
+/** A speaker in a word, for short labels: patient, provider, room. */
+export function speakerWord(speaker) {
+  return speaker === "unknown" ? "room" : human(speaker);
+}
+
 export function params() {
   return new URLSearchParams(location.search);
 }

@@ -29,8 +29,8 @@ export function momentWords(label) {
 export function replyWords(response, label = response?.label) {
   if (!response) return "No reply was coded.";
   if (!label || label === "neutral") return "Not coded as responsive or as a microaggression.";
-  const meaning = DEFINITIONS[label];
-  return `${human(label)}${meaning ? `: ${meaning}` : ""} (${response.group}).`;
+  const meaning = DEFINITIONS[label], name = human(label);
+  return `${name[0].toUpperCase()}${name.slice(1)}${meaning ? `: ${meaning}` : ""}.`;
 }
 
 /** The responsiveness score (-3..+3, the seed study's scale) with its anchor, or null. */

@@ -88,7 +88,8 @@ class Taxonomy(BaseModel):
     definitions: dict[str, str] = Field(description="what each moment and response label means, in a phrase")
     note_tags: dict[str, str] = Field(description="tags a faculty note can carry, and what each means")
     assessment_ratings: dict[str, dict[str, str]] = Field(
-        description="how learning objectives (objective) and checklist items (checklist) are rated, and what each rating means"
+        description="how learning objectives (objective) and checklist items (checklist) are rated, and what each "
+        "rating means"
     )
     responsiveness: dict[str, str] = Field(
         description="the responsiveness scale to a racial challenge, -3 to +3, and each point's anchor"
