@@ -107,7 +107,7 @@ function drawPlots() {
 }
 
 function flagTimes() {
-  return [...model.momentList(), ...model.remarks()].map((f) => f.t0).sort((a, b) => a - b);
+  return [...model.momentList(), ...model.responseList()].map((f) => f.t0).sort((a, b) => a - b);
 }
 
 function jumpFlag(direction) {

@@ -78,10 +78,14 @@ function flagItem(moment, response, pending) {
     reply);
 }
 
-/** Cues oldest first, like the transcript; the list keeps the newest in view while you are at its end. */
+/**
+ * Cues oldest first, like the transcript; the list keeps the newest in view while you are at its
+ * end. Left out: cues that report no event (value 0) and a moment's reply latency, which the flag
+ * shows (the same gap also comes as the provider's floor-taking latency, listed once).
+ */
 function renderCues() {
   const list = document.getElementById("cues");
-  const cues = model.cueList().slice(-60);
+  const cues = model.cueList().filter((c) => c.value !== 0 && !(c.kind === "response_latency" && c.moment)).slice(-60);
   if (!cues.length) return list.replaceChildren(el("li", { class: "empty" }, "No cues yet."));
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 30;
   list.replaceChildren(...cues.map((cue) => el("li", {},

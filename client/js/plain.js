@@ -30,7 +30,8 @@ export function replyWords(response, label = response?.label) {
   if (!response) return "No reply was coded.";
   if (!label || label === "neutral") return "Not coded as responsive or as a microaggression.";
   const meaning = DEFINITIONS[label], name = human(label);
-  return `${name[0].toUpperCase()}${name.slice(1)}${meaning ? `: ${meaning}` : ""}.`;
+  const sentence = `${name[0].toUpperCase()}${name.slice(1)}${meaning ? `: ${meaning}` : ""}`;
+  return /[.?!'"\u201d]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 
 /** The responsiveness score (-3..+3, the seed study's scale) with its anchor, or null. */

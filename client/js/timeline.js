@@ -15,7 +15,7 @@ const ROW = { overview: 26, ruler: 20, wave: 52 };
 const LANE_H = 24;
 const GAPS_H = 12;
 const CHIP_GAP_PX = 4;
-const CHIP_PAD_PX = 12;
+const CHIP_PAD_PX = 18;  // padding, borders (a speaker's 4 px left border) and a pixel to spare
 const CHIP_FONT = "600 11px system-ui, sans-serif";
 /** The label column (app.css .timeline grid) and the gap beside it. */
 const LABEL_PX = 96 + 8;
@@ -269,8 +269,9 @@ export class Timeline {
   }
 
   /**
-   * Chips start at their time and are as wide as their words; chips that would overlap at this
-   * zoom become one group chip ("3 cues") that lists them. None overlap by construction.
+   * Chips start at their time and are as wide as their words; a chip that would overlap the one
+   * before it at this zoom joins it, and a chip of several is one group chip ("3 cues") that lists
+   * them. None overlap by construction.
    */
   chips(items, width) {
     const groups = [];
@@ -281,7 +282,7 @@ export class Timeline {
       while (groups.length > 1 && overlap(groups[groups.length - 2], groups[groups.length - 1])) {
         const b = groups.pop(), a = groups[groups.length - 1];
         a.members.push(...b.members);
-        a.w = Math.max(Math.max(a.x + a.w, b.x + b.w) - a.x, chipWidth(groupWords(a.members)));
+        a.w = chipWidth(groupWords(a.members));
         a.x = Math.max(0, Math.min(a.x, width - a.w));
       }
     }
