@@ -21,6 +21,7 @@ import httpx
 import jiwer
 import numpy as np
 import pytest
+from fastapi import FastAPI
 
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.bench.wer import normalize
@@ -65,6 +66,28 @@ ARGS = [
 ]
 
 
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
+)
+"""Self only, no inline scripts or styles: every page is served under it here, so a page that would
+break under the server's Content Security Policy fails its test (a violation is a console error).
+('unsafe-eval' only because Playwright's wait_for_function evaluates its string; the pages use no eval.)"""
+
+
+def strict(app: FastAPI) -> FastAPI:
+    """`app` with STRICT_CSP on every page it serves."""
+
+    @app.middleware("http")
+    async def content_security_policy(request, call_next):
+        response = await call_next(request)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers["Content-Security-Policy"] = STRICT_CSP
+        return response
+
+    return app
+
+
 class ServerThread:
     """`encounter serve` in-process: the app on its own event loop in a background thread."""
 
@@ -83,7 +106,7 @@ class ServerThread:
     async def _serve(self, ready: threading.Event) -> None:
         self.services = Services(Store(self.data), self.engine, KEY, classifier=self.classifier)
         self._stop = asyncio.Event()
-        async with running(create_app(self.services)) as server, ApiClient(server.url, KEY) as api:
+        async with running(strict(create_app(self.services))) as server, ApiClient(server.url, KEY) as api:
             self.url, self.api = server.url, api
             ready.set()
             await self._stop.wait()
@@ -193,7 +216,7 @@ def open_debrief(browser, server, encounter: str, viewport=(1400, 1000)):
     page = new_page(browser, viewport)
     page.goto(server.page_url("debrief.html", encounter))
     page.wait_for_selector("#play:not([disabled])", timeout=30_000)
-    page.wait_for_selector("#cards .card")
+    page.wait_for_selector("#cards > *")
     return page
 
 
