@@ -727,7 +727,7 @@ def test_a_room_recording_says_what_it_is(server, browser, room, width):
 
 @pytest.mark.data
 def test_a_long_real_room_recording_reads_with_a_ruler_and_an_overview(server, browser, engine, shared_data):
-    """An 11-minute mock consultation from osce-dev, one room microphone, analysed offline."""
+    """A 9-minute mock consultation from osce-dev, one room microphone, analysed offline."""
     recording = shared_data / "osce-dev" / "audio" / "MSK0001.mp3"
     if not recording.exists():
         pytest.skip(f"{recording} is not there")
