@@ -20,7 +20,7 @@ export function momentCard(moment, model, actions, looping = null) {
   const timeButton = (event, what) => el("button", { type: "button", class: "link time", "aria-label": `Play ${what} from ${clock(event.t0)}`,
     onclick: () => onSeek(event.t0) }, `\u25b6 ${clock(event.t0)}`);
   const looped = looping === moment.id;
-  return el("article", { class: `card${model.rejected(moment) ? " rejected" : ""} ${response?.group || "unanswered"}`, dataset: { id: moment.id },
+  return el("article", { class: `card${model.rejected(moment) ? " rejected" : ""} ${response ? model.group(response) : "unanswered"}`, dataset: { id: moment.id },
     "aria-labelledby": `card-${moment.id}-h` },
     el("h3", { id: `card-${moment.id}-h` }, el("span", { class: "tag flag moment" }, `\u2691 ${human(model.label(moment))}`),
       timeButton(moment, "the moment"), el("span", { class: "muted" }, `model ${percent(moment.confidence)} sure`)),
@@ -43,8 +43,9 @@ export function momentCard(moment, model, actions, looping = null) {
 
 /** A provider remark coded as a microaggression with no patient moment before it. */
 export function remarkCard(response, model, actions) {
-  return el("article", { class: `card remark ${response.group}`, dataset: { id: response.id }, "aria-labelledby": `card-${response.id}-h` },
-    el("h3", { id: `card-${response.id}-h` }, el("span", { class: `tag ${response.group}` }, `${groupText(response.group)}: ${human(model.label(response))}`),
+  const group = model.group(response);
+  return el("article", { class: `card remark ${group}`, dataset: { id: response.id }, "aria-labelledby": `card-${response.id}-h` },
+    el("h3", { id: `card-${response.id}-h` }, el("span", { class: `tag ${group}` }, `${groupText(group)}: ${human(model.label(response))}`),
       el("button", { type: "button", class: "link time", "aria-label": `Play the remark from ${clock(response.t0)}`, onclick: () => actions.onSeek(response.t0) },
         `\u25b6 ${clock(response.t0)}`)),
     quote("provider", "Provider", response, model),
@@ -76,7 +77,7 @@ function facts(moment, response, model) {
   ].filter(Boolean);
   return el("dl", {},
     el("dt", {}, "Reply"),
-    el("dd", {}, el("span", { class: `tag ${response.group}` }, groupText(response.group)), " ", replyWords(response, model.label(response))),
+    el("dd", {}, el("span", { class: `tag ${model.group(response)}` }, groupText(model.group(response))), " ", replyWords(response, model.label(response))),
     score ? [el("dt", {}, "Responsiveness"), el("dd", { class: "score" }, score)] : null,
     el("dt", {}, "Delivery"),
     el("dd", {}, delivery || "\u2014", el("details", { class: "numbers" }, el("summary", {}, "numbers"), el("ul", {}, numbers.map((n) => el("li", {}, n))))));

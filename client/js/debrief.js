@@ -278,6 +278,7 @@ async function loadSummary() {
     summary = await api(`/api/encounters/${id}/summary`);
   } catch (error) {
     document.getElementById("summary").textContent = `No summary: ${error.message}`;
+    if (!objectives) document.getElementById("objectives").textContent = `No objectives: ${error.message}`;
     return;
   }
   renderSummary(document.getElementById("summary"), summary, model);

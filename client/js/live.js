@@ -61,7 +61,7 @@ function flagItem(moment, response, pending) {
   let reply;
   if (response) {
     reply = el("div", { class: "reply" },
-      el("span", { class: `tag ${response.group}` }, `${groupText(response.group).split(" ")[0]} reply: ${human(model.label(response))}`), " ",
+      el("span", { class: `tag ${model.group(response)}` }, `${groupText(model.group(response)).split(" ")[0]} reply: ${human(model.label(response))}`), " ",
       el("span", {}, `${model.latency(moment, response).toFixed(1)} s later: \u201c${response.text}\u201d`),
       verdictControls(encounter, response, model));
   } else if (pending) {

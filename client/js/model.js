@@ -10,7 +10,7 @@
 // which takes the text and times from the latest version of the flag's segments, and
 // `latency(moment, response)`, the one latency figure (server: transcript.py `reply_latency`).
 
-import { REPLY_MEASURES } from "./taxonomy.js";
+import { groupOf, REPLY_MEASURES } from "./taxonomy.js";
 
 /** Seconds of the patient's line heard before it when an exchange is played. */
 export const EXCHANGE_LEAD_S = 3;
@@ -168,6 +168,12 @@ export class EncounterModel {
   label(flag) {
     const verdict = this.verdict(flag.id);
     return verdict?.verdict === "relabel" ? verdict.label : flag.label;
+  }
+
+  /** A response's group after the faculty's verdict: a relabel's group, else its own. */
+  group(response) {
+    const verdict = this.verdict(response.id);
+    return verdict?.verdict === "relabel" ? groupOf(verdict.label) : response.group;
   }
 
   rejected(flag) {

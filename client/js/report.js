@@ -33,7 +33,7 @@ function momentItem(moment, model) {
     el("p", { class: "said patient" }, el("strong", {}, "Patient: "), `\u201c${moment.text}\u201d`),
     reply
       ? [el("p", { class: "said provider" }, el("strong", {}, "You: "), `\u201c${reply.text}\u201d`),
-        el("p", {}, el("strong", {}, "Your reply: "), el("span", { class: `tag ${reply.group}` }, groupText(reply.group)), " ", replyWords(reply, replyLabel),
+        el("p", {}, el("strong", {}, "Your reply: "), el("span", { class: `tag ${model.group(reply)}` }, groupText(model.group(reply))), " ", replyWords(reply, replyLabel),
           score ? [" ", el("strong", {}, "Responsiveness: "), `${score}.`] : null),
         delivery ? el("p", {}, delivery) : null]
       : el("p", {}, "No reply of yours was coded after this."),
@@ -44,7 +44,7 @@ function remarkItem(response, model) {
   return el("article", { class: "r-moment remark", dataset: { id: response.id } },
     el("h3", {}, el("span", { class: "time" }, mmss(response.t0)), " A remark of yours with no patient moment before it."),
     el("p", { class: "said provider" }, el("strong", {}, "You: "), `\u201c${response.text}\u201d`),
-    el("p", {}, el("span", { class: `tag ${response.group}` }, groupText(response.group)), " ", replyWords(response, model.label(response))),
+    el("p", {}, el("span", { class: `tag ${model.group(response)}` }, groupText(model.group(response))), " ", replyWords(response, model.label(response))),
     model.notesOn(response).map((n) => el("p", { class: "faculty" }, el("strong", {}, `${n.author}: `), noteWords(n))));
 }
 

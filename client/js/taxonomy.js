@@ -13,6 +13,14 @@ const taxonomy = await api("/api/taxonomy").catch((error) => {
 
 export const MOMENT_LABELS = taxonomy.moment_labels;
 
+const MICROAGGRESSIONS = new Set(taxonomy.microaggressions || []);
+const RESPONSIVE = new Set(taxonomy.responsive || []);
+
+/** A response label's group: microaggression, responsive, or neutral (no label, or "neutral"). */
+export function groupOf(label) {
+  return MICROAGGRESSIONS.has(label) ? "microaggression" : RESPONSIVE.has(label) ? "responsive" : "neutral";
+}
+
 /** What a response can be relabelled to: its labels, and "neutral" for a reply that answered nothing. */
 export const RESPONSE_LABELS = [...taxonomy.response_labels, "neutral"];
 

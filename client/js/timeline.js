@@ -144,7 +144,7 @@ export class Timeline {
       if (room || m.speaker === role) bands.push(this.band(m, "moment"));
     }
     for (const r of this.model.responseList()) {
-      if (room || r.speaker === role) bands.push(this.band(r, `response ${r.group}`));
+      if (room || r.speaker === role) bands.push(this.band(r, `response ${this.model.group(r)}`));
     }
     const row = el("div", { class: `tl-track wave ${role}`, "aria-hidden": "true", title: "Click to play from here" }, canvas, bands);
     row.addEventListener("click", (e) => this.seekAt(e, row));
@@ -192,9 +192,9 @@ export class Timeline {
     lanes.push({
       name: "Replies", cls: "replies",
       items: model.responseList().map((r) => {
-        const label = human(model.label(r)), off = model.rejected(r) ? " rejected" : "";
-        return { key: r.id, t0: r.t0, t1: r.t1, cls: `response ${r.group}${off}`, text: `${groupText(r.group).split(" ")[0]} ${label}`,
-          kind: "span", focusable: true, label: `Reply at ${clock(r.t0)}: ${label}, ${r.group}${off ? " (rejected by faculty)" : ""}` };
+        const label = human(model.label(r)), group = model.group(r), off = model.rejected(r) ? " rejected" : "";
+        return { key: r.id, t0: r.t0, t1: r.t1, cls: `response ${group}${off}`, text: `${groupText(group).split(" ")[0]} ${label}`,
+          kind: "span", focusable: true, label: `Reply at ${clock(r.t0)}: ${label}, ${group}${off ? " (rejected by faculty)" : ""}` };
       }),
     });
     lanes.push({ name: "Turn gaps", cls: "gaps", height: GAPS_H, items: this.gaps() });

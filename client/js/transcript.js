@@ -63,7 +63,8 @@ export class TranscriptView {
   }
 
   fill(row, segment, flag, model) {
-    row.className = `turn ${segment.speaker}${segment.final ? "" : " partial"}${flag ? ` flagged ${flag.type} ${flag.group || ""}` : ""}`;
+    const group = flag?.type === "response" ? model.group(flag) : "";
+    row.className = `turn ${segment.speaker}${segment.final ? "" : " partial"}${flag ? ` flagged ${flag.type} ${group}` : ""}`;
     row.dataset.t0 = segment.t0;
     row.dataset.t1 = segment.t1;
     const words = segment.words.map((w) => w.w);
@@ -80,7 +81,7 @@ export class TranscriptView {
     if (flag) {
       const label = flag.type === "moment" ? human(model.label(flag)) : `reply: ${human(model.label(flag))}`;
       const verdict = model.verdict(flag.id);
-      badges.push(el("span", { class: `tag flag ${flag.type} ${flag.group || ""}` }, `${flag.type === "moment" ? "\u2691" : GROUP_MARKS[flag.group] || "\u2691"} ${label}`));
+      badges.push(el("span", { class: `tag flag ${flag.type} ${group}` }, `${flag.type === "moment" ? "\u2691" : GROUP_MARKS[group]} ${label}`));
       if (verdict) badges.push(el("span", { class: `tag verdict ${verdict.verdict}` }, verdictText(verdict)));
     }
     const notes = model.notesOn(segment).length;
