@@ -5,8 +5,9 @@
       provider turn -> the first after a moment -> response model (the moment as context) -> `response` event
 
 The live server and `encounter analyze` drive the same class: the server with finals as they
-arrive and clock ticks, `analyze` with every segment in time order. It only reads segments and
-emits events; it never touches audio or transport.
+arrive and clock ticks, `analyze` with a whole transcript; both get the same turns, hence the
+same events (see analysis/time_order.py). It only reads segments and emits events; it never
+touches audio or transport.
 
 With one mixed track (speaker `unknown`) moments are still flagged, but replies are not coded:
 nobody knows who answered.
@@ -14,10 +15,10 @@ nobody knows who answered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from encounter_feedback.analysis.classifier import Classifier
-from encounter_feedback.analysis.turns import CLOSE_AFTER_S, Turn, TurnBuilder
+from encounter_feedback.analysis.turns import Turn, TurnBuilder
 from encounter_feedback.events import Event, Moment, Response, Segment
 from encounter_feedback.transcript import reply_latency
 
@@ -27,24 +28,22 @@ Emit = Callable[[Event], None]
 class Annotator:
     """Moment and response events for one encounter; see the module doc."""
 
-    def __init__(
-        self, encounter: str, classifier: Classifier, emit: Emit, close_after_s: float = CLOSE_AFTER_S
-    ) -> None:
+    def __init__(self, encounter: str, classifier: Classifier, emit: Emit) -> None:
         self.encounter = encounter
         self.classifier = classifier
         self._emit = emit
-        self._turns = TurnBuilder(close_after_s)
+        self._turns = TurnBuilder()
         self._pending: Moment | None = None
         """The latest patient moment still waiting for the provider's reply."""
         self._moments = 0
 
     def add(self, segment: Segment) -> None:
         """A final segment with words (first pass), in arrival order."""
-        self._close(self._turns.add(segment))
+        self._turns.add(segment)
 
-    def tick(self, now: float, speaking: frozenset[str] = frozenset()) -> None:
-        """Encounter time passed: a turn whose speaker stopped long enough closes (see `TurnBuilder.tick`)."""
-        self._close(self._turns.tick(now, speaking))
+    def tick(self, now: float, open_since: Mapping[str, float] | None = None) -> None:
+        """Encounter time passed: turns that are over close (see `TurnBuilder.tick`)."""
+        self._close(self._turns.tick(now, open_since))
 
     def finish(self) -> None:
         """The encounter ended: the last turn closes (a moment left unanswered gets no response)."""
@@ -101,10 +100,10 @@ class Annotator:
 
 
 def annotate(encounter: str, segments: list[Segment], classifier: Classifier) -> list[Event]:
-    """Offline: the moment and response events of a whole transcript (segments in time order)."""
+    """Offline: the moment and response events of a whole transcript (final segments with words)."""
     events: list[Event] = []
     annotator = Annotator(encounter, classifier, events.append)
-    for segment in sorted(segments, key=lambda s: s.t0):
+    for segment in segments:
         annotator.add(segment)
     annotator.finish()
     return events

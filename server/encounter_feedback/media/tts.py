@@ -51,7 +51,7 @@ class _Espeak:
         self._lib.espeak_SetSynthCallback(self._callback)
         self.lock = threading.Lock()
 
-    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), count: int, _events: int) -> int:
+    def _collect(self, wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
         return 0

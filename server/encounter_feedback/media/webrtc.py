@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
+import av
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -88,30 +90,39 @@ async def answer_offer(
     return pc
 
 
-async def receive_audio(
-    track: MediaStreamTrack,
-    on_first: Callable[[], None],
-    write: Callable[[np.ndarray], None],
-    on_last: Callable[[], None],
-) -> None:
-    """Feed the track's audio to `write` as 16 kHz mono float32 until it ends. Lost packets become
-    silence. `on_first` runs before the first samples; `on_last` after the last, however the
-    track ended, if any audio came at all."""
+class AudioSink(Protocol):
+    """Where one connection's audio goes."""
+
+    def write(self, samples: np.ndarray) -> None:
+        """16 kHz mono float32 samples, in order, gaps filled with silence."""
+
+    def end(self) -> None:
+        """The connection's last samples were written."""
+
+
+async def receive_audio(track: MediaStreamTrack, start: Callable[[], AudioSink]) -> None:
+    """Feed the track's audio as 16 kHz mono float32 until it ends. `start` runs at the first frame
+    and says where the samples go; that sink's `end` runs after the last, however the track ended.
+    Lost packets become silence."""
     resampler = Resampler()
+    sink: AudioSink | None = None
     next_pts: int | None = None
     try:
         while True:
             frame = await track.recv()
-            if next_pts is None:
-                on_first()
-            elif frame.pts is not None and frame.pts > next_pts:  # lost packets: keep the clock
-                write(np.zeros(round((frame.pts - next_pts) * frame.time_base * SAMPLE_RATE), np.float32))
+            if not isinstance(frame, av.AudioFrame):
+                continue  # an audio track sends audio frames only
+            if sink is None:
+                sink = start()
+            elif frame.pts is not None and next_pts is not None and frame.pts > next_pts and frame.time_base:
+                # lost packets: keep the clock
+                sink.write(np.zeros(round((frame.pts - next_pts) * frame.time_base * SAMPLE_RATE), np.float32))
             if frame.pts is not None:
                 next_pts = frame.pts + frame.samples
-            write(to_mono(resampler.push(frame)))
+            sink.write(to_mono(resampler.push(frame)))
     except MediaStreamError:
         pass
     finally:
-        if next_pts is not None:
-            write(to_mono(resampler.push(None)))
-            on_last()
+        if sink is not None:
+            sink.write(to_mono(resampler.push(None)))
+            sink.end()

@@ -23,8 +23,8 @@ import numpy as np
 from aiortc import MediaStreamTrack, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from encounter_feedback.analysis.classifier import Classifier
-from encounter_feedback.analysis.dynamics import earliest
 from encounter_feedback.analysis.live import LiveAnalysis, ProsodyWorker
+from encounter_feedback.analysis.time_order import earliest
 from encounter_feedback.events import ROLE_SPEAKERS, Event, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.recording import WavRecorder
@@ -47,10 +47,8 @@ class LiveConfig:
     """None by default: stations and server meet on the LAN with host candidates, offline."""
     rejoin_gap_s: float = 0.05
     """A reconnecting role further behind the clock than this gets the gap filled with silence."""
-    turn_close_s: float = 2.0
-    """A speaker silent this long (nothing in flight) has finished their turn: it is classified."""
     tick_s: float = 0.25
-    """How often the annotator is told the time."""
+    """How often the analysis is told the time (turns close `turns.TURN_CLOSE_S` after their speaker stops)."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,7 @@ class LiveEncounter:
         self._peers: dict[str, RTCPeerConnection] = {}
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
-        self.analysis = LiveAnalysis(
-            record.id, self.publish, shared.prosody, shared.classifier, shared.config.turn_close_s
-        )
+        self.analysis = LiveAnalysis(record.id, self.publish, shared.prosody, shared.classifier)
         self._ticker: asyncio.Task[None] | None = None
         self.finished = False
 
@@ -128,7 +124,7 @@ class LiveEncounter:
 
     def _in_flight(self) -> dict[str, float]:
         """Per speaker, where their earliest speech not yet out as a final began."""
-        starts = ((c.speaker, c.transcriber.in_flight_since if c.transcriber else None) for c in self.channels.values())
+        starts = ((c.speaker, c.track.transcriber.in_flight_since if c.track else None) for c in self.channels.values())
         return earliest((speaker, since) for speaker, since in starts if since is not None)
 
     def status(self, state: str, speaker: str, message: str = "") -> None:
@@ -182,12 +178,13 @@ class LiveEncounter:
 
 @dataclass(eq=False)
 class RoleChannel:
-    """Everything one role sends, across reconnections: its recording and its transcriber."""
+    """Everything one role sends, across reconnections: its connections' audio, one after another,
+    into one `RoleTrack` from the role's first audio frame on."""
 
     encounter: LiveEncounter
     role: str
-    recorder: WavRecorder | None = None
-    transcriber: StreamingTranscriber | None = None
+    track: RoleTrack | None = None
+    """None until the role's first audio arrives."""
     _consumer: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -202,46 +199,71 @@ class RoleChannel:
         """Wait until the role's tracks have ended and its last final has gone out."""
         if self._consumer is not None:
             await asyncio.gather(self._consumer, return_exceptions=True)
-        if self.transcriber is not None:
-            await self.transcriber.drain()
-        if self.recorder is not None:
-            self.recorder.close()
+        if self.track is not None:
+            await self.track.closed()
 
     async def _consume(self, track: MediaStreamTrack, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        await receive_audio(track, self._join, self._write, self._leave)
+        await receive_audio(track, self._join)
 
-    def _join(self) -> None:
+    def _join(self) -> RoleTrack:
         """A connection's first frame: place the role on the encounter clock."""
         now = self.encounter.now()
-        if self.transcriber is None:
-            path = self.encounter.recordings / f"{self.role}.wav"
-            self.recorder = WavRecorder(path)
-            self.recorder.write_silence(now)
-            self.transcriber = StreamingTranscriber(
-                self.encounter.id,
-                self.speaker,
-                self.encounter.scheduler,
-                self.encounter.publish,
-                self.encounter.config.streaming,
-                offset=now,
-                context=self.encounter.context,
-                on_final=self.encounter.analysis.final,  # a track's first-pass finals (always with words)
-            )
-        elif now - self.transcriber.position > self.encounter.config.rejoin_gap_s:
-            self._write(np.zeros(round((now - self.transcriber.position) * SAMPLE_RATE), np.float32))
-        self.encounter.store.add_track(self.encounter.id, self.role, str(self.recorder.path), None, None)
+        if self.track is None:
+            self.track = RoleTrack.start(self.encounter, self.role, now)
+        else:
+            self.track.rejoin(now)
+        self.encounter.store.add_track(self.encounter.id, self.role, str(self.track.recorder.path), None, None)
         self.encounter.status("track_added", self.speaker, f"{self.role} joined")
+        return self.track
 
-    def _write(self, samples: np.ndarray) -> None:
+
+@dataclass(eq=False)
+class RoleTrack:
+    """One role's audio on the encounter clock: its recording and its transcriber (an AudioSink
+    for each of the role's connections in turn)."""
+
+    encounter: LiveEncounter
+    role: str
+    recorder: WavRecorder
+    transcriber: StreamingTranscriber
+
+    @classmethod
+    def start(cls, encounter: LiveEncounter, role: str, now: float) -> RoleTrack:
+        """The role's first audio, at encounter time `now`: its recording starts with `now` of silence."""
+        recorder = WavRecorder(encounter.recordings / f"{role}.wav")
+        recorder.write_silence(now)
+        transcriber = StreamingTranscriber(
+            encounter.id,
+            ROLE_SPEAKERS[role],
+            encounter.scheduler,
+            encounter.publish,
+            encounter.config.streaming,
+            offset=now,
+            context=encounter.context,
+            on_final=encounter.analysis.final,  # a track's first-pass finals (always with words)
+        )
+        return cls(encounter, role, recorder, transcriber)
+
+    def rejoin(self, now: float) -> None:
+        """A new connection's first frame at encounter time `now`: the time it was away is silence."""
+        if now - self.transcriber.position > self.encounter.config.rejoin_gap_s:
+            self.write(np.zeros(round((now - self.transcriber.position) * SAMPLE_RATE), np.float32))
+
+    def write(self, samples: np.ndarray) -> None:
         self.recorder.write(samples)
         self.transcriber.feed(samples)
 
-    def _leave(self) -> None:
+    def end(self) -> None:
         """The connection ended (hung up, replaced, or vanished): finish the utterance in progress."""
         self.transcriber.end()
         self.encounter.store.add_track(
             self.encounter.id, self.role, str(self.recorder.path), None, self.recorder.duration
         )
-        self.encounter.status("track_ended", self.speaker, f"{self.role} left")
+        self.encounter.status("track_ended", ROLE_SPEAKERS[self.role], f"{self.role} left")
+
+    async def closed(self) -> None:
+        """Wait until the last final and its second pass have gone out; close the recording."""
+        await self.transcriber.drain()
+        self.recorder.close()

@@ -48,7 +48,7 @@ def load_sources(
     per_role = {role: path for role, path in (per_role or {}).items() if path is not None}
     if (mixed is None) == (not per_role):
         raise InputError("give either recordings (INPUT) or --patient/--provider files, not both")
-    if per_role:
+    if mixed is None:
         if channels:
             raise InputError("--channels applies to a single multichannel INPUT, not to --patient/--provider")
         return [

@@ -80,9 +80,10 @@ def update_encounter(record: KnownEncounter, body: EncounterUpdate, services: Se
 @router.post("/{encounter_id}/finish", response_model=EncounterOut)
 async def finish(record: KnownEncounter, services: ServicesDep) -> dict[str, Any]:
     """Hang up every station, finalize the last utterances and close the encounter."""
-    live = services.live.pop(record.id, None)
+    live = services.live.get(record.id)
     if live is not None:
-        await live.close()
+        await live.close()  # it stays listed while it finishes, so a station's reconnect is refused (409)
+        services.live.pop(record.id, None)
     elif record.finished_at is None:
         services.store.finish(record.id)
     return services.describe(services.store.encounter(record.id))

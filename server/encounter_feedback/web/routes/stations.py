@@ -18,7 +18,8 @@ async def offer(record: KnownEncounter, body: Offer, runtime: RuntimeDep) -> dic
     """A station's SDP offer for one role's audio; returns the SDP answer."""
     if not same_secret(body.token, record.join_token):
         raise HTTPException(403, "wrong join token for this encounter")
-    if record.finished_at is not None:
+    closing = runtime.services.live.get(record.id)
+    if record.finished_at is not None or (closing is not None and closing.finished):
         raise HTTPException(409, "the encounter has finished; create a new one")
     try:
         answer = await runtime.live_encounter(record).accept(body.sdp, body.type, body.role)
