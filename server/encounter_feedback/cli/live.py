@@ -7,10 +7,14 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from encounter_feedback.cli.options import data_option, model_option, roles
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -139,7 +143,7 @@ async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
     return 0
 
 
-async def _tick(bar, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def _tick(bar: tqdm, seconds: float) -> None:
     for _ in range(round(seconds)):
         await asyncio.sleep(1.0)
         bar.update(1)
