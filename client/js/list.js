@@ -64,8 +64,10 @@ function row(e) {
     el("td", { class: "num" }, String(e.moments)),
     el("td", { class: "replies" },
       e.microaggressions || e.responsive
-        ? [el("span", { class: "tag microaggression", title: "replies coded as microaggressions" }, `${GROUP_MARKS.microaggression} ${e.microaggressions} microaggression`),
-          " ", el("span", { class: "tag responsive", title: "replies coded as responsive" }, `${GROUP_MARKS.responsive} ${e.responsive} responsive`)]
+        ? ["microaggression", "responsive"].map((group) => {
+          const n = group === "responsive" ? e.responsive : e.microaggressions;
+          return el("span", { class: `tag ${n ? group : "none"}`, title: `replies coded as ${group}` }, `${GROUP_MARKS[group]} ${n} ${group}`);
+        })
         : dash),
     el("td", {}, e.scenario || dash),
     el("td", {}, meta.cohort ?? dash),
