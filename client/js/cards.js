@@ -32,8 +32,8 @@ export function momentCard(moment, model, actions, looping = null) {
     quote("patient", "Patient", moment, model),
     response ? quote("provider", "Provider", response, model, timeButton(response, "the reply"))
       : el("blockquote", { class: "provider muted" }, "No provider reply coded."),
-    facts(moment, response, model),
-    faculty(model, moment, response),
+    facts(moment, response, model, actions),
+    faculty(model, ...model.exchangeFlags(moment)),
     el("div", { class: "card-actions" },
       el("button", { type: "button", class: "note-on", onclick: () => actions.noteOn(moment) }, "\u270e Note on moment"),
       response ? el("button", { type: "button", class: "note-on reply", onclick: () => actions.noteOn(response) }, "\u270e Note on reply") : null),
@@ -63,12 +63,13 @@ function quote(cls, who, flag, model, extra = null) {
     model.rejected(flag) ? el("span", { class: "tag verdict reject" }, "rejected") : null);
 }
 
-function facts(moment, response, model) {
+function facts(moment, response, model, actions) {
   if (!response) return el("dl", {}, el("dt", {}, "Reply"), el("dd", {}, "\u2014"));
   const { change, measures } = model.replyCues(moment, response);
   const latency = model.latency(moment, response);
   const delivery = deliveryWords(latency, measures, change);
-  const score = scoreWords(moment.responsiveness ?? response.responsiveness);
+  const score = scoreWords(moment.responsiveness);
+  const later = model.laterReplies(moment.id);
   const numbers = [
     `latency ${signed(latency)} s (end of the patient's turn to the start of the reply)`,
     ...measures.map((c) => c.value === null || c.value === undefined ? `${human(c.kind)}: ${c.reason || "not measured"}`
@@ -79,6 +80,10 @@ function facts(moment, response, model) {
     el("dt", {}, "Reply"),
     el("dd", {}, el("span", { class: `tag ${model.group(response)}` }, groupText(model.group(response))), " ", replyWords(response, model.label(response))),
     score ? [el("dt", {}, "Responsiveness"), el("dd", { class: "score" }, score)] : null,
+    later.length ? [el("dt", {}, "Later"), el("dd", {}, later.map((r) => el("p", { class: "later" },
+      el("span", { class: `tag ${model.group(r)}` }, `${groupText(model.group(r)).split(" ")[0]} ${human(model.label(r))}`), " ",
+      el("button", { type: "button", class: "link time", "aria-label": `Play the later reply from ${clock(r.t0)}`, onclick: () => actions.onSeek(r.t0) }, clock(r.t0)),
+      ` \u201c${r.text}\u201d`)))] : null,
     el("dt", {}, "Delivery"),
     el("dd", {}, delivery || "\u2014", el("details", { class: "numbers" }, el("summary", {}, "numbers"), el("ul", {}, numbers.map((n) => el("li", {}, n))))));
 }

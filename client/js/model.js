@@ -99,14 +99,24 @@ export class EncounterModel {
     return [...this.responses.values()].map((r) => this.flag(r)).sort((a, b) => a.t0 - b.t0);
   }
 
-  /** The reply to a moment (as the transcript now reads), or null. */
+  /** The provider's reply to a moment, their first turn after it (as the transcript now reads), or null. */
   responseTo(momentId) {
-    return this.flag([...this.responses.values()].find((r) => r.moment === momentId)) || null;
+    return this.flag([...this.responses.values()].find((r) => r.moment === momentId && (r.relation || "immediate") === "immediate")) || null;
+  }
+
+  /** Later turns in a moment's window that earned a code (`relation` later), in time order. */
+  laterReplies(momentId) {
+    return this.responseList().filter((r) => r.moment === momentId && r.relation === "later");
+  }
+
+  /** A moment and the provider's replies to it: what its card, its notes and its report item cover. */
+  exchangeFlags(moment) {
+    return [moment, this.responseTo(moment.id), ...this.laterReplies(moment.id)].filter(Boolean);
   }
 
   /** Provider remarks coded with no patient moment before them (a standalone microaggression). */
   remarks() {
-    return this.responseList().filter((r) => !r.moment || !this.moments.has(r.moment));
+    return this.responseList().filter((r) => r.relation === "standalone" || !r.moment || !this.moments.has(r.moment));
   }
 
   /**

@@ -25,9 +25,10 @@ function momentItem(moment, model) {
   const { change, measures } = model.replyCues(moment, reply);
   const label = model.label(moment);
   const replyLabel = reply ? model.label(reply) : null;
-  const score = scoreWords(moment.responsiveness ?? reply?.responsiveness);
+  const score = scoreWords(moment.responsiveness);
+  const later = model.laterReplies(moment.id).filter((r) => !model.rejected(r));
   const delivery = reply ? deliveryWords(model.latency(moment, reply), measures, change) : null;
-  const notes = model.notesOn(moment, reply);
+  const notes = model.notesOn(...model.exchangeFlags(moment));
   return el("article", { class: "r-moment", dataset: { id: moment.id } },
     el("h3", {}, el("span", { class: "time" }, mmss(moment.t0)), " ", momentWords(label)),
     el("p", { class: "said patient" }, el("strong", {}, "Patient: "), `\u201c${moment.text}\u201d`),
@@ -35,7 +36,9 @@ function momentItem(moment, model) {
       ? [el("p", { class: "said provider" }, el("strong", {}, "You: "), `\u201c${reply.text}\u201d`),
         el("p", {}, el("strong", {}, "Your reply: "), el("span", { class: `tag ${model.group(reply)}` }, groupText(model.group(reply))), " ", replyWords(reply, replyLabel),
           score ? [" ", el("strong", {}, "Responsiveness: "), `${score}.`] : null),
-        delivery ? el("p", {}, delivery) : null]
+        delivery ? el("p", {}, delivery) : null,
+        later.map((r) => el("p", { class: "said provider later" }, el("strong", {}, `Later (${mmss(r.t0)}): `), `\u201c${r.text}\u201d `,
+          el("span", { class: `tag ${model.group(r)}` }, groupText(model.group(r))), " ", replyWords(r, model.label(r))))]
       : el("p", {}, "No reply of yours was coded after this."),
     notes.length ? el("ul", { class: "faculty" }, notes.map((n) => el("li", { dataset: { id: n.id } }, el("strong", {}, `${n.author}: `), noteWords(n)))) : null);
 }
@@ -50,7 +53,7 @@ function remarkItem(response, model) {
 
 /** Notes that belong to no kept moment: at a time or a transcript line elsewhere. */
 function otherNotes(model, shown) {
-  const onShown = new Set(shown.flatMap((f) => model.notesOn(f, f.type === "moment" ? model.responseTo(f.id) : null).map((n) => n.id)));
+  const onShown = new Set(shown.flatMap((f) => model.notesOn(...(f.type === "moment" ? model.exchangeFlags(f) : [f])).map((n) => n.id)));
   return model.noteList().filter((n) => !n.verdict && (n.text || n.tags?.length) && !onShown.has(n.id));
 }
 

@@ -67,10 +67,6 @@ export class TranscriptView {
     row.className = `turn ${segment.speaker}${segment.final ? "" : " partial"}${flag ? ` flagged ${flag.type} ${group}` : ""}`;
     row.dataset.t0 = segment.t0;
     row.dataset.t1 = segment.t1;
-    // A flag is timed on the first pass, and the second pass may move its first row's words by a few
-    // tenths of a second: that row is current from the flag's start too, so seeking to a flag finds it.
-    const opens = flag && (flag.segments?.length ? flag.segments[0] : flag.segment) === segment.id;
-    row.dataset.from = opens ? Math.min(segment.t0, flag.t0) : segment.t0;
     const words = segment.words.map((w) => w.w);
     const stable = segment.final ? words.length : Math.min(segment.stable || 0, words.length);
     const time = this.onSeek
@@ -97,7 +93,7 @@ export class TranscriptView {
   highlight(time) {
     let current = null;
     for (const row of this.rows.values()) {
-      if (Number(row.dataset.from) <= time + 0.05 && time <= Number(row.dataset.t1) + 0.3) current = row;
+      if (Number(row.dataset.t0) <= time + 0.05 && time <= Number(row.dataset.t1) + 0.3) current = row;
     }
     if (current === this.current) return;
     this.current?.classList.remove("current");
