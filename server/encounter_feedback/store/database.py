@@ -194,7 +194,7 @@ class Store:
         """Encounters, newest first: all, or those of a scenario, cohort and condition created in
         [since, until) (Unix seconds). Metadata values match as text, so cohort 2026 matches "2026"."""
         clauses: list[str] = ["1 = 1"]
-        params: list[Any] = []
+        params: list[str | float] = []
         if scenario is not None:
             clauses.append("scenario = ?")
             params.append(scenario)
@@ -270,7 +270,7 @@ class Store:
         with self._lock:
             self._db.execute("BEGIN")
             seqs = [
-                _inserted(
+                _row_id(
                     self._db.execute("INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row)
                 )
                 for row in rows
@@ -296,7 +296,7 @@ class Store:
         """Append an entry to the export audit log."""
         at = time.time()
         with self._lock:
-            export_id = _inserted(
+            export_id = _row_id(
                 self._db.execute(
                     "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
                     (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
@@ -330,9 +330,10 @@ def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(requote(kept), key=lambda event: event["t0"])
 
 
-def _inserted(cursor: sqlite3.Cursor) -> int:
-    """The rowid an INSERT just made."""
-    assert cursor.lastrowid is not None, "not an INSERT"
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id SQLite gave the row an INSERT just added (always set after a successful INSERT)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("SQLite returned no row id for an INSERT")
     return cursor.lastrowid
 
 
