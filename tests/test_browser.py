@@ -449,6 +449,7 @@ def test_zoom_changes_the_visible_span_and_the_ruler(server, browser, debriefed)
     page = open_debrief(browser, server, debriefed["id"])
     span = lambda: float(page.get_attribute("#timeline", "data-span"))  # noqa: E731
     ruler = lambda: page.locator(".ruler .tick").all_inner_texts()  # noqa: E731
+    page.wait_for_selector("#timeline[data-span] .ruler .tick")
     whole, whole_ruler = span(), ruler()
     assert whole == pytest.approx(debriefed_duration(server, debriefed["id"]), abs=0.5)
     assert whole_ruler[0] == "00:00" and all(re.fullmatch(r"\d\d:\d\d", t) for t in whole_ruler), whole_ruler
@@ -502,9 +503,10 @@ def test_no_two_cue_chips_overlap(server, browser, debriefed, width):
     listed = page.locator(".chip-popover li").count()
     assert listed >= 2
     page.keyboard.press("Escape")
+    whole = float(page.get_attribute("#timeline", "data-span"))
     for _ in range(3):  # zoomed in, groups split into chips, and still none overlap
         page.locator("#zoom-in").click()
-    page.wait_for_timeout(300)
+    page.wait_for_function(f"Number(document.getElementById('timeline').dataset.span) < {whole / 7}")
     chips = boxes(page, ".lanes .item.chip")
     assert chips and not overlaps(chips), overlaps(chips)
     texts = page.locator(".lanes .item.chip").all_inner_texts()
@@ -740,9 +742,10 @@ def test_a_long_real_room_recording_reads_with_a_ruler_and_an_overview(server, b
     chips = boxes(page, ".lanes .item.chip")
     assert not overlaps(chips), overlaps(chips)
     screenshot(page, "debrief-room-long-1400")
+    whole = float(page.get_attribute("#timeline", "data-span"))
     page.keyboard.press("+")
     page.keyboard.press("+")
-    page.wait_for_timeout(300)
+    page.wait_for_function(f"Number(document.getElementById('timeline').dataset.span) < {whole / 3}")
     assert page.locator(".ruler .tick").all_inner_texts() != ticks
     assert not overlaps(boxes(page, ".lanes .item.chip"))
     assert not page.errors, page.errors

@@ -90,9 +90,6 @@ function showTime() {
 
 function showView() {
   document.getElementById("zoom-span").textContent = `showing ${mmss(view.start)}\u2013${mmss(view.end)}`;
-  const root = document.getElementById("timeline");
-  root.dataset.start = view.start.toFixed(3);
-  root.dataset.span = view.span.toFixed(3);
   drawPlots();
 }
 

@@ -82,6 +82,8 @@ export class Timeline {
       this.playheadEl = el("div", { class: "playhead", "aria-hidden": "true" }),
     );
     this.tracks = this.root.querySelector(".tl-track");
+    this.root.dataset.start = this.view.start.toFixed(3);  // what is drawn now (tests wait on it)
+    this.root.dataset.span = this.view.span.toFixed(3);
     this.drawCanvases();
     this.playhead(this.time);
     if (focused) this.root.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
