@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.bench.wer import normalize
-from encounter_feedback.events import Cue, Segment
+from encounter_feedback.events import Assessment, Cue, Moment, Note, Response, Segment
 from encounter_feedback.media.audio import SAMPLE_RATE, write_wav
 from encounter_feedback.media.tts import VOICES, render_dialogue, synthesize
 from encounter_feedback.pipeline.offline import TrackSource, analyze, load_sources
@@ -35,6 +35,7 @@ from encounter_feedback.stations.api_client import ApiClient
 from encounter_feedback.stations.replay import replay
 from encounter_feedback.store.database import Store
 from encounter_feedback.web.app import Services, create_app, running
+from stored_encounters import segment
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -680,6 +681,105 @@ def test_the_report_prints_on_one_page_in_plain_words(server, browser, debriefed
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1, "the report prints on one page"
     a4 = report.pdf(format="A4", print_background=True)
     assert len(re.findall(rb"/Type\s*/Page\b", a4)) == 1
+    assert not report.errors, report.errors
+    report.context.close()
+
+
+LINES = [
+    ("patient", "My last doctor told me the pain was all in my head, and I think it was because I am Black."),
+    ("provider", "That should never have happened. I believe you, and I am going to take this seriously."),
+    ("patient", "People like us do not get listened to in places like this."),
+    ("provider", "I am sure they did not mean it that way. Let's move on to your medications."),
+    ("patient", "Would you ask me that if I was white?"),
+    ("provider", "Do you have any allergies?"),
+]
+"""Three moments and replies of each group: a busy but typical encounter for the one-page report."""
+
+
+def _three_moments(store: Store) -> str:
+    enc = store.create_encounter(DEMO, {"participant": "P-77", "cohort": "2026", "station": "room 2"}).id
+    said = [segment(enc, f"s{i}", role, 10.0 * i, 10.0 * i + 6, text) for i, (role, text) in enumerate(LINES)]
+    labels = [
+        ("discrimination_disclosure", "validation", "responsive"),
+        ("mistrust", "minimizing", "microaggression"),
+        ("provider_bias_challenge", "deflecting", "microaggression"),
+    ]
+    flags: list = []
+    for n, (moment, reply, group) in enumerate(labels):
+        p, q = said[2 * n], said[2 * n + 1]
+        flags += [
+            Moment(
+                id=f"m{n}",
+                encounter=enc,
+                speaker="patient",
+                t0=p.t0,
+                t1=p.t1,
+                label=moment,
+                confidence=0.8,
+                segment=p.id,
+                segments=[p.id],
+                text=p.text,
+            ),
+            Response(
+                id=f"r{n}",
+                encounter=enc,
+                speaker="provider",
+                t0=q.t0,
+                t1=q.t1,
+                label=reply,
+                group=group,
+                confidence=0.7,
+                moment=f"m{n}",
+                segment=q.id,
+                latency=q.t0 - p.t1,
+                segments=[q.id],
+                text=q.text,
+            ),
+            Note(
+                id=f"n{n}",
+                encounter=enc,
+                speaker="provider",
+                t0=q.t0,
+                t1=q.t1,
+                author="Dr. Rivera",
+                target=f"r{n}",
+                text="Talk about how this landed for her; what would you say differently next time?",
+                tags=["ask_about_this"],
+            ),
+        ]
+    scenario = find_scenario(DEMO)
+    rated = [
+        Assessment(
+            id=f"assessment-{item}",
+            encounter=enc,
+            speaker="provider",
+            t0=1,
+            t1=1,
+            item=item,
+            text=text,
+            rating=rating,
+            author="Dr. Rivera",
+        )
+        for item, text, rating in [
+            *((f"objective-{i}", t, "partly_met") for i, t in enumerate(scenario.objectives, 1)),
+            *((f"checklist-{i}", t, "done") for i, t in enumerate(scenario.checklist, 1)),
+        ]
+    ]
+    store.add_events([*said, *flags, *rated])
+    store.finish(enc)
+    return enc
+
+
+def test_a_typical_encounter_with_three_moments_and_notes_still_prints_on_one_page(server, browser):
+    encounter = _three_moments(Store(server.data))
+    report = new_page(browser, (816, 1056))
+    report.goto(server.page_url("report.html", encounter))
+    report.wait_for_selector("body[data-ready='true']")
+    assert report.locator(".r-moment").count() == 3 and report.locator(".r-moment .faculty li").count() == 3
+    report.emulate_media(media="print")
+    for size in ("Letter", "A4"):
+        pdf = report.pdf(format=size, print_background=True)
+        assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1, size
     assert not report.errors, report.errors
     report.context.close()
 

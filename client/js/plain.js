@@ -19,19 +19,23 @@ const DIRECTIONS = {
   pitch_variability: ["flatter", "more varied in pitch"],
 };
 
-/** "The patient recounts unfair treatment linked to race, ... (discrimination disclosure)." */
+/** "Discrimination disclosure: recounts unfair treatment linked to race, in health care or elsewhere." */
 export function momentWords(label) {
-  const meaning = DEFINITIONS[label];
-  return meaning ? `The patient ${meaning} (${human(label)}).` : `${human(label)}.`;
+  return sentence(label);
 }
 
 /** The reply's label in words: "validation: affirms the experience is real and wrong". */
 export function replyWords(response, label = response?.label) {
   if (!response) return "No reply was coded.";
   if (!label || label === "neutral") return "Not coded as responsive or as a microaggression.";
+  return sentence(label);
+}
+
+/** A label and what it means as a sentence: "Validation: affirms the experience is real and wrong." */
+function sentence(label) {
   const meaning = DEFINITIONS[label], name = human(label);
-  const sentence = `${name[0].toUpperCase()}${name.slice(1)}${meaning ? `: ${meaning}` : ""}`;
-  return /[.?!'"\u201d]$/.test(sentence) ? sentence : `${sentence}.`;
+  const words = `${name[0].toUpperCase()}${name.slice(1)}${meaning ? `: ${meaning}` : ""}`;
+  return /[.?!'"\u201d]$/.test(words) ? words : `${words}.`;
 }
 
 /** The responsiveness score (-3..+3, the seed study's scale) with its anchor, or null. */

@@ -35,8 +35,7 @@ function momentItem(moment, model) {
     reply
       ? [el("p", { class: "said provider" }, el("strong", {}, "You: "), `\u201c${reply.text}\u201d`),
         el("p", {}, el("strong", {}, "Your reply: "), el("span", { class: `tag ${model.group(reply)}` }, groupText(model.group(reply))), " ", replyWords(reply, replyLabel),
-          score ? [" ", el("strong", {}, "Responsiveness: "), `${score}.`] : null),
-        delivery ? el("p", {}, delivery) : null,
+          score ? [" ", el("strong", {}, "Responsiveness: "), `${score}.`] : null, delivery ? ` ${delivery}` : null),
         later.map((r) => el("p", { class: "said provider later" }, el("strong", {}, `Later (${mmss(r.t0)}): `), `\u201c${r.text}\u201d `,
           el("span", { class: `tag ${model.group(r)}` }, groupText(model.group(r))), " ", replyWords(r, model.label(r))))]
       : el("p", {}, "No reply of yours was coded after this."),
