@@ -21,7 +21,6 @@ import httpx
 import jiwer
 import numpy as np
 import pytest
-from fastapi import FastAPI
 
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.bench.wer import normalize
@@ -67,28 +66,6 @@ ARGS = [
 ]
 
 
-STRICT_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'"
-)
-"""Self only, no inline scripts or styles: every page is served under it here, so a page that would
-break under the server's Content Security Policy fails its test (a violation is a console error).
-('unsafe-eval' only because Playwright's wait_for_function evaluates its string; the pages use no eval.)"""
-
-
-def strict(app: FastAPI) -> FastAPI:
-    """`app` with STRICT_CSP on every page it serves."""
-
-    @app.middleware("http")
-    async def content_security_policy(request, call_next):
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["Content-Security-Policy"] = STRICT_CSP
-        return response
-
-    return app
-
-
 class ServerThread:
     """`encounter serve` in-process: the app on its own event loop in a background thread."""
 
@@ -107,7 +84,7 @@ class ServerThread:
     async def _serve(self, ready: threading.Event) -> None:
         self.services = Services(Store(self.data), self.engine, KEY, classifier=self.classifier)
         self._stop = asyncio.Event()
-        async with running(strict(create_app(self.services))) as server, ApiClient(server.url, KEY) as api:
+        async with running(create_app(self.services)) as server, ApiClient(server.url, KEY) as api:
             self.url, self.api = server.url, api
             ready.set()
             await self._stop.wait()
@@ -175,8 +152,11 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def new_page(browser, viewport=(1400, 1000)):
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+def new_page(browser, viewport=(1400, 1000), enforce_csp=False):
+    """A page that records its errors. Playwright's `wait_for_function` evaluates its predicate with
+    `eval`, which the server's Content-Security-Policy forbids, so pages ignore the policy unless
+    `enforce_csp` (test_pages_run_under_the_content_security_policy checks the app with it)."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, bypass_csp=not enforce_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -309,7 +289,7 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
 
     # the connection drops (the server's end hangs up): the station reconnects by itself and goes on
     heard_rows = dashboard.locator("#transcript .turn.patient:not(.partial)").count()
-    server.call(server.services.live[joined.id]._peers["patient"].close())
+    server.call(server.services.live[joined.id]._connections["patient"].pc.close())
     station.wait_for_selector("#log li:has-text('Reconnecting')", timeout=15_000)
     station.wait_for_selector("#connection[data-state='connected']", timeout=30_000)
     dashboard.wait_for_function(
@@ -849,4 +829,41 @@ def test_a_long_real_room_recording_reads_with_a_ruler_and_an_overview(server, b
     assert page.locator(".ruler .tick").all_inner_texts() != ticks
     assert not overlaps(boxes(page, ".lanes .item.chip"))
     assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_pages_run_under_the_content_security_policy(server, browser, debriefed):
+    """Every page, with the server's policy enforced: it renders, and nothing is refused (a refusal
+    shows as a console error: an inline script, an inline style, an eval, another origin). The
+    debrief is also zoomed, its chip list opened and an exchange played: what draws and moves."""
+    encounter = debriefed["id"]
+    checks = {
+        "login.html": "#login-form",
+        f"?encounter={encounter}": "#transcript .turn",  # the list, sent on to the live view
+        f"live.html?encounter={encounter}": "#transcript .turn",
+        f"debrief.html?encounter={encounter}": "#transcript .turn",
+        f"report.html?encounter={encounter}": "main",
+        f"capture.html?encounter={encounter}": "#join-form",
+    }
+    page = new_page(browser, enforce_csp=True)
+    page.goto(f"{server.url}/login.html")
+    page.click("summary")  # the key form of the login page, then the session cookie for every page
+    page.fill("#key", KEY)
+    page.locator("#key-form button").click()
+    page.wait_for_url(f"{server.url}/")
+    for path, selector in checks.items():
+        page.goto(f"{server.url}/{path}")
+        page.wait_for_selector(selector, state="attached", timeout=30_000)
+    assert "key" not in page.url
+    page.goto(f"{server.url}/debrief.html?encounter={encounter}")
+    page.wait_for_selector("#play:not([disabled])", timeout=30_000)
+    page.locator("#player-h").click()
+    page.keyboard.press("+")
+    page.wait_for_selector(".tl-track.overview .viewport")
+    page.locator(".lanes .item.group").first.click()
+    page.wait_for_selector(".chip-popover li")
+    page.keyboard.press("Escape")
+    page.locator("#cards .card button.play-exchange").first.click()
+    page.wait_for_selector("#play:has-text('Pause')")
+    assert not [e for e in page.errors if "Content Security Policy" in e or "Refused" in e], page.errors
     page.context.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import httpx
 import numpy as np
 
@@ -82,3 +85,24 @@ def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, c
     prosody = report.split("prosody")[1].splitlines()[0]
     assert "% of the server's CPU" in prosody and "s CPU per s of audio" in prosody, report
     assert "server CPU" in report and "backlog over time" in report
+
+
+def test_stream_stops_with_a_message_when_the_server_dies(tmp_path, dialogue, capsys):
+    wav = tmp_path / "long.wav"
+    write_wav(wav, np.tile(dialogue.tracks["patient"], 4)[None, :])  # far longer than the test lasts
+    result: dict[str, int] = {}
+    with ServerProcess(tmp_path / "data", key=KEY) as (url, server):
+        created = httpx.post(f"{url}/api/encounters", json={}, headers={"Authorization": f"Bearer {KEY}"}).json()
+        args = ["stream", str(wav), "--server", url, "--encounter", created["id"], "--token", created["join_token"]]
+        streaming = threading.Thread(target=lambda: result.update(status=main(args)))
+        streaming.start()
+        station = f"{url}/api/encounters/{created['id']}/station"
+        deadline = time.monotonic() + 60
+        while not httpx.get(station, params={"token": created["join_token"]}).json()["live"]:  # audio arrives
+            assert time.monotonic() < deadline, "the stream never started"
+            time.sleep(0.1)
+        server.kill()  # no goodbye: the process is gone
+        killed = time.monotonic()
+        streaming.join(30)
+    assert result == {"status": 2} and time.monotonic() - killed < 10
+    assert "the server stopped answering" in capsys.readouterr().err

@@ -2,16 +2,14 @@
 // coded replies, scenario, cohort, station and participant (or, blind, the participant's code),
 // with search and filters. One request per refresh: GET /api/encounters counts them all at once.
 
-import { accessKey, api, setAccessKey } from "./api.js";
+import { api } from "./api.js";
 import { el, GROUP_MARKS, isoDate, mmss, params } from "./dom.js";
 
-const legacy = params().get("encounter");  // the demo's old link: /?encounter=ID&key=KEY
-accessKey();
+const legacy = params().get("encounter");  // the demo's link: /?encounter=ID&key=KEY (the server has taken the key)
 if (legacy) location.replace(`live.html?encounter=${encodeURIComponent(legacy)}`);
 
 const body = document.getElementById("encounters");
 const status = document.getElementById("list-status");
-const keyPanel = document.getElementById("key-panel");
 const filters = {
   search: document.getElementById("search"), state: document.getElementById("f-state"),
   scenario: document.getElementById("f-scenario"), cohort: document.getElementById("f-cohort"), station: document.getElementById("f-station"),
@@ -19,11 +17,6 @@ const filters = {
 const blind = document.getElementById("blind");
 let encounters = [];
 
-document.getElementById("key-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  setAccessKey(document.getElementById("key").value.trim());
-  refresh();
-});
 document.getElementById("filters").addEventListener("submit", (e) => e.preventDefault());
 for (const input of Object.values(filters)) input.addEventListener("input", show);
 blind.addEventListener("change", refresh);
@@ -91,12 +84,9 @@ async function refresh() {
   try {
     encounters = await api(`/api/encounters${blind.checked ? "?blind=true" : ""}`);
   } catch (error) {
-    status.textContent = error.status === 401 || error.status === 403 ? "Enter the server access key." : `Cannot list encounters: ${error.message}`;
-    keyPanel.hidden = !(error.status === 401 || error.status === 403);
-    document.getElementById("key-status").textContent = error.status === 403 ? "That key is wrong." : "";
+    status.textContent = `Cannot list encounters: ${error.message}`;
     return;
   }
-  keyPanel.hidden = true;
   const order = { live: 0, waiting: 1, finished: 2 };
   encounters.sort((a, b) => order[stateOf(a)] - order[stateOf(b)] || b.created_at - a.created_at);
   fillOptions(filters.scenario, encounters.map((e) => e.scenario));

@@ -88,5 +88,6 @@ REOPEN_URL = "http://127.0.0.1:8000"
 
 
 def page(base: str, name: str, encounter: str, key: str) -> str:
-    """The link to one of the dashboard's pages for `encounter` (the key is kept by the browser)."""
+    """The link to one of the dashboard's pages for `encounter`: the server answers `?key=` with a session
+    cookie and drops the key from the address bar."""
     return f"{base}/{name}.html?encounter={encounter}&key={key}"

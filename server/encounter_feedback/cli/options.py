@@ -4,6 +4,7 @@ so `encounter --help` and the research commands start fast)."""
 from __future__ import annotations
 
 import argparse
+import getpass
 from pathlib import Path
 
 from encounter_feedback.errors import UserError
@@ -24,6 +25,14 @@ def model_option(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--model", default=None, help="Whisper model: tiny.en (bundled, the default) or a CTranslate2 model directory"
     )
+
+
+def login_name() -> str:
+    """Who runs the command, for the logs (`export --user`, `delete --user`)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (e.g. a container user without a passwd entry)
+        return "cli"
 
 
 def roles(text: str) -> list[str]:

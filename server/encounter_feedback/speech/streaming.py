@@ -137,10 +137,14 @@ class StreamingTranscriber:
         self._follow_open_utterance()
         self._scheduler.forget(self)
 
-    async def drain(self) -> None:
-        """Wait until every final this track owes, and its second pass, has gone out."""
+    async def finals_out(self) -> None:
+        """Wait until every first-pass final this track owes has gone out."""
         while self._finals:
             await asyncio.gather(*self._finals, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait until every final this track owes, and its second pass, has gone out."""
+        await self.finals_out()
         await self._second_pass.finish()
 
     # -- the utterance in progress --------------------------------------------------------

@@ -8,23 +8,24 @@ rating of an item replaces the last one everywhere (viewers, summary, export).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from encounter_feedback.analysis.summary import assessment_items
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Assessment
 from encounter_feedback.scenarios import Scenario
 from encounter_feedback.taxonomy import ASSESSMENT_RATINGS
-from encounter_feedback.web.notes import MAX_AUTHOR, Seconds
+from encounter_feedback.web.models import Body
+from encounter_feedback.web.notes import MAX_AUTHOR, MAX_ID, Seconds
 
 
-class AssessmentIn(BaseModel):
+class AssessmentIn(Body):
     """The request body of `POST /api/encounters/{id}/assessments`."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
     author: str = Field(min_length=1, max_length=MAX_AUTHOR, description="who rated it")
-    item: str = Field(description="objective-N or checklist-N, counted from 1 in the scenario's order")
+    item: str = Field(max_length=MAX_ID, description="objective-N or checklist-N, from 1 in the scenario's order")
     rating: str = Field(
         description="; ".join(f"{kind}: {' | '.join(ratings)}" for kind, ratings in ASSESSMENT_RATINGS.items())
     )

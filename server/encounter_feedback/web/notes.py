@@ -16,34 +16,41 @@ import secrets
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Note
 from encounter_feedback.taxonomy import MOMENT_LABELS, NOTE_TAGS, RESPONSE_LABELS
+from encounter_feedback.web.models import Body
 
 MAX_AUTHOR = 100
 MAX_TEXT = 5000
+MAX_ID = 100
+MAX_T = 1e6
+"""Seconds on the encounter clock a note may be at (11 days: no encounter is that long)."""
 LABELS = {"moment": MOMENT_LABELS, "response": (*RESPONSE_LABELS, "neutral")}
 """The flags (the event types a verdict can be about), and what each can be relabelled to."""
 ANY_LABEL = (*LABELS["moment"], *LABELS["response"])
 
-Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_T, allow_inf_nan=False)]
+Label = Annotated[str, WithJsonSchema({"type": "string", "enum": list(ANY_LABEL)})]
+Tag = Annotated[str, WithJsonSchema({"type": "string", "enum": list(NOTE_TAGS)})]
 
 
-class NoteIn(BaseModel):
-    """The request body of `POST /api/encounters/{id}/notes`."""
+class NoteIn(Body):
+    """The request body of `POST /api/encounters/{id}/notes`. Besides what the schema says: t1 is
+    not before t0; a verdict needs a target; `relabel`, and only it, takes a label."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
     author: str = Field(min_length=1, max_length=MAX_AUTHOR, description="who wrote it, e.g. the faculty member's name")
     text: str = Field("", max_length=MAX_TEXT, description="the note; empty for a bookmark")
     t0: Seconds = Field(description="seconds on the encounter clock")
-    t1: Seconds | None = Field(None, description="end of the span (default t0)")
-    target: str | None = Field(None, description="id of the event the note is about")
+    t1: Seconds | None = Field(None, description="end of the span (default t0), not before t0")
+    target: str | None = Field(None, max_length=MAX_ID, description="id of the event the note is about")
     verdict: Literal["confirm", "reject", "relabel"] | None = Field(None, description="needs a target flag")
-    label: str | None = Field(None, description="the corrected taxonomy label, with verdict relabel")
-    tags: list[str] = Field([], max_length=len(NOTE_TAGS), description=f"any of {', '.join(NOTE_TAGS)}")
+    label: Label | None = Field(None, description="the corrected taxonomy label, with verdict relabel (only)")
+    tags: list[Tag] = Field([], max_length=len(NOTE_TAGS), description="predefined words beside the text, each once")
 
     @field_validator("tags")
     @classmethod

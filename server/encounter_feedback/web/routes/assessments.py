@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
 from encounter_feedback.scenarios import scenario_or_none
-from encounter_feedback.web.access import require_key
+from encounter_feedback.store.accounts import User
+from encounter_feedback.web.access import Allowed
 from encounter_feedback.web.assessments import AssessmentError, AssessmentIn, assessment_event
+from encounter_feedback.web.models import problems
 from encounter_feedback.web.services import KnownEncounter, ServicesDep
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(tags=["notes"])
 
 
-@router.post("/api/encounters/{encounter_id}/assessments", status_code=201)
-async def rate_item(record: KnownEncounter, body: AssessmentIn, services: ServicesDep) -> dict[str, Any]:
+@router.post("/api/encounters/{encounter_id}/assessments", status_code=201, responses=problems(400, 401, 403, 404, 413))
+async def rate_item(
+    user: Annotated[User, Depends(Allowed("notes"))], record: KnownEncounter, body: AssessmentIn, services: ServicesDep
+) -> dict[str, Any]:
     """Rate one objective or checklist item of the encounter's scenario; stored as an `assessment`
     event that replaces the item's last rating, and sent at once to every open viewer."""
     try:
