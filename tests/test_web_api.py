@@ -174,7 +174,7 @@ def _problem(body: Any) -> str:
         ),
         ({"author": "A", "t0": 1, "target": "moment-9"}, "no event 'moment-9' in encounter 'enc-1' to annotate"),
         ({"author": "A", "t0": 1, "target": "seg-1", "tags": ["validated", "ask_about_this"]}, ""),
-        ({"author": "A", "t0": 1, "tags": ["rude"]}, "unknown tag 'rude': use any of validated, explored"),
+        ({"author": "A", "t0": 1, "tags": ["rude"]}, "tags: unknown tag 'rude': use any of validated, explored"),
         ({"author": "A", "t0": 1, "tags": "validated"}, "tags must be a list"),
         ({"t0": -1, "colour": "red"}, "author is missing; t0 must be >= 0, not -1; colour is not a field"),
     ],

@@ -52,7 +52,7 @@ def create_encounter(
     return {**services.describe(record), "join_token": record.join_token}
 
 
-@router.get("", response_model=list[EncounterListed])
+@router.get("", response_model=list[EncounterListed], responses=problems(400))
 def list_encounters(
     user: Annotated[User, Depends(Allowed("read"))],
     services: ServicesDep,
