@@ -638,13 +638,20 @@ def test_objectives_ticked_in_the_debrief_are_exported_and_printed(server, brows
 
 def test_the_report_prints_on_one_page_in_plain_words(server, browser, debriefed):
     moment = debriefed["moment"]
+    for item, rating in (("objective-1", "met"), ("checklist-1", "done")):
+        rated = httpx.post(
+            f"{server.url}/api/encounters/{debriefed['id']}/assessments",
+            json={"author": "Dr. Chen", "item": item, "rating": rating},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        assert rated.status_code == 201, rated.text
     report = new_page(browser, (816, 1056))  # a Letter page at 96 dpi
     report.goto(server.page_url("report.html", debriefed["id"]))
     report.wait_for_selector("body[data-ready='true']")
     facts = report.locator("#facts").inner_text()
     assert "P-42" in facts and re.search(r"Date: \d{4}-\d\d-\d\d", facts) and "Abdominal pain" in facts
     item = report.locator(f".r-moment[data-id='{moment['id']}']").inner_text()
-    assert "The patient recounts unfair treatment linked to race" in item and "Patient:" in item and "You:" in item
+    assert "Discrimination disclosure: recounts unfair treatment linked to race" in item and "You:" in item
     assert re.search(r"You (replied|began) [\d.]+ s", item), item
     printed = report.locator("#report").inner_text()
     assert "✓ met" in printed and "☑" in printed, "objectives and checklist as rated"
@@ -765,11 +772,19 @@ def test_a_typical_encounter_with_three_moments_and_notes_still_prints_on_one_pa
 
 
 def test_notes_and_verdicts_survive_a_server_restart(server, browser, debriefed):
-    moment = debriefed["moment"]
+    moment, response = debriefed["moment"], debriefed["response"]
+    notes = f"{server.url}/api/encounters/{debriefed['id']}/notes"
+    auth = {"Authorization": f"Bearer {KEY}"}
+    for body in (
+        {"author": "Dr. Ames", "text": "Still here after a restart.", "t0": 0.0, "target": response["id"]},
+        {"author": "Dr. Ames", "t0": 0.0, "target": moment["id"], "verdict": "confirm"},
+    ):
+        assert httpx.post(notes, json=body, headers=auth).status_code == 201
     server.restart()
     after = open_debrief(browser, server, debriefed["id"])
-    after.wait_for_selector(f"#cards .card[data-id='{moment['id']}'] .faculty:has-text('ask what she expected')")
-    assert "confirmed by Dr. Rivera" in after.locator(f"#cards .card[data-id='{moment['id']}']").inner_text()
+    card = after.locator(card_of(moment))
+    after.wait_for_selector(f"{card_of(moment)} .faculty:has-text('Still here after a restart')")
+    assert "confirmed by Dr. Ames" in card.inner_text()
     assert not after.errors, after.errors
     after.context.close()
 
