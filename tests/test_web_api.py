@@ -155,7 +155,7 @@ def _problem(body: Any) -> str:
         ("a note", "the body must be a JSON object, not 'a note'"),
         (
             {"author": "A", "t0": 1, "target": "moment-1", "verdict": "maybe"},
-            "verdict must be one of confirm, reject, relabel, not 'maybe'",
+            "verdict must be one of confirm, reject, relabel, reassign, swap_roles, not 'maybe'",
         ),
         (
             {"author": "A", "t0": 1, "verdict": "confirm"},

@@ -71,6 +71,20 @@ export function verdictControls(encounter, flag, model) {
     status);
 }
 
+/** Speaker corrections (debrief): give one segment to the other role, or swap the encounter's two
+ * roles (a room microphone's voices assigned the wrong way round). `status` shows the outcome. */
+export function speakerCorrections(encounter, status) {
+  const correct = (note) => {
+    const name = author(status);
+    if (name) send(() => postNote(encounter, { author: name, text: "", ...note }), status);
+  };
+  return {
+    reassign: (segment, speaker) => correct({ t0: segment.t0, t1: segment.t1, target: segment.id, verdict: "reassign", label: speaker }),
+    swapButton: el("button", { type: "button", class: "swap-roles", onclick: () => correct({ t0: 0, t1: 0, verdict: "swap_roles" }) },
+      "Swap patient and provider"),
+  };
+}
+
 /** What a note can be about, as an option: {id, t0, t1, text}. */
 export function aboutOption(event) {
   if (event.type === "moment") return { id: event.id, t0: event.t0, t1: event.t1, text: `the moment at ${clock(event.t0)} (${human(event.label)})` };

@@ -4,7 +4,7 @@
 // over the WebSocket and redraw what they touch.
 
 import { api, openStream } from "./api.js";
-import { authorField, noteForm, renderNotes } from "./annotate.js";
+import { authorField, noteForm, renderNotes, speakerCorrections } from "./annotate.js";
 import { momentCard, remarkCard } from "./cards.js";
 import { clock, el, keepFocus, mmss, params, typingIn } from "./dom.js";
 import { EncounterModel } from "./model.js";
@@ -42,7 +42,10 @@ function seek(t) {
 }
 
 const timeline = new Timeline(document.getElementById("timeline"), { model, view, onSeek: seek });
-const transcript = new TranscriptView(document.getElementById("transcript"), { onSeek: seek });
+const speakerStatus = el("span", { class: "save-status", role: "status" });
+const corrections = speakerCorrections(encounter, speakerStatus);
+document.getElementById("transcript-h").after(el("p", { class: "speaker-corrections" }, corrections.swapButton, " ", speakerStatus));
+const transcript = new TranscriptView(document.getElementById("transcript"), { onSeek: seek, onReassign: corrections.reassign });
 
 /** The events a note could be about at time t: the reply, the moment, the transcript line. */
 function around(t) {
@@ -137,8 +140,9 @@ function describeRoom(record) {
   note.replaceChildren(el("strong", {}, "One room track: "),
     diarized ? "both people on one microphone; the speakers are as diarized from their voices, so a line may be attributed to the wrong person. "
       : "both people on one microphone, not told apart: every line is shown as Room, and cues that need to know who spoke are not available. ",
-    // Speaker corrections (reassign a line, swap the roles) go here once speaker attribution exists.
-    el("span", { id: "speaker-corrections" }));
+    el("span", { id: "speaker-corrections" }, diarized
+      ? "Wrong speaker? Give a line to the other person with its \u21c4 button in the transcript, or swap the two roles there."
+      : "To say who spoke a line, use its \u21c4 button in the transcript."));
   head.replaceChildren(...(diarized ? [el("span", { class: "patient" }, "Patient (SP), as diarized"), el("span", { class: "provider" }, "Provider, as diarized")]
     : [el("span", { class: "room" }, "Room (one microphone)")]));
 }

@@ -2,7 +2,8 @@
 // right (a room recording not told apart by speaker: one column). Partials show the words the
 // recognizer has not settled yet (after `stable`) in grey italics; the final with the same id
 // replaces them. Turns that carry a moment or response flag are highlighted, lines with faculty
-// notes marked. With `onSeek`, each row's time is a button that seeks the recording there.
+// notes marked. With `onSeek`, each row's time is a button that seeks the recording there; with
+// `onReassign` (debrief), a button gives the row to the other speaker (a faculty correction).
 //
 // Screen readers hear finals only: the list is not a live region (partials change several times
 // a second); `announcer`, a polite live region, gets each utterance once, when it is final.
@@ -10,9 +11,10 @@
 import { clock, el, GROUP_MARKS, human, speakerName } from "./dom.js";
 
 export class TranscriptView {
-  constructor(list, { onSeek = null, follow = false, announcer = null } = {}) {
+  constructor(list, { onSeek = null, follow = false, announcer = null, onReassign = null } = {}) {
     this.list = list;
     this.onSeek = onSeek;
+    this.onReassign = onReassign;  // debrief: a button per row gives the segment to the other role
     this.follow = follow;  // keep the newest row in view while the user is at the bottom
     this.announcer = announcer;
     this.announced = null;  // segment ids already final when last seen (null: nothing seen yet)
@@ -78,6 +80,12 @@ export class TranscriptView {
     const badges = [];
     if (!segment.final) badges.push(el("span", { class: "tag muted" }, "listening\u2026"));
     if (segment.revision) badges.push(el("span", { class: "tag muted", title: "re-decoded with more context" }, "revised"));
+    if (segment.corrected) badges.push(el("span", { class: "tag verdict", title: "speaker corrected by faculty" }, "speaker corrected"));
+    const other = { patient: "provider", provider: "patient" }[segment.speaker] || "patient";
+    if (this.onReassign && segment.final) {
+      badges.push(el("button", { type: "button", class: "reassign link", title: `Said by the ${other}? Reassign this segment`,
+        onclick: () => this.onReassign(segment, other) }, `⇄ ${speakerName(other)}`));
+    }
     if (flag) {
       const label = flag.type === "moment" ? human(model.label(flag)) : `reply: ${human(model.label(flag))}`;
       const verdict = model.verdict(flag.id);
@@ -109,6 +117,8 @@ export class TranscriptView {
 }
 
 export function verdictText(note) {
+  if (note.verdict === "reassign") return `speaker set to ${note.label} by ${note.author}`;
+  if (note.verdict === "swap_roles") return `patient and provider swapped by ${note.author}`;
   if (note.verdict === "confirm") return `confirmed by ${note.author}`;
   if (note.verdict === "reject") return `rejected by ${note.author}`;
   return `relabelled ${human(note.label)} by ${note.author}`;

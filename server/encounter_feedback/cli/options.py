@@ -13,6 +13,8 @@ from encounter_feedback.store.database import default_data_dir
 
 CLINICAL_TRANSCRIPTS = shared_data_dir("clinical-transcripts")
 """ACI-Bench and MTS-Dialog beside a source checkout: real clinical talk for false alarms."""
+SHARED_STEREO = shared_data_dir("speech") / "stereo_diarization.wav"
+"""Two real voices, one per channel, beside a source checkout: cross-talk on real speech."""
 
 
 def data_option(cmd: argparse.ArgumentParser) -> None:

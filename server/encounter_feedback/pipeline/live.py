@@ -40,6 +40,7 @@ from encounter_feedback.events import ROLE_SPEAKERS, Event, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.recording import WavRecorder
 from encounter_feedback.media.webrtc import OfferError, answer_offer, hang_up, receive_audio
+from encounter_feedback.pipeline.room import LiveRoom
 from encounter_feedback.speech.scheduler import AsrScheduler
 from encounter_feedback.speech.streaming import StreamingConfig, StreamingTranscriber
 from encounter_feedback.store.database import Encounter, Store
@@ -164,7 +165,7 @@ class LiveEncounter:
 
     def _in_flight(self) -> dict[str, float]:
         """Per speaker, where their earliest speech not yet out as a final began."""
-        starts = ((c.speaker, c.track.transcriber.in_flight_since if c.track else None) for c in self.channels.values())
+        starts = ((c.speaker, c.track.in_flight_since if c.track else None) for c in self.channels.values())
         return earliest((speaker, since) for speaker, since in starts if since is not None)
 
     def status(self, state: str, speaker: str, message: str = "", t: float | None = None) -> None:
@@ -335,26 +336,36 @@ class RoleTrack:
     role: str
     recorder: WavRecorder
     transcriber: StreamingTranscriber
+    room: LiveRoom | None = None
+    """Speaker labels, for a room microphone."""
     _ended: tuple[float, float] | None = field(default=None, repr=False)
     """Where the last connection's audio stopped and the recording's length then, until announced."""
     _announcing: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def in_flight_since(self) -> float | None:
+        """Where this track's earliest speech not yet handed to the analysis began."""
+        starts = [self.transcriber.in_flight_since, self.room.in_flight_since if self.room else None]
+        return min((t for t in starts if t is not None), default=None)
 
     @classmethod
     def start(cls, encounter: LiveEncounter, role: str, now: float) -> RoleTrack:
         """The role's first audio, at encounter time `now`: its recording starts with `now` of silence."""
         recorder = WavRecorder(encounter.recordings / f"{role}.wav")
         recorder.write_silence(now)
+        # A room microphone's finals go out through LiveRoom, which adds who said them.
+        room = LiveRoom(encounter.publish, encounter.analysis.final) if role == "room" else None
         transcriber = StreamingTranscriber(
             encounter.id,
             ROLE_SPEAKERS[role],
             encounter.scheduler,
-            encounter.publish,
+            room.emit if room else encounter.publish,
             encounter.config.streaming,
             offset=now,
             context=encounter.context,
-            on_final=encounter.analysis.final,  # a track's first-pass finals (always with words)
+            on_final=room.final if room else encounter.analysis.final,  # first-pass finals (always with words)
         )
-        return cls(encounter, role, recorder, transcriber)
+        return cls(encounter, role, recorder, transcriber, room)
 
     def rejoin(self, now: float) -> None:
         """A new connection's first frame at encounter time `now`: the time it was away is silence."""
@@ -390,6 +401,8 @@ class RoleTrack:
         await self.transcriber.finals_out()
         self.announce_end()
         await self.transcriber.drain()
+        if self.room is not None:
+            await self.room.drain()
 
 
 async def _within(awaitable: Awaitable[object], seconds: float) -> bool:

@@ -29,6 +29,7 @@ import platformdirs
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Event
 from encounter_feedback.private import private_dir, touch_private
+from encounter_feedback.store.corrections import with_speaker_corrections
 from encounter_feedback.transcript import requote
 
 MIGRATIONS: list[str] = [
@@ -436,11 +437,12 @@ class Store:
 
 def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The latest version of each event id (a second-pass final re-sent with the same id replaces
-    the first), without withdrawn finals (no words: no speech), in time order; flags quote the
-    latest version of their segments (transcript.requote)."""
+    the first), without withdrawn finals (no words: no speech), faculty speaker corrections
+    applied (store/corrections.py), in time order; flags quote the latest version of their
+    segments (transcript.requote)."""
     by_id = {event["id"]: event for event in events}
     kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
-    return sorted(requote(kept), key=lambda event: event["t0"])
+    return sorted(requote(with_speaker_corrections(kept)), key=lambda event: event["t0"])
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
