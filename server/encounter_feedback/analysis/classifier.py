@@ -179,9 +179,9 @@ class Classifier:
     def code_replies(self, replies: list[str], contexts: list[str | None]) -> list[Coding]:
         """The response label (or None: neutral) and group of each provider reply, read after its context turn."""
         m = np.zeros(len(contexts))
-        given = [i for i, c in enumerate(contexts) if c and c.strip()]
+        given = {i: c for i, c in enumerate(contexts) if c and c.strip()}
         if given:
-            m[given] = self.moment_probability([contexts[i] for i in given])
+            m[list(given)] = self.moment_probability(list(given.values()))
         x = self.reply_features.transform([normalize_text(r) for r in replies])
         probs = self.response_model.predict_proba(response_features(x, m))
         classes = list(self.response_model.classes_)
