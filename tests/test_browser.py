@@ -791,7 +791,8 @@ def test_notes_and_verdicts_survive_a_server_restart(server, browser, debriefed)
 
 @pytest.fixture(scope="module")
 def room(server, engine, dialogue, tmp_path_factory):
-    """The demo dialogue as one room microphone (both voices on one track), analysed offline."""
+    """The demo dialogue as one room microphone (both voices on one track), analysed offline: the
+    room pipeline tells the two voices apart and gives them roles."""
     path = tmp_path_factory.mktemp("room") / "room.wav"
     write_wav(path, dialogue.mix())
     store = Store(server.data)
@@ -813,7 +814,11 @@ def test_a_room_recording_says_what_it_is(server, browser, room, width):
     assert note.startswith("One room track"), note
     assert page.locator("#room-note #speaker-corrections").count() == 1, "where speaker corrections go"
     assert page.locator(".tl-label.wave").all_text_contents() == ["Room"]
-    assert page.locator("#columns-head").inner_text().lower().startswith("room")
+    assert "speakers are as diarized" in note, "the room pipeline told the two voices apart"
+    assert [head.lower() for head in page.locator("#columns-head span").all_inner_texts()] == [
+        "patient (sp), as diarized",
+        "provider, as diarized",
+    ]
     assert "unknown" not in page.locator("#deck").inner_text().lower()
     chips = boxes(page, ".lanes .item.chip")
     assert not overlaps(chips)
@@ -882,3 +887,84 @@ def test_pages_run_under_the_content_security_policy(server, browser, debriefed)
     page.wait_for_selector("#play:has-text('Pause')")
     assert not [e for e in page.errors if "Content Security Policy" in e or "Refused" in e], page.errors
     page.context.close()
+
+
+def _diarized_room(store: Store, dialogue, folder: Path) -> tuple[str, dict[str, str]]:
+    """The demo dialogue as one room track whose voices were diarized the wrong way round, but for
+    one line that was given to the right person (and so is wrong once the roles are swapped).
+
+    Returns the encounter and who really said each segment (segment id -> role)."""
+    path = folder / "room.wav"
+    write_wav(path, dialogue.mix())
+    enc = store.create_encounter(DEMO, {"participant": "P-45", "station": "room 4"}).id
+    store.add_track(enc, "unknown", str(path), None, len(dialogue.mix()) / SAMPLE_RATE)
+    swapped = {"patient": "provider", "provider": "patient"}
+    lone = len(dialogue.placements) - 2  # the line the diarization got right
+    said = {f"line-{i}": line.role for i, line in enumerate(dialogue.placements)}
+    store.add_events(
+        [
+            segment(enc, f"line-{i}", line.role if i == lone else swapped[line.role], line.t0, line.t1, line.text)
+            for i, line in enumerate(dialogue.placements)
+        ]
+    )
+    store.finish(enc)
+    return enc, said
+
+
+def _speakers(page) -> dict[str, str]:
+    """Who each transcript row says spoke it (segment id -> role), as shown."""
+    return page.eval_on_selector_all(
+        "#transcript .turn",
+        "rows => Object.fromEntries(rows.map(r => [r.dataset.id,"
+        " ['patient', 'provider', 'unknown'].find(role => r.classList.contains(role))]))",
+    )
+
+
+def test_speaker_corrections_reassign_a_line_and_swap_the_roles_for_every_viewer(server, browser, dialogue, tmp_path):
+    encounter, said = _diarized_room(Store(server.data), dialogue, tmp_path)
+    faculty, colleague = (open_debrief(browser, server, encounter) for _ in range(2))
+    assert faculty.locator("#room-note").inner_text().startswith("One room track")
+    assert "as diarized" in faculty.locator("#columns-head").inner_text().lower()
+    wrong = {id: role for id, role in said.items() if _speakers(faculty)[id] != role}
+    assert len(wrong) == len(said) - 1, "as stored, all but one line are the wrong way round"
+    [lone] = set(said) - set(wrong)
+
+    faculty.locator("button.swap-roles").click()  # no name yet: it asks for one and saves nothing
+    assert "Enter your name" in faculty.locator(".speaker-corrections [role=status]").inner_text()
+    assert faculty.evaluate("document.activeElement.id") == "author"
+    faculty.fill("#author", "Dr. Okafor")
+    faculty.locator("button.swap-roles").click()
+    swapped = {
+        id: role if id != lone else {"patient": "provider", "provider": "patient"}[role] for id, role in said.items()
+    }
+    colleague.wait_for_function(
+        "expected => Object.entries(expected).every(([id, role]) =>"
+        " document.querySelector(`#transcript .turn[data-id='${id}']`).classList.contains(role))",
+        arg=swapped,
+        timeout=10_000,
+    )
+    assert colleague.locator(f"#transcript .turn[data-id='{next(iter(wrong))}'] .tag.verdict").inner_text() == (
+        "speaker corrected"
+    )
+
+    faculty.wait_for_selector(f"#transcript .turn.{swapped[lone]}[data-id='{lone}']")
+    row = faculty.locator(f"#transcript .turn[data-id='{lone}']")
+    assert row.locator("button.reassign").inner_text().lower().startswith(f"⇄ {said[lone]}"), "offers the other one"
+    row.locator("button.reassign").click()
+    colleague.wait_for_selector(f"#transcript .turn.{said[lone]}[data-id='{lone}']", timeout=10_000)
+    assert _speakers(colleague) == said, "every line now with the person who said it"
+    screenshot(colleague, "debrief-speaker-corrections")
+
+    colleague.reload()
+    colleague.wait_for_selector("#transcript .turn")
+    assert _speakers(colleague) == said, "corrections are stored: a reload shows them"
+    events = server.services.store.latest_events(encounter)  # what the summary and every export read
+    assert {e["id"]: e["speaker"] for e in events if e["type"] == "segment"} == said
+    corrections = [e for e in events if e["type"] == "note" and e.get("verdict") in ("swap_roles", "reassign")]
+    assert [(n["verdict"], n["author"]) for n in corrections] == [
+        ("swap_roles", "Dr. Okafor"),
+        ("reassign", "Dr. Okafor"),
+    ]
+    assert not faculty.errors and not colleague.errors, (faculty.errors, colleague.errors)
+    for page in (faculty, colleague):
+        page.context.close()
