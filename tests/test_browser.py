@@ -924,6 +924,7 @@ def test_speaker_corrections_reassign_a_line_and_swap_the_roles_for_every_viewer
     encounter, said = _diarized_room(Store(server.data), dialogue, tmp_path)
     faculty, colleague = (open_debrief(browser, server, encounter) for _ in range(2))
     assert faculty.locator("#room-note").inner_text().startswith("One room track")
+    assert faculty.locator("#state").inner_text() == "finished", "finished by the store, without a status event"
     assert "as diarized" in faculty.locator("#columns-head").inner_text().lower()
     wrong = {id: role for id, role in said.items() if _speakers(faculty)[id] != role}
     assert len(wrong) == len(said) - 1, "as stored, all but one line are the wrong way round"

@@ -16,6 +16,12 @@ export function cueChipText(cue) {
   return name;
 }
 
+/** Whether a cue reports something that happened: not a count of 0 (no interruption), not a cue
+ * that could not be measured. Only these are drawn or tallied. */
+export function reportsEvent(cue) {
+  return cue.value !== 0 && !(cue.value === null && cue.reason);
+}
+
 /**
  * Whether a cue gets a chip in the Cues lane. Not drawn there: prosody (plotted), response
  * latencies (one tick each in the gaps lane), the measures of a moment's reply (on its card),
@@ -24,8 +30,7 @@ export function cueChipText(cue) {
 export function chipCue(cue) {
   if (cue.kind === "prosody" || cue.kind === "response_latency" || cue.kind === "reply_change") return false;
   if (cue.moment && REPLY_MEASURES.includes(cue.kind)) return false;
-  if (cue.value === 0) return false;
-  return !(cue.value === null && cue.reason);
+  return reportsEvent(cue);
 }
 
 /** "pitch 21.3 st · 62 dB · 4.1 syll/s" for prosody; "value unit (baseline b)" plus detail for others. */

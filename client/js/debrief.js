@@ -165,8 +165,9 @@ function redraw() {
     const flags = flagTimes().length > 0 && ready;
     document.getElementById("prev-flag").disabled = document.getElementById("next-flag").disabled = !flags;
     const state = document.getElementById("state");
-    state.className = `state ${model.state}`;
-    state.textContent = model.state === "finished" ? "finished" : model.state === "live" ? "still live" : "not started";
+    const shown = record?.finished_at ? "finished" : model.state;  // finished without a status event: imported, or by the store
+    state.className = `state ${shown}`;
+    state.textContent = shown === "finished" ? "finished" : shown === "live" ? "still live" : "not started";
   });
 }
 

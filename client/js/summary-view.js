@@ -1,13 +1,14 @@
 // The summary panel (on screen only): each scripted racial challenge (GET .../summary), detected
 // or not, with the reply and its latency (the same figure as the cards), and tallies.
 
+import { reportsEvent } from "./cues.js";
 import { clock, el, groupText, human, signed } from "./dom.js";
 
 export function renderSummary(container, summary, model) {
   const rows = [...summary.challenges, ...summary.unscripted_moments];
   const counts = summary.responses;
   const cueKinds = {};
-  for (const cue of model.cues.values()) cueKinds[cue.kind] = (cueKinds[cue.kind] || 0) + 1;
+  for (const cue of [...model.cues.values()].filter(reportsEvent)) cueKinds[cue.kind] = (cueKinds[cue.kind] || 0) + 1;
   container.replaceChildren(el("div", {},
     el("p", {}, `${summary.moments} moment(s) flagged; replies: ${counts.responsive} responsive, ${counts.microaggression} microaggressive, ${counts.neutral} neutral; ${summary.segments} utterances.`),
     rows.length
