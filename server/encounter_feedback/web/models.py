@@ -274,6 +274,7 @@ PROBLEMS = {
     404: "unknown encounter (or nothing to export)",
     409: "the encounter's state does not allow it (finished, or finishing)",
     413: "the body is larger than this route takes",
+    429: "too many failed logins from this address: wait the seconds in Retry-After",
 }
 
 

@@ -27,6 +27,7 @@ from encounter_feedback.speech.scheduler import AsrScheduler
 from encounter_feedback.store.accounts import RETENTION
 from encounter_feedback.store.database import Encounter, Store, UnknownEncounter
 from encounter_feedback.store.hub import Hub
+from encounter_feedback.web.throttle import LoginThrottle
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Services:
     retain_days: float | None = None
     """Encounters older than this are erased (checked at the start and every hour); None keeps them."""
     hub: Hub = field(default_factory=Hub)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
     """The encounters stations joined since the server started, by id, until they are closed (a finish
     in progress keeps its encounter here, so a station's reconnect finds it closing)."""
