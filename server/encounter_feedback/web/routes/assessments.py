@@ -21,9 +21,11 @@ async def rate_item(
     user: Annotated[User, Depends(Allowed("notes"))], record: KnownEncounter, body: AssessmentIn, services: ServicesDep
 ) -> dict[str, Any]:
     """Rate one objective or checklist item of the encounter's scenario; stored as an `assessment`
-    event that replaces the item's last rating, and sent at once to every open viewer."""
+    event that replaces the item's last rating, and sent at once to every open viewer. The access
+    log records which account rated it."""
     try:
         event = assessment_event(record.id, scenario_or_none(record.scenario), body)
     except AssessmentError as exc:
         raise HTTPException(400, str(exc)) from None
+    services.store.record_access(user.name, "assessment", record.id, event.id)
     return services.add_event(event)

@@ -20,11 +20,13 @@ async def add_note(
     user: Annotated[User, Depends(Allowed("notes"))], record: KnownEncounter, body: NoteIn, services: ServicesDep
 ) -> dict[str, Any]:
     """A faculty note, bookmark or verdict on a flag, stored as a `note` event and sent at once to
-    every open viewer of the encounter, live or finished."""
+    every open viewer of the encounter, live or finished. The access log records which account
+    wrote it (the body's `author` is the name shown)."""
     try:
         note = note_event(record.id, body, (event for _, event in services.store.events(record.id)))
     except NoteError as exc:
         raise HTTPException(400, str(exc)) from None
     except UnknownTarget as exc:
         raise HTTPException(404, str(exc)) from None
+    services.store.record_access(user.name, "note", record.id, note.id)
     return services.add_event(note)
