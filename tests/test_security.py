@@ -419,6 +419,9 @@ def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticat
             s.services.store.add_track(enc, "patient", str(recording), None, 1.0)
             faculty = s.auth("faculty") | {"X-User": "somebody-else"}
             await s.http.get(f"/api/encounters/{enc}/events", headers=faculty)
+            note = await s.http.post(
+                f"/api/encounters/{enc}/notes", json={"author": "somebody-else", "t0": 1.0}, headers=faculty
+            )
             wav = await s.http.get(f"/api/encounters/{enc}/recordings/patient.wav", headers=faculty)
             assert wav.status_code == 200 and wav.headers["cache-control"] == "no-store"
             async with websockets.connect(s.ws(f"/ws/encounters/{enc}?after=3"), additional_headers=s.auth("faculty")):
@@ -428,6 +431,7 @@ def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticat
             log = (await s.http.get("/api/audit", headers=s.auth("admin"))).json()
             assert [(e["who"], e["action"], e["encounter"], e["detail"]) for e in log] == [
                 ("dr-faculty", "events", enc, "after=0"),
+                ("dr-faculty", "note", enc, note.json()["id"]),  # the account, whatever name the note shows
                 ("dr-faculty", "recording", enc, "patient"),
                 ("dr-faculty", "live_view", enc, "after=3"),
                 ("dr-admin", "delete", enc, ""),
@@ -438,6 +442,7 @@ def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticat
     printed = capsys.readouterr().out.splitlines()
     assert [line.split()[2:4] for line in printed] == [  # "#ID|- WHEN WHO: WHAT ..."
         ["dr-faculty:", "events"],
+        ["dr-faculty:", "note"],
         ["dr-faculty:", "recording"],
         ["dr-faculty:", "live_view"],
         ["dr-researcher:", "csv,jsonl,vtt,srt,textgrid,eaf"],

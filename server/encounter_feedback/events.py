@@ -147,7 +147,9 @@ class Response(Event):
 @dataclass
 class Note(Event):
     """A faculty annotation at `t0`-`t1`: free `text`, or a judgement on another event (`target`:
-    its id) with `verdict` confirm | reject | relabel and, for relabel, the corrected `label`."""
+    its id: a moment, a response or a transcript segment) with `verdict` confirm | reject | relabel
+    and, for relabel, the corrected `label`. Added to v1: `tags`, predefined words faculty pick
+    beside the text (taxonomy.NOTE_TAGS)."""
 
     type: ClassVar[str] = "note"
     author: str
@@ -155,6 +157,24 @@ class Note(Event):
     label: str | None = None
     target: str | None = None
     verdict: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Assessment(Event):
+    """Added to v1: a faculty rating, during the debrief, of one of the scenario's learning
+    objectives or checklist items (`item`: `objective-N` or `checklist-N`, counted from 1 in the
+    scenario's order). `text` is the item as the scenario words it, so an export stands alone.
+    Ratings (taxonomy.ASSESSMENT_RATINGS): objectives met | partly_met | not_met | not_observed,
+    checklist items done | not_done. The id is `assessment-<item>`: a new rating of an item
+    replaces the last one, as a revised segment replaces its final. `t0`/`t1`: the playhead when
+    it was rated."""
+
+    type: ClassVar[str] = "assessment"
+    item: str
+    text: str
+    rating: str
+    author: str
 
 
 @dataclass
@@ -212,7 +232,9 @@ class Metrics(Event):
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in (Segment, Status, Moment, Response, Note, Cue, Metrics)}
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls for cls in (Segment, Status, Moment, Response, Note, Assessment, Cue, Metrics)
+}
 
 
 def event_from_dict(body: dict[str, Any]) -> Event:

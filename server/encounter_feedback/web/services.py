@@ -20,7 +20,7 @@ from starlette.requests import HTTPConnection
 
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.live import ProsodyWorker
-from encounter_feedback.events import Status
+from encounter_feedback.events import Event, Status
 from encounter_feedback.pipeline.live import SHUTDOWN_DRAIN_S, Finishing, LiveConfig, LiveEncounter, Shared
 from encounter_feedback.speech.asr import AsrConfig, AsrEngine
 from encounter_feedback.speech.scheduler import AsrScheduler
@@ -48,8 +48,8 @@ class Services:
     """The encounters stations joined since the server started, by id, until they are closed (a finish
     in progress keeps its encounter here, so a station's reconnect finds it closing)."""
 
-    def describe(self, record: Encounter) -> dict[str, Any]:
-        """An encounter as the API shows it (`EncounterOut`)."""
+    def describe(self, record: Encounter, tracks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """An encounter as the API shows it (`EncounterOut`); `tracks` when the caller has them."""
         live = self.live.get(record.id)
         return {
             "id": record.id,
@@ -58,8 +58,16 @@ class Services:
             "created_at": record.created_at,
             "finished_at": record.finished_at,
             "live": live is not None and not live.finished,
-            "tracks": self.store.tracks(record.id),
+            "tracks": self.store.tracks(record.id) if tracks is None else tracks,
         }
+
+    def add_event(self, event: Event) -> dict[str, Any]:
+        """Store an event made through the API (a note, a rating) and send it at once to every open
+        viewer of its encounter, live or finished; returns it as sent, with its `seq`."""
+        [seq] = self.store.add_events([event])
+        message = {**event.to_dict(), "seq": seq}
+        self.hub.publish(event.encounter, message)
+        return message
 
 
 class LiveRuntime:

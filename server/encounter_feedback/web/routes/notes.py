@@ -22,7 +22,8 @@ async def add_note(
     user: Annotated[User, Depends(Allowed("notes"))], record: KnownEncounter, body: NoteIn, services: ServicesDep
 ) -> dict[str, Any]:
     """A faculty note, bookmark or verdict on a flag, stored as a `note` event and sent at once to
-    every open viewer of the encounter, live or finished. A speaker correction (`reassign`,
+    every open viewer of the encounter, live or finished. The access log records which account
+    wrote it (the body's `author` is the name shown). A speaker correction (`reassign`,
     `swap_roles`) is followed by the moments and responses it changes (pipeline/reannotate.py)."""
     try:
         note = note_event(record.id, body, (event for _, event in services.store.events(record.id)))
@@ -30,9 +31,8 @@ async def add_note(
         raise HTTPException(400, str(exc)) from None
     except UnknownTarget as exc:
         raise HTTPException(404, str(exc)) from None
-    [seq] = services.store.add_events([note])
-    message = {**note.to_dict(), "seq": seq}
-    services.hub.publish(record.id, message)
+    services.store.record_access(user.name, "note", record.id, note.id)
+    message = services.add_event(note)
     if note.verdict in SPEAKER_VERDICTS and services.classifier is not None:
         follow_speakers(services.store, services.hub, record.id, services.classifier)
     return message
