@@ -1,6 +1,7 @@
 """Schemathesis against the served OpenAPI spec: every documented status and schema holds, valid
 requests are accepted and invalid ones refused (4xx), with a real server, a real store and a
-person's API token. Bounded (examples per operation, one worker, a fixed seed) so CI runs it."""
+person's API token. Bounded (examples per operation, one worker, a fixed seed); in the slow suite,
+which CI runs after the fast one (it takes a minute and a half)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from encounter_feedback.store.accounts import Accounts
 from encounter_feedback.store.database import Store
@@ -18,6 +21,7 @@ TESTS = Path(__file__).parent
 EXAMPLES = 10
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_failure(tmp_path, engine):
     store = Store(tmp_path / "data")
     accounts = Accounts(store)

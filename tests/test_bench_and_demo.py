@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import without_load_notices
@@ -64,7 +66,11 @@ def test_live_demo_streams_the_scenario_and_prints_the_transcript(tmp_path, caps
     assert out[0].startswith("[00:00") and "PROVIDER: " in out[0]
     challenge = next(line for line in out if "emergency room" in line.lower())
     assert "PATIENT: " in challenge and "black" in challenge.lower()
-    assert "Dashboard: http://127.0.0.1:" in captured.err
+    assert "Live view: http://127.0.0.1:" in captured.err
+    # not run from a terminal: it stops, and says how to open the debrief again
+    [encounter_id] = re.findall(r"Encounter (enc-\w+) finished", captured.err)
+    assert f"encounter serve --data {tmp_path}" in captured.err
+    assert f"http://127.0.0.1:8000/debrief.html?encounter={encounter_id}&key=" in captured.err
     [encounter] = (tmp_path / "recordings").iterdir()
     assert sorted(p.name for p in encounter.iterdir()) == ["patient.wav", "provider.wav"]
     assert decode_file(encounter / "patient.wav").duration > 50

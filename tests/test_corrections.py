@@ -1,13 +1,20 @@
-"""Faculty corrections of who said what: stored as notes, applied to every read, exported."""
+"""Faculty corrections of who said what: stored as notes, applied to every read, exported; the moments and
+responses coded on the corrected segments follow."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from encounter_feedback.events import Moment, Segment, Word
+from conftest import DIALOGUE
+from encounter_feedback.analysis.annotator import annotate
+from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.events import Cue, Moment, Response, Segment, Word
+from encounter_feedback.pipeline.reannotate import follow_speakers
+from encounter_feedback.research.agreement import load_codes
 from encounter_feedback.research.tiers import annotation_tiers
 from encounter_feedback.store.database import Store
+from encounter_feedback.store.hub import Hub
 from encounter_feedback.web.notes import NoteError, NoteIn, note_event
 
 
@@ -75,3 +82,69 @@ def test_speaker_corrections_are_checked(tmp_path):
         NoteError, match="a verdict needs a target: the id of a moment or response event, not of a segment"
     ):
         _note(store, enc, target="patient-1", verdict="relabel", label="mistrust")
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.load()
+
+
+def _flags(events: list[dict]) -> list[tuple[str, str, str, list[str]]]:
+    return [(e["id"], e["speaker"], e["label"], e["segments"]) for e in events if e["type"] in ("moment", "response")]
+
+
+def test_moments_responses_and_reply_cues_follow_speaker_corrections_and_survive_a_restart(tmp_path, classifier):
+    store = Store(tmp_path / "data")
+    enc = store.create_encounter(None, {}).id
+    segments = [
+        _segment(enc, f"{role}-{n}", role, text, t0)
+        for (role, text), n, t0 in zip(DIALOGUE, (1, 1, 2, 2, 3), (0.0, 3.0, 6.0, 9.5, 14.0))
+    ]
+    flags = annotate(enc, segments, classifier)  # coded as the pipeline codes them
+    [moment] = [f for f in flags if isinstance(f, Moment)]
+    [response] = [f for f in flags if isinstance(f, Response)]
+    reply_cue = Cue(id="cue-1", encounter=enc, speaker="provider", t0=14.0, t1=15.0, kind="pitch", value=1.0,
+                    unit="st", moment=moment.id)  # fmt: skip
+    store.add_events([*segments, *flags, reply_cue])
+    assert _flags(store.latest_events(enc)) == [
+        ("moment-1", "patient", moment.label, ["patient-2"]),
+        ("response-1", "provider", response.label, ["provider-3"]),
+    ]
+    assert follow_speakers(store, Hub(), enc, classifier) == []  # nothing to follow
+
+    # The roles were the wrong way round: the disclosure is now the provider's, so it is no moment,
+    # nothing was answered, and the reply's cue goes with them.
+    _note(store, enc, verdict="swap_roles")
+    withdrawn = follow_speakers(store, Hub(), enc, classifier)
+    assert sorted((e.id, e.withdrawn) for e in withdrawn) == [("cue-1", True), ("moment-1", True), ("response-1", True)]
+    events = store.latest_events(enc)
+    assert _flags(events) == [] and not [e for e in events if e["type"] == "cue"]
+    tiers = _tier_texts(events)
+    assert tiers["moments"] == tiers["responses"] == [] and "I am Black" in tiers["provider"][1]
+    assert load_codes(enc, store).codes == ()
+
+    # Swapped back, the flags come back under ids of their own, and they survive a restart (the
+    # corrections and what followed them are stored events).
+    _note(store, enc, verdict="swap_roles")
+    follow_speakers(store, Hub(), enc, classifier)
+    store.close()
+    restarted = Store(tmp_path / "data")
+    events = restarted.latest_events(enc)
+    assert _flags(events) == [
+        ("moment-patient-2", "patient", moment.label, ["patient-2"]),
+        ("response-provider-3", "provider", response.label, ["provider-3"]),
+    ]
+    assert next(e for e in events if e["type"] == "response")["moment"] == "moment-patient-2"
+    tiers = _tier_texts(events)
+    assert tiers["moments"] == [moment.label] and tiers["responses"] == [response.label or "neutral"]
+    labels = [moment.label] + ([response.label] if response.label else [])
+    assert [c.label for c in load_codes(enc, restarted).codes] == labels
+    assert follow_speakers(restarted, Hub(), enc, classifier) == []
+
+    # One segment reassigned: the disclosure was the provider's after all.
+    _note(restarted, enc, t0=9.5, target="patient-2", verdict="reassign", label="provider")
+    assert {e.id for e in follow_speakers(restarted, Hub(), enc, classifier)} == {
+        "moment-patient-2",
+        "response-provider-3",
+    }
+    assert _flags(restarted.latest_events(enc)) == []

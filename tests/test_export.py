@@ -17,7 +17,9 @@ import webvtt
 from praatio import textgrid as praat
 from pympi import Eaf
 
+from encounter_feedback.analysis.summary import summarize
 from encounter_feedback.cli.main import main
+from encounter_feedback.events import Assessment
 from encounter_feedback.research.export import (
     FORMATS,
     NothingToExport,
@@ -26,11 +28,12 @@ from encounter_feedback.research.export import (
     parse_formats,
     write_directory,
 )
+from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.store.accounts import Accounts
 from encounter_feedback.store.database import MIGRATIONS, Store
 from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
 from encounter_feedback.web.app import Services, create_app, running
-from stored_encounters import CONDITION, DISCLOSURE, PARTICIPANT, make_encounter
+from stored_encounters import CONDITION, DISCLOSURE, PARTICIPANT, make_encounter, segment
 
 
 @pytest.fixture
@@ -177,6 +180,7 @@ def test_filters_select_encounters_and_every_export_is_audited(store, tmp_path):
         "codebook.csv",
         "encounters.csv",
         "challenges.csv",
+        "objectives.csv",
         "events.csv",
         f"{b}/annotations.eaf",
         f"{c}/annotations.eaf",
@@ -264,7 +268,8 @@ def test_api_edits_metadata_and_exports_zips(tmp_path, engine):
             )
             assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
             archive = zipfile.ZipFile(io.BytesIO(response.content))
-            assert set(archive.namelist()) == {"codebook.csv", "encounters.csv", "challenges.csv", "events.csv"}
+            files = {"codebook.csv", "encounters.csv", "challenges.csv", "objectives.csv", "events.csv"}
+            assert set(archive.namelist()) == files
             assert all(
                 PARTICIPANT.encode() not in archive.read(n) and CONDITION.encode() not in archive.read(n)
                 for n in archive.namelist()
@@ -284,3 +289,68 @@ def test_api_edits_metadata_and_exports_zips(tmp_path, engine):
             assert log[0]["filters"] == {"cohort": "2027"}
 
     asyncio.run(scenario())
+
+
+REVISED = "I went to the emergency room and they sent me home with Tylenol, I think because I'm Black."
+
+
+def _rating(enc: str, item: str, text: str, rating: str, author: str) -> Assessment:
+    return Assessment(
+        id=f"assessment-{item}",
+        encounter=enc,
+        speaker="provider",
+        t0=9.0,
+        t1=9.0,
+        item=item,
+        text=text,
+        rating=rating,
+        author=author,
+    )
+
+
+def test_flags_quote_the_latest_revision_everywhere_and_ratings_are_exported(store, tmp_path):
+    enc = make_encounter(store, tmp_path)
+    scenario = find_scenario("ed-pain-dismissed")
+    store.add_events(
+        [
+            segment(enc, "patient-2", "patient", 6.3, 12.2, REVISED, revision=1),  # the second pass heard it better
+            _rating(enc, "objective-1", scenario.objectives[0], "met", "Dr. Ames"),
+            _rating(enc, "checklist-2", scenario.checklist[1], "done", "Dr. Ames"),
+            _rating(enc, "objective-1", scenario.objectives[0], "partly_met", "Dr. Chen"),  # replaces the first
+        ]
+    )
+    out = exported(store, tmp_path / "out", encounters=(enc,))
+
+    rows = pd.read_csv(out / "events.csv").set_index("id")
+    assert (rows.loc["moment-1", "text"], rows.loc["moment-1", "t0"], rows.loc["moment-1", "t1"]) == (
+        REVISED,
+        6.3,
+        12.2,
+    )
+    assert rows.loc["response-1", "latency"] == pytest.approx(12.4 - 12.2), "one latency: from the revised turn's end"
+    [challenge] = pd.read_csv(out / "challenges.csv").to_dict("records")
+    assert (challenge["text"], challenge["t0"], challenge["t1"]) == (REVISED, 6.3, 12.2)
+    assert challenge["latency"] == pytest.approx(0.2)
+    summary = summarize(store.latest_events(enc), scenario)
+    assert summary["challenges"][0]["latency"] == pytest.approx(0.2) and summary["title"] == scenario.title
+
+    objectives = pd.read_csv(out / "objectives.csv", keep_default_na=False).to_dict("records")
+    assert [r["item"] for r in objectives] == [f"objective-{i}" for i in (1, 2, 3)] + [
+        f"checklist-{i}" for i in range(1, 6)
+    ]
+    rated = {r["item"]: (r["kind"], r["rating"], r["author"]) for r in objectives if r["rating"]}
+    assert rated == {
+        "objective-1": ("objective", "partly_met", "Dr. Chen"),
+        "checklist-2": ("checklist", "done", "Dr. Ames"),
+    }
+    assert objectives[0]["text"] == scenario.objectives[0] and objectives[0]["encounter"] == enc
+    codebook = pd.read_csv(out / "codebook.csv", keep_default_na=False)
+    assert set(codebook[codebook.section == "objectives.csv"].name) == set(objectives[0])
+    assert set(codebook[codebook.section == "rating"].name) == {
+        "met",
+        "partly_met",
+        "not_met",
+        "not_observed",
+        "done",
+        "not_done",
+    }

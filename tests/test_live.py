@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import math
+import time
 import wave
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from encounter_feedback.bench.wer import normalize
 from encounter_feedback.events import Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.tts import VOICES, synthesize
+from encounter_feedback.pipeline.live import LiveConfig
 from encounter_feedback.speech import models
 from encounter_feedback.speech.asr import load_engine
 from encounter_feedback.speech.scheduler import AsrScheduler
@@ -33,18 +35,38 @@ KEY = "test-key"
 
 
 @contextlib.asynccontextmanager
-async def live_server(data: Path, engine, second_pass=None) -> AsyncIterator[tuple[Services, ApiClient]]:
-    services = Services(Store(data), engine, KEY, classifier=_classifier(), second_pass_engine=second_pass)
-    async with running(create_app(services)) as server, ApiClient(server.url, KEY) as api:
+async def live_server(
+    data: Path, engine, drain_s: float | None = None, second_pass=None
+) -> AsyncIterator[tuple[Services, ApiClient]]:
+    """A server with the classifier, and a client for it. `drain_s`: how long a finish may wait for the
+    last finals (a longer encounter on a busy machine falls further behind), and the client with it;
+    `second_pass`: a larger model for the second pass."""
+    config = LiveConfig() if drain_s is None else LiveConfig(drain_s=drain_s)
+    services = Services(
+        Store(data), engine, KEY, classifier=_classifier(), live_config=config, second_pass_engine=second_pass
+    )
+    async with (
+        running(create_app(services)) as server,
+        ApiClient(server.url, KEY, timeout=config.drain_s + 30) as api,
+    ):
         yield services, api
 
 
-async def collect(api: ApiClient, encounter: str, into: list[dict], arrived: asyncio.Condition | None = None) -> None:
-    """Every event until the encounter finishes; `arrived` is notified after each."""
+async def collect(
+    api: ApiClient,
+    encounter: str,
+    into: list[dict],
+    arrived: asyncio.Condition | None = None,
+    arrivals: list[float] | None = None,
+) -> None:
+    """Every event until the encounter finishes; `arrived` is notified after each, and `arrivals` gets
+    the time.monotonic() each arrived at."""
     arrived = arrived or asyncio.Condition()
     async for event in api.subscribe(encounter):
         async with arrived:
             into.append(event)
+            if arrivals is not None:
+                arrivals.append(time.monotonic())
             arrived.notify_all()
         if event["type"] == "status" and event["state"] == "finished":
             return

@@ -28,6 +28,7 @@ from encounter_feedback.store.database import Store
 from encounter_feedback.web.access import load_access_key
 from encounter_feedback.web.app import Services, Tls, create_app, running
 from encounter_feedback.web.services import retention
+from encounter_feedback.web.throttle import PER_ADDRESS, PER_NAME, WINDOW_S, LoginThrottle
 from stored_encounters import CONDITION, PARTICIPANT, make_encounter
 
 KEY = "security-test-key"
@@ -366,6 +367,47 @@ def test_login_sessions_bootstrap_and_personal_tokens(tmp_path, engine):
     }
 
 
+def test_repeated_failed_logins_are_refused_for_a_while(tmp_path, engine):
+    """A guesser gets PER_NAME tries at a name, then 429 with Retry-After, even with the right
+    password; another name from the same address still logs in; a success clears the count."""
+
+    async def scenario() -> dict[str, object]:
+        async with server(tmp_path / "data", engine) as s:
+            seen: dict[str, object] = {}
+            attempt = {"name": "dr-faculty", "password": "a wrong guess"}
+            seen["guesses"] = [(await s.http.post("/api/session", json=attempt)).status_code for _ in range(PER_NAME)]
+            right = await s.http.post("/api/session", json={"name": "dr-faculty", "password": PASSWORD})
+            seen["right password, too late"] = (right.status_code, 0 < int(right.headers["retry-after"]) <= WINDOW_S)
+            other = await s.http.post("/api/session", json={"name": "dr-admin", "password": PASSWORD})
+            seen["another name"] = other.status_code
+            return seen
+
+    assert asyncio.run(scenario()) == {
+        "guesses": [403] * PER_NAME,
+        "right password, too late": (429, True),
+        "another name": 200,
+    }
+
+
+def test_login_throttle_forgets_old_failures_and_limits_an_address_across_names():
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(PER_NAME):
+        throttle.failed("10.0.0.9", "Dr-Chen")
+    assert throttle.wait("10.0.0.9", "dr-chen") == pytest.approx(WINDOW_S)  # names are matched without case
+    assert throttle.wait("10.0.0.7", "dr-chen") == 0  # another address is not held back
+    now[0] = WINDOW_S - 1
+    assert throttle.wait("10.0.0.9", "dr-chen") == pytest.approx(1)
+    now[0] = WINDOW_S
+    assert throttle.wait("10.0.0.9", "dr-chen") == 0
+    for i in range(PER_ADDRESS):
+        throttle.failed("10.0.0.8", f"name-{i}")  # one try per name: a spray
+    assert throttle.wait("10.0.0.8", "someone-new") == pytest.approx(WINDOW_S)
+    throttle.failed("10.0.0.6", "dr-chen")
+    throttle.succeeded("10.0.0.6", "dr-chen")
+    assert throttle.failures.get(("10.0.0.6", "dr-chen")) is None
+
+
 def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticated_user(tmp_path, engine, capsys):
     data = tmp_path / "data"
 
@@ -377,6 +419,9 @@ def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticat
             s.services.store.add_track(enc, "patient", str(recording), None, 1.0)
             faculty = s.auth("faculty") | {"X-User": "somebody-else"}
             await s.http.get(f"/api/encounters/{enc}/events", headers=faculty)
+            note = await s.http.post(
+                f"/api/encounters/{enc}/notes", json={"author": "somebody-else", "t0": 1.0}, headers=faculty
+            )
             wav = await s.http.get(f"/api/encounters/{enc}/recordings/patient.wav", headers=faculty)
             assert wav.status_code == 200 and wav.headers["cache-control"] == "no-store"
             async with websockets.connect(s.ws(f"/ws/encounters/{enc}?after=3"), additional_headers=s.auth("faculty")):
@@ -386,6 +431,7 @@ def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticat
             log = (await s.http.get("/api/audit", headers=s.auth("admin"))).json()
             assert [(e["who"], e["action"], e["encounter"], e["detail"]) for e in log] == [
                 ("dr-faculty", "events", enc, "after=0"),
+                ("dr-faculty", "note", enc, note.json()["id"]),  # the account, whatever name the note shows
                 ("dr-faculty", "recording", enc, "patient"),
                 ("dr-faculty", "live_view", enc, "after=3"),
                 ("dr-admin", "delete", enc, ""),
@@ -396,6 +442,7 @@ def test_reads_exports_live_views_and_deletions_are_audited_with_the_authenticat
     printed = capsys.readouterr().out.splitlines()
     assert [line.split()[2:4] for line in printed] == [  # "#ID|- WHEN WHO: WHAT ..."
         ["dr-faculty:", "events"],
+        ["dr-faculty:", "note"],
         ["dr-faculty:", "recording"],
         ["dr-faculty:", "live_view"],
         ["dr-researcher:", "csv,jsonl,vtt,srt,textgrid,eaf"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pytest
@@ -41,9 +42,16 @@ GAP_S = 0.2
 """Shorter than the VAD's 0.5 s end of utterance: the change of speaker falls inside an utterance."""
 
 
+def render_room(
+    lines: Sequence[tuple[str, str]] = INTERVIEW, voices: Mapping[str, str] = ROOM_VOICES
+) -> RenderedDialogue:
+    """`lines` in two voices, `GAP_S` apart: `mix()` is what one room microphone hears."""
+    return render_dialogue(lines, gap_s=GAP_S, voices=voices)
+
+
 @pytest.fixture(scope="module")
 def room() -> RenderedDialogue:
-    return render_dialogue(INTERVIEW, gap_s=GAP_S, voices=ROOM_VOICES)
+    return render_room()
 
 
 def _analyze_mix(tmp_path, engine, samples: np.ndarray):
@@ -71,7 +79,7 @@ def test_two_voices_on_one_track_get_their_roles_and_split_where_the_voice_chang
 
 def test_one_voice_stays_one_speaker(tmp_path, engine):
     one_voice = {"provider": ROOM_VOICES["provider"], "patient": ROOM_VOICES["provider"]}
-    dialogue = render_dialogue(INTERVIEW, gap_s=GAP_S, voices=one_voice)
+    dialogue = render_room(voices=one_voice)
     result = _analyze_mix(tmp_path, engine, dialogue.mix())
     assert result.summary["speakers"]["voices"] == 1, result.summary["speakers"]
     assert {s.speaker for s in result.segments} == {"unknown"}
@@ -135,9 +143,15 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
     pairs = transcribe_tracks("enc", [Track("unknown", room.mix())], engine)
     published: list[Segment] = []
     analysed: list[Segment] = []
+    relabels: list[int] = []
+    """How many events were out each time the analysis was told that segments it heard were relabelled."""
 
     async def run() -> None:
-        live = LiveRoom(published.append, lambda utterance, segment: analysed.append(segment))
+        live = LiveRoom(
+            published.append,
+            lambda utterance, segment: analysed.append(segment),
+            on_relabel=lambda: relabels.append(len(published)),
+        )
         for segment, utterance in pairs:
             live.emit(segment)
             live.final(utterance, segment)
@@ -153,3 +167,9 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
         inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
         assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)
     assert [s.id for s in analysed] == [s.id for s in segments]  # each once, labelled, in order
+    # A segment the analysis heard under another speaker than its latest was announced as relabelled
+    # after that latest version went out (so the flags coded on it can follow).
+    for heard in analysed:
+        if latest[heard.id].speaker != heard.speaker:
+            last_sent = max(i for i, s in enumerate(published) if s.id == heard.id)
+            assert relabels and relabels[-1] > last_sent, heard.id

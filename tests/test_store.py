@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from encounter_feedback.events import Segment, Status
-from encounter_feedback.store.database import MIGRATIONS, Store, UnknownEncounter
+from encounter_feedback.events import Moment, Response, Segment, Status
+from encounter_feedback.store.database import MIGRATIONS, Overview, Store, UnknownEncounter
 
 
 def test_schema_is_migrated_and_wal(tmp_path):
@@ -61,3 +61,44 @@ def test_events_need_an_encounter(tmp_path):
     store = Store(tmp_path)
     with pytest.raises(sqlite3.IntegrityError):
         store.add_events([Status(id="x", encounter="enc-nope", speaker="unknown", t0=0, t1=0, state="started")])
+
+
+def test_overviews_count_every_encounter_at_once(tmp_path):
+    store = Store(tmp_path)
+    recorded, silent = store.create_encounter(), store.create_encounter()
+    moment = Moment(
+        id="moment-1",
+        encounter=recorded.id,
+        speaker="patient",
+        t0=3,
+        t1=6,
+        label="mistrust",
+        confidence=0.8,
+        segment="patient-1",
+    )
+    replies = [
+        Response(
+            id=f"response-{i}",
+            encounter=recorded.id,
+            speaker="provider",
+            t0=7 + i,
+            t1=8 + i,
+            label=label,
+            group=group,
+            confidence=0.7,
+            moment="moment-1",
+            segment=f"provider-{i}",
+            latency=1.0,
+        )
+        for i, (label, group) in enumerate(
+            [("validation", "responsive"), ("deflecting", "microaggression"), (None, "neutral")]
+        )
+    ]
+    store.add_events([moment, moment, *replies, replies[0]])  # re-sent events count once
+    store.add_track(recorded.id, "patient", "/rec/p.wav", None, 61.5)
+    store.add_track(recorded.id, "provider", "/rec/q.wav", None, 60.0)
+    overviews = store.overviews()
+    assert overviews[recorded.id] == Overview(duration=61.5, moments=1, microaggressions=1, responsive=1)
+    assert overviews[silent.id] == Overview(duration=0.0, moments=0, microaggressions=0, responsive=0)
+    assert [t["role"] for t in store.all_tracks()[recorded.id]] == ["patient", "provider"]
+    assert silent.id not in store.all_tracks()

@@ -12,11 +12,24 @@ import pytest
 import websockets
 from pydantic import ValidationError
 
+from encounter_feedback.research.codebook import MOMENTS, RESPONSES
+from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.store.database import Store
-from encounter_feedback.taxonomy import GROUPS, MICROAGGRESSIONS, MOMENT_LABELS, REPLY_MEASURE_UNITS, RESPONSIVE
+from encounter_feedback.taxonomy import (
+    ASSESSMENT_RATINGS,
+    GROUPS,
+    MICROAGGRESSIONS,
+    MOMENT_LABELS,
+    NOTE_TAGS,
+    REPLY_MEASURE_UNITS,
+    RESPONSIVE,
+    RESPONSIVENESS_SCALE,
+)
 from encounter_feedback.web.app import Services, create_app, running
+from encounter_feedback.web.assessments import AssessmentError, AssessmentIn, assessment_event
 from encounter_feedback.web.notes import NoteError, NoteIn, UnknownTarget, note_event
 from encounter_feedback.web.validation import describe_errors
+from stored_encounters import CONDITION, PARTICIPANT, make_encounter
 
 KEY = "web-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -62,7 +75,12 @@ def test_taxonomy_openapi_and_invalid_requests(tmp_path, engine):
         "response_labels": [*MICROAGGRESSIONS, *RESPONSIVE],
         "groups": list(GROUPS),
         "reply_measures": [{"kind": kind, "unit": unit} for kind, unit in REPLY_MEASURE_UNITS.items()],
+        "definitions": {**MOMENTS, **RESPONSES},
+        "note_tags": NOTE_TAGS,
+        "assessment_ratings": ASSESSMENT_RATINGS,
+        "responsiveness": {str(score): anchor for score, anchor in RESPONSIVENESS_SCALE.items()},
     }
+    assert list(seen["taxonomy"]["note_tags"]) == list(NOTE_TAGS), "in order: the debrief's keys 1, 2, ..."
     assert seen["taxonomy without key"] == 401
 
     answers = seen["answers"]
@@ -155,6 +173,9 @@ def _problem(body: Any) -> str:
             "'mistrust' is not a response label",
         ),
         ({"author": "A", "t0": 1, "target": "moment-9"}, "no event 'moment-9' in encounter 'enc-1' to annotate"),
+        ({"author": "A", "t0": 1, "target": "seg-1", "tags": ["validated", "ask_about_this"]}, ""),
+        ({"author": "A", "t0": 1, "tags": ["rude"]}, "tags: unknown tag 'rude': use any of validated, explored"),
+        ({"author": "A", "t0": 1, "tags": "validated"}, "tags must be a list"),
         ({"t0": -1, "colour": "red"}, "author is missing; t0 must be >= 0, not -1; colour is not a field"),
     ],
 )
@@ -177,3 +198,68 @@ def test_note_event_takes_the_span_text_and_speaker_from_the_body_and_its_target
         "confirm",
         None,
     )
+
+
+def test_note_tags_are_kept_once_each_in_order():
+    note = note_event("enc-1", NoteIn(author="A", t0=1, tags=["deflected", "validated", "deflected"]), FLAGS)
+    assert note.tags == ["deflected", "validated"] and note.to_dict()["tags"] == ["deflected", "validated"]
+
+
+SCENARIO = find_scenario("ed-pain-dismissed")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"author": "A", "item": "objective-1", "rating": "met"}, ""),
+        ({"author": "A", "item": "checklist-5", "rating": "not_done", "t0": 12.5}, ""),
+        ({"author": "A", "item": "objective-4", "rating": "met"}, "no item 'objective-4' in the encounter's scenario"),
+        ({"author": "A", "item": "objective-1", "rating": "done"}, "'done' does not rate a objective: use one of met,"),
+        ({"author": "A", "item": "checklist-1", "rating": "met"}, "'met' does not rate a checklist: use one of done,"),
+        ({"item": "objective-1", "rating": "met"}, "author is missing"),
+    ],
+)
+def test_assessment_body_rules(body, problem):
+    try:
+        event = assessment_event("enc-1", SCENARIO, AssessmentIn.model_validate(body))
+    except ValidationError as exc:
+        found = describe_errors([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()])
+    except AssessmentError as exc:
+        found = str(exc)
+    else:
+        found = ""
+        kind, n = body["item"].split("-")
+        assert event.id == f"assessment-{body['item']}" and event.rating == body["rating"]
+        assert event.text == (SCENARIO.objectives if kind == "objective" else SCENARIO.checklist)[int(n) - 1]
+        assert event.t0 == event.t1 == body.get("t0", 0.0)
+    assert found.startswith(problem) if problem else found == ""
+
+
+def test_an_encounter_without_a_scenario_has_nothing_to_rate():
+    with pytest.raises(AssessmentError, match="none: the encounter has no scenario"):
+        assessment_event("enc-1", None, AssessmentIn(author="A", item="objective-1", rating="met"))
+
+
+def test_the_list_gives_each_encounter_its_length_and_counts_and_can_be_blind(tmp_path, engine):
+    async def scenario() -> tuple[list, list]:
+        services = Services(Store(tmp_path / "data"), engine, KEY)
+        make_encounter(services.store, tmp_path)
+        services.store.create_encounter()
+        async with (
+            running(create_app(services)) as server,
+            httpx.AsyncClient(base_url=server.url, headers=AUTH) as http,
+        ):
+            return (await http.get("/api/encounters")).json(), (await http.get("/api/encounters?blind=true")).json()
+
+    listed, blind = asyncio.run(scenario())
+    recorded = next(e for e in listed if e["tracks"])
+    assert (recorded["duration"], recorded["moments"], recorded["responsive"], recorded["microaggressions"]) == (
+        20.0,
+        1,
+        1,
+        0,
+    )
+    assert recorded["metadata"]["participant"] == PARTICIPANT and recorded["metadata"]["condition"] == CONDITION
+    [coded] = [e for e in blind if e["id"] == recorded["id"]]
+    assert coded["metadata"]["participant"].startswith("anon-") and "condition" not in coded["metadata"]
+    assert coded["metadata"]["station"] == "room-3"

@@ -40,6 +40,11 @@ export function postNote(encounter, note) {
   return api(`/api/encounters/${encodeURIComponent(encounter)}/notes`, { method: "POST", body: note });
 }
 
+/** A rating of one of the scenario's objectives or checklist items (an `assessment` event). */
+export function postAssessment(encounter, assessment) {
+  return api(`/api/encounters/${encodeURIComponent(encounter)}/assessments`, { method: "POST", body: assessment });
+}
+
 /**
  * Every event of an encounter: stored ones first, then live ones, for as long as the page is open.
  * The socket reconnects after a drop with ?after= the last stored seq, so nothing is missed or

@@ -1,6 +1,37 @@
 // Cue and metrics events in words, for any kind: known kinds get a tailored line, others a generic one.
 
-import { human, number, percent, signed } from "./dom.js";
+import { human, number, percent, signed, speakerWord } from "./dom.js";
+import { REPLY_MEASURES } from "./taxonomy.js";
+
+const CHIP_NAMES = {
+  long_pause: "silence", backchannel: "back-channel", opening_interruption: "opening cut off",
+  interrupted_disclosure: "interrupted", reply_change: "voice change",
+};
+
+/** A cue's few words on a timeline chip: "silence 3.2 s", "interruption", "interrupted ×2". */
+export function cueChipText(cue) {
+  const name = CHIP_NAMES[cue.kind] || human(cue.kind);
+  if (cue.unit === "count" && typeof cue.value === "number") return `${name} \u00d7${cue.value}`;
+  if (cue.kind === "long_pause" && typeof cue.value === "number") return `${name} ${number(cue.value)} s`;
+  return name;
+}
+
+/** Whether a cue reports something that happened: not a count of 0 (no interruption), not a cue
+ * that could not be measured. Only these are drawn or tallied. */
+export function reportsEvent(cue) {
+  return cue.value !== 0 && !(cue.value === null && cue.reason);
+}
+
+/**
+ * Whether a cue gets a chip in the Cues lane. Not drawn there: prosody (plotted), response
+ * latencies (one tick each in the gaps lane), the measures of a moment's reply (on its card),
+ * cues that report no event (a count of 0: no interruption) and cues that could not be measured.
+ */
+export function chipCue(cue) {
+  if (cue.kind === "prosody" || cue.kind === "response_latency" || cue.kind === "reply_change") return false;
+  if (cue.moment && REPLY_MEASURES.includes(cue.kind)) return false;
+  return reportsEvent(cue);
+}
 
 /** "pitch 21.3 st · 62 dB · 4.1 syll/s" for prosody; "value unit (baseline b)" plus detail for others. */
 export function describeCue(cue) {
@@ -19,15 +50,6 @@ export function describeCue(cue) {
   if (cue.reason) parts.push(cue.reason);
   for (const [key, value] of Object.entries(d)) parts.push(`${human(key)} ${detailValue(value)}`);
   return parts.join(" \u00b7 ");
-}
-
-/** A reply measure against the provider's baseline: "pitch 24.0 st (baseline 22.1, z +1.4)". */
-export function describeMeasure(cue) {
-  if (cue.value === null || cue.value === undefined) return `${human(cue.kind)}: ${cue.reason || "not measured"}`;
-  const against = cue.baseline !== null && cue.baseline !== undefined
-    ? ` (baseline ${number(cue.baseline)}${typeof cue.z === "number" ? `, z ${signed(cue.z)}` : ""})`
-    : cue.reason ? ` (${cue.reason})` : "";
-  return `${human(cue.kind)} ${number(cue.value)} ${cue.unit || ""}`.trimEnd() + against;
 }
 
 function detailValue(value) {
@@ -70,8 +92,14 @@ export function metricRows(model) {
   const values = model.metricValues();
   const unavailable = values.unavailable || {};
   return Object.entries(values).filter(([name]) => name !== "talk_share" && name !== "unavailable")
-    .map(([name, value]) => [human(name), value === null && unavailable[name] ? `n/a (${unavailable[name]})` : metricText(name, value)]);
+    .map(([name, value]) => [METRIC_NAMES[name] || human(name), value === null && unavailable[name] ? `n/a (${unavailable[name]})` : metricText(name, value)]);
 }
+
+/** Names that say what a figure is where the plain identifier would mislead (the reply latency is another figure). */
+const METRIC_NAMES = {
+  response_latency: "gap before taking the floor (median)",
+  dominance: "dominance (provider talk \u00f7 patient talk)",
+};
 
 const UNITS = { speech_rate: " syll/s", pitch: " st", response_latency: " s", overlap_time: " s", talk_time: " s" };
 
@@ -82,6 +110,6 @@ function metricText(name, value) {
     if (UNITS[name] || name.includes("time")) return `${number(value)}${UNITS[name] || " s"}`;
     return Number.isInteger(value) ? String(value) : number(value, 2);
   }
-  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${human(k)} ${metricText(name, v)}`).join(" \u00b7 ");
+  if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${speakerWord(k)} ${metricText(name, v)}`).join(" \u00b7 ");
   return String(value);
 }

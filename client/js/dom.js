@@ -32,6 +32,26 @@ export function clock(t) {
   return `${String(m).padStart(2, "0")}:${s}`;
 }
 
+/** Seconds as mm:ss (rounded down), for rulers, lengths and the report. */
+export function mmss(t) {
+  if (t === null || t === undefined || Number.isNaN(t)) return "--:--";
+  const whole = Math.floor(t + 1e-6), m = Math.floor(whole / 60);
+  return `${String(m).padStart(2, "0")}:${String(whole - m * 60).padStart(2, "0")}`;
+}
+
+/** Unix seconds as a local ISO 8601 date and time: "2026-05-04 14:03". */
+export function isoDate(unix, withTime = true) {
+  const d = new Date(unix * 1000), two = (n) => String(n).padStart(2, "0");
+  const day = `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  return withTime ? `${day} ${two(d.getHours())}:${two(d.getMinutes())}` : day;
+}
+
+/** Focus is where typing goes (a text field, a select): page shortcuts stand aside there. */
+export function typingIn(target) {
+  return Boolean(target?.closest?.("textarea, select, [contenteditable=''], [contenteditable='true'], " +
+    "input:not([type=checkbox]):not([type=radio]):not([type=button]):not([type=submit]):not([type=reset]):not([type=range])"));
+}
+
 /** A taxonomy or cue identifier for people: "provider_bias_challenge" -> "provider bias challenge". */
 export function human(label) {
   return label === null || label === undefined ? "neutral" : String(label).replaceAll("_", " ");
@@ -49,12 +69,41 @@ export function signed(x, digits = 1) {
   return typeof x === "number" && Number.isFinite(x) ? (x >= 0 ? "+" : "\u2212") + Math.abs(x).toFixed(digits) : "n/a";
 }
 
-export const SPEAKER_NAMES = { patient: "Patient (SP)", provider: "Provider", unknown: "Room" };
+/** The sign every response group carries beside its colour (colour alone tells nobody who cannot see it). */
+export const GROUP_MARKS = { responsive: "\u2713", microaggression: "\u2717", neutral: "\u2013" };
+
+/** "✓ responsive", "✗ microaggression", "– neutral" */
+export function groupText(group) {
+  return `${GROUP_MARKS[group] || GROUP_MARKS.neutral} ${group || "neutral"}`;
+}
+
+export const SPEAKER_NAMES = { patient: "Patient (SP)", provider: "Provider", unknown: "Room", room: "Room" };
 
 export function speakerName(speaker) {
   return SPEAKER_NAMES[speaker] || speaker;
 }
 
+/** A speaker in a word, for short labels: patient, provider, room. */
+export function speakerWord(speaker) {
+  return speaker === "unknown" ? "room" : human(speaker);
+}
+
 export function params() {
   return new URLSearchParams(location.search);
+}
+
+/**
+ * Redraw `container` with `render()` and put the focus back where it was: on the control with
+ * the same place (its [data-id] ancestor and its index among that ancestor's controls), so a
+ * note arriving from another viewer does not throw a keyboard user back to the top.
+ */
+export function keepFocus(container, render) {
+  const active = document.activeElement;
+  const owner = container.contains(active) ? active.closest("[data-id]") : null;
+  const controls = (root) => [...root.querySelectorAll("button, a[href], input, select, textarea, summary")];
+  const index = owner ? controls(owner).indexOf(active) : -1;
+  render();
+  if (index < 0) return;
+  const again = container.querySelector(`[data-id="${CSS.escape(owner.dataset.id)}"]`);
+  controls(again || container)[index]?.focus({ preventScroll: true });
 }

@@ -3,21 +3,28 @@
 import { api, openStream } from "./api.js";
 import { authorField, noteForm, renderNotes, verdictControls } from "./annotate.js";
 import { describeCue } from "./cues.js";
-import { clock, el, human, params, speakerName } from "./dom.js";
+import { clock, el, groupText, human, params, speakerName } from "./dom.js";
 import { EncounterModel } from "./model.js";
 import { renderTalk } from "./talk.js";
 import { TranscriptView } from "./transcript.js";
 
 const encounter = params().get("encounter");
 const model = new EncounterModel();
-const transcript = new TranscriptView(document.getElementById("transcript"), { follow: true });
+const transcript = new TranscriptView(document.getElementById("transcript"), { follow: true, announcer: document.getElementById("announcer") });
 const stateBadge = document.getElementById("state");
 let connection = "connecting";
 
 document.getElementById("title").textContent = encounter || "no encounter chosen";
 document.getElementById("debrief-link").href = `debrief.html?encounter=${encodeURIComponent(encounter)}`;
 document.getElementById("report-link").href = `report.html?encounter=${encodeURIComponent(encounter)}`;
-document.getElementById("note-tools").append(authorField(), noteForm(encounter, () => model.end));
+
+/** Live, a note is about the latest reply or moment (or just the live edge). */
+function latestFlags() {
+  const moment = model.momentList().at(-1);
+  return [moment && model.responseTo(moment.id), moment].filter(Boolean);
+}
+const notes = noteForm(encounter, { time: () => model.end, around: latestFlags });
+document.getElementById("note-tools").append(authorField(), notes.form);
 
 function showState() {
   const state = model.state;
@@ -26,7 +33,12 @@ function showState() {
   stateBadge.textContent = connection === "open" ? words : `${words} (${connection === "retrying" ? "reconnecting\u2026" : connection})`;
 }
 
-const flagItems = new Map();  // moment id -> [key, li]: an item is rebuilt only when its flag or verdicts change
+const flagItems = new Map();  // moment id -> [key, li]: an item is rebuilt only when what it shows changes
+
+/** The provider's first final after the moment, while the reply is still being coded. */
+function pendingReply(moment) {
+  return model.transcript().find((s) => s.final && s.speaker === "provider" && s.t0 >= moment.t1 - 0.5) || null;
+}
 
 function renderFlags() {
   const list = document.getElementById("flags");
@@ -34,37 +46,52 @@ function renderFlags() {
   if (!moments.length) return list.replaceChildren(el("li", { class: "empty" }, "No racially charged moment flagged yet."));
   list.replaceChildren(...moments.map((moment) => {
     const response = model.responseTo(moment.id);
-    const key = [moment.label, response?.id, response?.label, model.verdict(moment.id)?.id, response && model.verdict(response.id)?.id].join("|");
+    const pending = response ? null : pendingReply(moment);
+    const key = [moment.text, moment.label, response?.id, response?.text, response?.label, pending?.id, pending?.text,
+      model.verdict(moment.id)?.id, response && model.verdict(response.id)?.id].join("|");
     const [known, item] = flagItems.get(moment.id) || [];
     if (known === key) return item;
-    const fresh = flagItem(moment, response);
+    const fresh = flagItem(moment, response, pending);
     flagItems.set(moment.id, [key, fresh]);
     return fresh;
   }));
 }
 
-function flagItem(moment, response) {
+function flagItem(moment, response, pending) {
+  let reply;
+  if (response) {
+    reply = el("div", { class: "reply" },
+      el("span", { class: `tag ${model.group(response)}` }, `${groupText(model.group(response)).split(" ")[0]} reply: ${human(model.label(response))}`), " ",
+      el("span", {}, `${model.latency(moment, response).toFixed(1)} s later: \u201c${response.text}\u201d`),
+      verdictControls(encounter, response, model));
+  } else if (pending) {
+    reply = el("div", { class: "reply pending" }, el("span", { class: "tag" }, "reply: coding\u2026"), " ", `\u201c${pending.text}\u201d`);
+  } else {
+    reply = el("div", { class: "reply muted" }, "Waiting for the provider's reply\u2026");
+  }
   return el("li", { class: "flag-item", dataset: { id: moment.id } },
     el("div", {}, el("span", { class: "time" }, clock(moment.t0)), " ",
-      el("span", { class: "tag flag moment" }, `\u2691 ${human(moment.label)}`), " ",
-      el("span", { class: "muted" }, `${Math.round(moment.confidence * 100)}%`)),
+      el("span", { class: "tag flag moment" }, `\u2691 ${human(model.label(moment))}`), " ",
+      el("span", { class: "muted" }, `model ${Math.round(moment.confidence * 100)}% sure`)),
     el("q", {}, moment.text),
     verdictControls(encounter, moment, model),
-    response
-      ? el("div", { class: "reply" },
-        el("span", { class: `tag ${response.group}` }, `reply: ${human(response.label)}`), " ",
-        el("span", {}, `${response.latency.toFixed(1)} s later: \u201c${response.text}\u201d`),
-        verdictControls(encounter, response, model))
-      : el("div", { class: "reply muted" }, "Waiting for the provider's reply\u2026"));
+    reply);
 }
 
+/**
+ * Cues oldest first, like the transcript; the list keeps the newest in view while you are at its
+ * end. Left out: cues that report no event (value 0) and a moment's reply latency, which the flag
+ * shows (the same gap also comes as the provider's floor-taking latency, listed once).
+ */
 function renderCues() {
   const list = document.getElementById("cues");
-  const cues = model.cueList().slice(-40).reverse();
+  const cues = model.cueList().filter((c) => c.value !== 0 && !(c.kind === "response_latency" && c.moment)).slice(-60);
   if (!cues.length) return list.replaceChildren(el("li", { class: "empty" }, "No cues yet."));
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 30;
   list.replaceChildren(...cues.map((cue) => el("li", {},
     el("span", { class: "time" }, clock(cue.t0)), " ", el("strong", {}, human(cue.kind)), " ",
     el("span", { class: "muted" }, speakerName(cue.speaker)), " ", describeCue(cue))));
+  if (atEnd) list.scrollTop = list.scrollHeight;
 }
 
 const dirty = new Set();
@@ -79,7 +106,7 @@ function redraw(event) {  // at most once per frame, and only the parts the new 
     dirty.clear();
     const has = (...types) => changed.has("all") || types.some((t) => changed.has(t));
     if (has("segment", "moment", "response", "note")) transcript.update(model);
-    if (has("moment", "response", "note")) renderFlags();
+    if (has("segment", "moment", "response", "note")) renderFlags();
     if (has("segment", "metrics")) renderTalk(document.getElementById("talk"), model);
     if (has("cue")) renderCues();
     if (has("note", "moment", "response")) renderNotes(document.getElementById("notes"), model);

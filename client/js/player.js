@@ -1,22 +1,18 @@
-// The debrief player: every role's recording on one timeline, one waveform row per role, and
-// mixed playback.
+// The debrief's audio: every role's recording decoded in the browser, mixed into one track for
+// one <audio> element, and each role's peaks kept for its waveform row (waveform.js).
 //
 // Each station records its own role (16 kHz mono, sample 0 = encounter time 0), so the rows line
 // up without any offset. Listening to the roles one at a time would lose the conversation, and
-// playing two media elements side by side drifts apart; so the page decodes the recordings, sums
-// them into one track for the <audio> element, and draws each role from its own samples
-// (wavesurfer.js split channels). Flags are wavesurfer regions on the row of whoever spoke.
+// two media elements played side by side drift apart; hence one mix. A room recording is one
+// track already.
+//
+// `Playback` plays, seeks, and plays a stretch then stops (or loops): "play this exchange".
 
-import WaveSurfer from "../vendor/wavesurfer/wavesurfer.esm.js";
-import RegionsPlugin from "../vendor/wavesurfer/regions.esm.js";
 import { recordingUrl } from "./api.js";
 
 const RATE = 16000;
-const PEAKS_PER_S = 100;
-const ROLE_ORDER = ["patient", "provider", "room"];
-export const ROLE_COLORS = {
-  patient: ["#d9a066", "#8a4500"], provider: ["#6fa8cf", "#005a8c"], room: ["#a0a0a0", "#4a4a4a"],
-};
+export const PEAKS_PER_S = 100;
+const ROLE_ORDER = ["patient", "provider", "room", "unknown"];
 
 async function decode(url) {
   const response = await fetch(url);
@@ -26,13 +22,17 @@ async function decode(url) {
   return audio.getChannelData(0);
 }
 
+/** The largest |sample| of each 1/PEAKS_PER_S s, normalized so the loudest is 1. */
 function peaks(samples) {
   const step = RATE / PEAKS_PER_S, out = new Float32Array(Math.ceil(samples.length / step));
+  let top = 1e-6;
   for (let i = 0; i < out.length; i++) {
     let max = 0;
     for (let j = i * step, end = Math.min(samples.length, j + step); j < end; j++) max = Math.max(max, Math.abs(samples[j]));
     out[i] = max;
+    top = Math.max(top, max);
   }
+  for (let i = 0; i < out.length; i++) out[i] /= top;
   return out;
 }
 
@@ -48,23 +48,113 @@ function wav(samples) {
 }
 
 /**
- * Load the roles' recordings into `container` and play them through `media` (an <audio> element).
- * Returns {wavesurfer, regions, roles, duration}; `roles` is the row order.
+ * Decode the roles' recordings and load their mix into `media` (an <audio> element).
+ * Returns {roles, peaks: {role: Float32Array}, duration}; `roles` is the row order.
  */
-export async function createPlayer(container, media, encounter, tracks) {
+export async function loadRecordings(media, encounter, tracks) {
   const roles = tracks.map((t) => t.role).sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b));
   const channels = await Promise.all(roles.map((role) => decode(recordingUrl(encounter, role))));
   const length = Math.max(...channels.map((c) => c.length));
   const mix = new Float32Array(length);
   for (const channel of channels) for (let i = 0; i < channel.length; i++) mix[i] += channel[i];
   media.src = URL.createObjectURL(wav(mix));
-  const regions = RegionsPlugin.create();
-  const wavesurfer = WaveSurfer.create({
-    container, media, height: 64, peaks: channels.map(peaks), duration: length / RATE, normalize: true,
-    barWidth: 2, barGap: 1, barRadius: 1, cursorColor: "#1b1b1b", cursorWidth: 2, dragToSeek: true,
-    splitChannels: roles.map((role) => ({ waveColor: ROLE_COLORS[role]?.[0] || "#999", progressColor: ROLE_COLORS[role]?.[1] || "#444" })),
-    plugins: [regions],
+  await new Promise((resolve, reject) => {
+    media.addEventListener("loadedmetadata", resolve, { once: true });
+    media.addEventListener("error", () => reject(new Error("the browser cannot play the mix")), { once: true });
   });
-  await new Promise((resolve) => wavesurfer.once("ready", resolve));
-  return { wavesurfer, regions, roles, duration: length / RATE };
+  return { roles, peaks: Object.fromEntries(roles.map((role, i) => [role, peaks(channels[i])])), duration: length / RATE };
+}
+
+/** Play, pause, seek, and play a stretch [t0, t1] once or in a loop. Listeners hear "time" and "state". */
+export class Playback {
+  constructor(media) {
+    this.media = media;
+    this.range = null;  // {t0, t1, loop} while playing a stretch
+    this.listeners = { time: [], state: [] };
+    media.addEventListener("timeupdate", () => { if (!this.atRangeEnd()) this.emit("time"); });
+    media.addEventListener("play", () => { this.emit("state"); this.watch(); });
+    media.addEventListener("pause", () => this.emit("state"));
+    media.addEventListener("ended", () => { this.range = null; this.emit("state"); });
+  }
+
+  on(name, listener) {
+    this.listeners[name].push(listener);
+  }
+
+  emit(name) {
+    for (const listener of this.listeners[name]) listener(this);
+  }
+
+  get time() {
+    return this.media.currentTime;
+  }
+
+  get duration() {
+    return this.media.duration || 0;
+  }
+
+  get playing() {
+    return !this.media.paused;
+  }
+
+  /** Go to `t`; a stretch being played ends if `t` is outside it. */
+  seek(t) {
+    if (this.range && (t < this.range.t0 || t > this.range.t1)) { this.range = null; this.emit("state"); }
+    this.moveTo(t);
+  }
+
+  moveTo(t) {
+    this.media.currentTime = Math.max(0, Math.min(t, this.duration));
+    this.emit("time");
+  }
+
+  play() {
+    return this.media.play();
+  }
+
+  pause() {
+    this.media.pause();
+  }
+
+  toggle() {
+    if (this.playing) this.pause();
+    else this.play();
+  }
+
+  /** Play from t0 and stop at t1 (with `loop`, start again at t0 until paused or sent elsewhere). */
+  playRange(t0, t1, loop = false) {
+    this.range = { t0, t1: Math.min(t1, this.duration), loop };
+    this.moveTo(t0);
+    this.emit("state");
+    return this.play();
+  }
+
+  setLoop(loop) {
+    if (this.range) { this.range.loop = loop; this.emit("state"); }
+  }
+
+  /** At the end of the stretch being played: start it again (loop) or stop there. True when it acted. */
+  atRangeEnd() {
+    const range = this.range;
+    if (!range || !this.playing || this.time < range.t1) return false;
+    if (range.loop) this.moveTo(range.t0);
+    else {
+      this.range = null;
+      this.pause();
+      this.moveTo(range.t1);
+    }
+    return true;
+  }
+
+  /** While playing, follow the clock each frame: timeupdate comes only every ~250 ms, too late to stop on a word. */
+  watch() {
+    if (this.watching) return;
+    this.watching = true;
+    const step = () => {
+      if (!this.playing) { this.watching = false; return; }
+      if (!this.atRangeEnd()) this.emit("time");
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
 }

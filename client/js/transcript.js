@@ -1,16 +1,23 @@
 // The transcript: one row per utterance in time order, patient on the left and provider on the
-// right. Partials show the words the recognizer has not settled yet (after `stable`) in grey
-// italics; the final with the same id replaces them. Turns that carry a moment or response flag
-// are highlighted. With `onSeek`, each row's time is a button that seeks the recording there.
+// right (a room recording not told apart by speaker: one column). Partials show the words the
+// recognizer has not settled yet (after `stable`) in grey italics; the final with the same id
+// replaces them. Turns that carry a moment or response flag are highlighted, lines with faculty
+// notes marked. With `onSeek`, each row's time is a button that seeks the recording there; with
+// `onReassign` (debrief), a button gives the row to the other speaker (a faculty correction).
+//
+// Screen readers hear finals only: the list is not a live region (partials change several times
+// a second); `announcer`, a polite live region, gets each utterance once, when it is final.
 
-import { clock, el, human, speakerName } from "./dom.js";
+import { clock, el, GROUP_MARKS, human, speakerName } from "./dom.js";
 
 export class TranscriptView {
-  constructor(list, { onSeek = null, follow = false, onReassign = null } = {}) {
+  constructor(list, { onSeek = null, follow = false, announcer = null, onReassign = null } = {}) {
     this.list = list;
     this.onSeek = onSeek;
     this.onReassign = onReassign;  // debrief: a button per row gives the segment to the other role
     this.follow = follow;  // keep the newest row in view while the user is at the bottom
+    this.announcer = announcer;
+    this.announced = null;  // segment ids already final when last seen (null: nothing seen yet)
     this.rows = new Map();
     this.current = null;
   }
@@ -27,7 +34,8 @@ export class TranscriptView {
       seen.add(segment.id);
       let row = this.rows.get(segment.id);
       const flag = flagged.get(segment.id) || null;
-      const key = `${segment.final}|${segment.revision}|${segment.text}|${segment.stable}|${segment.speaker}|${flag?.id}|${flag?.label}|${flag ? model.verdict(flag.id)?.id : ""}`;
+      const notes = model.notesOn(segment).length;
+      const key = `${segment.speaker}|${segment.final}|${segment.revision}|${segment.text}|${segment.stable}|${flag?.id}|${flag?.label}|${flag ? model.verdict(flag.id)?.id : ""}|${notes}`;
       if (!row) {
         row = el("li", { dataset: { id: segment.id } });
         this.rows.set(segment.id, row);
@@ -43,16 +51,24 @@ export class TranscriptView {
     }
     for (const [id, row] of this.rows) if (!seen.has(id)) { row.remove(); this.rows.delete(id); }
     if (this.follow && atBottom) scroller.scrollTop = scroller.scrollHeight;
+    this.announce(segments);
+  }
+
+  /** Say each newly final utterance once (not the ones already there when the page opened). */
+  announce(segments) {
+    const finals = segments.filter((s) => s.final);
+    if (this.announcer && this.announced) {
+      const fresh = finals.filter((s) => !this.announced.has(s.id));
+      if (fresh.length) this.announcer.textContent = fresh.map((s) => `${speakerName(s.speaker)}: ${s.text}`).join(" ");
+    }
+    this.announced = new Set(finals.map((s) => s.id));
   }
 
   fill(row, segment, flag, model) {
-    row.className = `turn ${segment.speaker}${segment.final ? "" : " partial"}${flag ? ` flagged ${flag.type} ${flag.group || ""}` : ""}`;
+    const group = flag?.type === "response" ? model.group(flag) : "";
+    row.className = `turn ${segment.speaker}${segment.final ? "" : " partial"}${flag ? ` flagged ${flag.type} ${group}` : ""}`;
     row.dataset.t0 = segment.t0;
     row.dataset.t1 = segment.t1;
-    // A flag is timed on the first pass, and the second pass may move its first row's words by a few
-    // tenths of a second: that row is current from the flag's start too, so seeking to a flag finds it.
-    const opens = flag && (flag.segments?.length ? flag.segments[0] : flag.segment) === segment.id;
-    row.dataset.from = opens ? Math.min(segment.t0, flag.t0) : segment.t0;
     const words = segment.words.map((w) => w.w);
     const stable = segment.final ? words.length : Math.min(segment.stable || 0, words.length);
     const time = this.onSeek
@@ -71,11 +87,13 @@ export class TranscriptView {
         onclick: () => this.onReassign(segment, other) }, `⇄ ${speakerName(other)}`));
     }
     if (flag) {
-      const label = flag.type === "moment" ? human(flag.label) : `reply: ${human(flag.label)}`;
+      const label = flag.type === "moment" ? human(model.label(flag)) : `reply: ${human(model.label(flag))}`;
       const verdict = model.verdict(flag.id);
-      badges.push(el("span", { class: `tag flag ${flag.type} ${flag.group || ""}` }, `\u2691 ${label}`));
+      badges.push(el("span", { class: `tag flag ${flag.type} ${group}` }, `${flag.type === "moment" ? "\u2691" : GROUP_MARKS[group]} ${label}`));
       if (verdict) badges.push(el("span", { class: `tag verdict ${verdict.verdict}` }, verdictText(verdict)));
     }
+    const notes = model.notesOn(segment).length;
+    if (notes) badges.push(el("span", { class: "tag note", title: "faculty notes on this line" }, `\u270e ${notes}`));
     row.replaceChildren(el("div", { class: "meta" }, time, el("span", { class: "speaker" }, speakerName(segment.speaker)), ...badges), text);
   }
 
@@ -83,7 +101,7 @@ export class TranscriptView {
   highlight(time) {
     let current = null;
     for (const row of this.rows.values()) {
-      if (Number(row.dataset.from) <= time + 0.05 && time <= Number(row.dataset.t1) + 0.3) current = row;
+      if (Number(row.dataset.t0) <= time + 0.05 && time <= Number(row.dataset.t1) + 0.3) current = row;
     }
     if (current === this.current) return;
     this.current?.classList.remove("current");

@@ -8,7 +8,7 @@ audio sample); wall-clock time appears only in `emitted_at`.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 SCHEMA_VERSION = 1
@@ -50,12 +50,17 @@ class Event:
     t0: float
     t1: float
     emitted_at: float = field(default_factory=time.time, kw_only=True)
+    withdrawn: bool = field(default=False, kw_only=True)
+    """An addition to schema v1: True withdraws the event with this id, e.g. a moment that no longer
+    holds once who said what changed (pipeline/reannotate.py). In the JSON form only when True."""
 
     def to_dict(self) -> dict[str, Any]:
         """The event's JSON form: `type` first, times to the millisecond."""
         body = asdict(self)
         for key in ("t0", "t1"):
             body[key] = round(body[key], 3)
+        if not self.withdrawn:
+            del body["withdrawn"]
         return {"type": self.type, **body}
 
 
@@ -154,7 +159,9 @@ class Response(Event):
 @dataclass
 class Note(Event):
     """A faculty annotation at `t0`-`t1`: free `text`, or a judgement on another event (`target`:
-    its id) with `verdict` confirm | reject | relabel and, for relabel, the corrected `label`."""
+    its id: a moment, a response or a transcript segment) with `verdict` confirm | reject | relabel
+    and, for relabel, the corrected `label`. Added to v1: `tags`, predefined words faculty pick
+    beside the text (taxonomy.NOTE_TAGS)."""
 
     type: ClassVar[str] = "note"
     author: str
@@ -162,6 +169,24 @@ class Note(Event):
     label: str | None = None
     target: str | None = None
     verdict: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Assessment(Event):
+    """Added to v1: a faculty rating, during the debrief, of one of the scenario's learning
+    objectives or checklist items (`item`: `objective-N` or `checklist-N`, counted from 1 in the
+    scenario's order). `text` is the item as the scenario words it, so an export stands alone.
+    Ratings (taxonomy.ASSESSMENT_RATINGS): objectives met | partly_met | not_met | not_observed,
+    checklist items done | not_done. The id is `assessment-<item>`: a new rating of an item
+    replaces the last one, as a revised segment replaces its final. `t0`/`t1`: the playhead when
+    it was rated."""
+
+    type: ClassVar[str] = "assessment"
+    item: str
+    text: str
+    rating: str
+    author: str
 
 
 @dataclass
@@ -217,3 +242,16 @@ class Metrics(Event):
     pitch: dict[str, float | None]
     """Median of a speaker's utterance F0 means, semitones re 27.5 Hz."""
     unavailable: dict[str, str] = field(default_factory=dict)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls for cls in (Segment, Status, Moment, Response, Note, Assessment, Cue, Metrics)
+}
+
+
+def event_from_dict(body: dict[str, Any]) -> Event:
+    """The event a JSON form (`to_dict`, as stored) stands for; keys that are not fields (`seq`, a
+    correction's `corrected`) are left out."""
+    cls = EVENT_TYPES[body["type"]]
+    names = {f.name for f in fields(cls)}
+    return cls(**{key: value for key, value in body.items() if key in names})

@@ -54,3 +54,37 @@ def group_of(response: str | None) -> str:
     if response in RESPONSIVE:
         return "responsive"
     raise ValueError(f"unknown response label {response!r}")
+
+
+NOTE_TAGS = {
+    "validated": "named or affirmed the patient's experience",
+    "explored": "invited the patient to say more",
+    "deflected": "moved on without taking up what the patient raised",
+    "interrupted": "cut the patient off",
+    "ask_about_this": "talk this through with the student",
+}
+"""Words faculty tag a note with, beside its free text (a note's `tags`); the debrief offers them
+in this order, on keys 1 to 5."""
+
+ASSESSMENT_RATINGS = {
+    "objective": {
+        "met": "the student met the objective",
+        "partly_met": "the student partly met it",
+        "not_met": "the student did not meet it",
+        "not_observed": "the encounter gave no occasion to observe it",
+    },
+    "checklist": {"done": "the student did it", "not_done": "the student did not do it"},
+}
+"""How faculty rate a scenario's learning objectives and tick its checklist (`assessment` events)."""
+
+RESPONSIVENESS_SCALE = {
+    -3: "strong, immediate negative reaction",
+    -2: "strong negative reaction at any time",
+    -1: "mild negative reaction, or ignoring the challenge",
+    0: "passive reaction",
+    1: "mild positive reaction",
+    2: "strong positive reaction at any time",
+    3: "strong, immediate positive reaction",
+}
+"""The seed study's 7-point responsiveness to a racial challenge (Kanter et al. 2020), with each
+point's anchor; "immediate" means the provider's first turn after the challenge."""

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.turns import Turn, TurnBuilder
 from encounter_feedback.events import Event, Moment, Response, Segment
+from encounter_feedback.transcript import reply_latency
 
 Emit = Callable[[Event], None]
 
@@ -91,7 +92,7 @@ class Annotator:
                 confidence=round(code.confidence, 3),
                 moment=moment.id,
                 segment=turn.segment_ids[0],
-                latency=round(turn.t0 - moment.t1, 3),
+                latency=reply_latency(moment.t1, turn.t0),
                 segments=turn.segment_ids,
                 text=turn.text,
             )

@@ -5,6 +5,13 @@ says them in their own words, so a detected moment is matched to a scripted chal
 words they share, or failing that by label, in the order they were scripted. Each challenge
 is reported as detected or not, when, and how the provider responded. Moments no script
 asked for are listed too: SPs improvise, and a control encounter should have none.
+
+The scenario's learning objectives and checklist are listed with the faculty's latest rating of
+each (`assessment` events), or none yet.
+
+Give it the latest events (store.database.latest): flags then quote the transcript as revised,
+and each reply's latency is the one figure (transcript.reply_latency). The reply's timing cue
+(`response_latency` with a moment) measures the same gap, so it is left out of `reply_cues`.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any
 
 from encounter_feedback.analysis.classifier import normalize_text
 from encounter_feedback.scenarios import Scenario
+from encounter_feedback.taxonomy import ASSESSMENT_RATINGS
 
 MIN_OVERLAP = 0.25
 """Share of the scripted cue's words a detected moment must contain to be that challenge."""
@@ -23,7 +31,7 @@ def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) ->
     moments = [e for e in events if e["type"] == "moment"]
     responses = {e["moment"]: e for e in events if e["type"] == "response"}
     reply_cues: dict[str, dict[str, Any]] = {}
-    for cue in (e for e in events if e["type"] == "cue" and e.get("moment")):
+    for cue in (e for e in events if e["type"] == "cue" and e.get("moment") and e["kind"] != "response_latency"):
         reply_cues.setdefault(cue["moment"], {})[cue["kind"]] = {
             key: cue.get(key) for key in ("value", "unit", "baseline", "z", "reason")
         }
@@ -40,13 +48,43 @@ def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) ->
     segments = [e for e in events if e["type"] == "segment" and e.get("final")]
     return {
         "scenario": scenario.id if scenario else None,
+        "title": scenario.title if scenario else None,
         "challenges": challenges,
         "unscripted_moments": [_challenge(None, None, m, responses, reply_cues) for m in unmatched],
         "moments": len(moments),
         "responses": groups,
         "segments": len({s["id"] for s in segments}),
         "metrics": _latest_metrics(events),
+        "objectives": objectives(events, scenario),
     }
+
+
+def assessment_items(scenario: Scenario | None) -> dict[str, tuple[str, str]]:
+    """The scenario's objectives and checklist items by item id (`objective-1`, `checklist-1`, ...):
+    (kind, text), in the scenario's order."""
+    if scenario is None:
+        return {}
+    lists = {"objective": scenario.objectives, "checklist": scenario.checklist}
+    return {f"{kind}-{i}": (kind, text) for kind in ASSESSMENT_RATINGS for i, text in enumerate(lists[kind], 1)}
+
+
+def objectives(events: list[dict[str, Any]], scenario: Scenario | None) -> list[dict[str, Any]]:
+    """Each objective and checklist item with its latest rating (None: not rated), who rated it and
+    where the playhead was; items rated under an earlier version of the scenario are kept as rated."""
+    rated = {e["item"]: e for e in events if e["type"] == "assessment"}
+    items = {item: {"kind": kind, "text": text} for item, (kind, text) in assessment_items(scenario).items()}
+    for item, event in rated.items():
+        items.setdefault(item, {"kind": item.split("-")[0], "text": event["text"]})
+    return [
+        {
+            "item": item,
+            **what,
+            "rating": rated[item]["rating"] if item in rated else None,
+            "author": rated[item]["author"] if item in rated else None,
+            "t0": rated[item]["t0"] if item in rated else None,
+        }
+        for item, what in items.items()
+    ]
 
 
 def _latest_metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -82,8 +82,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     demo_cmd.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     demo_cmd.add_argument(
         "--keep-serving",
-        action="store_true",
-        help="keep the server running after the encounter, for the dashboard (Ctrl-C stops)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the server running after the encounter for the debrief, until Ctrl-C "
+        "(default: when run from a terminal; --no-keep-serving stops at once)",
     )
     demo_cmd.add_argument(
         "--write-wav",

@@ -40,6 +40,7 @@ from encounter_feedback.events import ROLE_SPEAKERS, Event, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.recording import WavRecorder
 from encounter_feedback.media.webrtc import OfferError, answer_offer, hang_up, receive_audio
+from encounter_feedback.pipeline.reannotate import follow_speakers
 from encounter_feedback.pipeline.room import LiveRoom
 from encounter_feedback.speech.scheduler import AsrScheduler
 from encounter_feedback.speech.streaming import StreamingConfig, StreamingTranscriber
@@ -115,6 +116,9 @@ class LiveEncounter:
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
         self.analysis = LiveAnalysis(record.id, self.publish, shared.prosody, shared.classifier)
+        self._classifier = shared.classifier
+        self._relabelled = False
+        """A room track's voices were re-estimated with new speakers for segments the analysis had heard."""
         self._ticker: asyncio.Task[None] | None = None
         self._idle: asyncio.Task[None] | None = None
         self._on_closed = on_closed
@@ -143,14 +147,26 @@ class LiveEncounter:
         return 0.0 if self._clock_start is None else time.monotonic() - self._clock_start
 
     def publish(self, event: Event) -> None:
-        """Store the event (unless it is a partial or a withdrawal) and send it to subscribers."""
+        """Store the event (unless it is a partial, or the withdrawal of partials) and send it to
+        subscribers. A revised final without words (a room segment's part that no longer exists) is
+        stored: it withdraws the part's earlier versions."""
         body = event.to_dict()
         seq = None
-        if not (isinstance(event, Segment) and (not event.final or not event.words)):
+        if not (isinstance(event, Segment) and (not event.final or not (event.words or event.revision))):
             [seq] = self.store.add_events([event])
         self.hub.publish(self.id, {**body, "seq": seq})
         if isinstance(event, Segment) and event.final and event.words and not event.revision:
             self._recent_words.extend(event.text.split())
+
+    def relabelled(self) -> None:
+        """A room track's re-estimated voices changed the speaker of segments already analysed: the
+        moments and responses coded on them follow (pipeline/reannotate.py), now and at the finish."""
+        self._relabelled = True
+        self._follow_speakers()
+
+    def _follow_speakers(self) -> None:
+        if self._classifier is not None:
+            follow_speakers(self.store, self.hub, self.id, self._classifier)
 
     def context(self) -> str | None:
         """The last words anyone said in the encounter: the prompt for the next decode."""
@@ -246,6 +262,9 @@ class LiveEncounter:
             if self._ticker is not None:
                 self._ticker.cancel()
             await self.analysis.finish(self._elapsed())
+            # What the analysis coded after the last relabel or faculty correction follows it too.
+            if self._relabelled or any(e.get("corrected") for e in self.store.latest_events(self.id)):
+                self._follow_speakers()
             if state != "finished":
                 self.status(state, "unknown", message)
             self.status("finished", "unknown", message)
@@ -354,7 +373,11 @@ class RoleTrack:
         recorder = WavRecorder(encounter.recordings / f"{role}.wav")
         recorder.write_silence(now)
         # A room microphone's finals go out through LiveRoom, which adds who said them.
-        room = LiveRoom(encounter.publish, encounter.analysis.final) if role == "room" else None
+        room = (
+            LiveRoom(encounter.publish, encounter.analysis.final, on_relabel=encounter.relabelled)
+            if role == "room"
+            else None
+        )
         transcriber = StreamingTranscriber(
             encounter.id,
             ROLE_SPEAKERS[role],

@@ -6,7 +6,8 @@
 
 Words stay `unknown` while only one voice has been heard. Offline, `attribute_room` does it
 once for a whole recording; live, `LiveRoom` labels each final as it comes and re-labels
-earlier ones as the voices are re-estimated.
+earlier ones as the voices are re-estimated (and the flags coded on them follow:
+pipeline/reannotate.py).
 """
 
 from __future__ import annotations
@@ -138,8 +139,10 @@ class LiveRoom:
 
     The analysis (moments, responses, cues) hears each segment once, labelled: finals wait for
     two voices (`in_flight_since` tells the analysis to wait for them), and are handed over when
-    they are found, or as `unknown` when the encounter ends with one voice. Later relabels reach
-    the transcript, the store and exports, but not moments and cues already derived.
+    they are found, or as `unknown` when the encounter ends with one voice. When a later relabel
+    changes the speaker of segments it has already heard, `on_relabel` is called once (after all
+    of that re-estimate's revisions are out), so the flags coded on them can follow
+    (pipeline/reannotate.py); cues already derived stay.
     """
 
     def __init__(
@@ -147,9 +150,11 @@ class LiveRoom:
         emit: Callable[[Event], None],
         on_final: Callable[[Utterance, Segment], None],
         config: LiveRoomConfig = LiveRoomConfig(),
+        on_relabel: Callable[[], None] = lambda: None,
     ) -> None:
         self._emit = emit
         self._on_final = on_final
+        self._on_relabel = on_relabel
         self.config = config
         self.diarizer = RoomDiarizer()
         self._segments: dict[str, Segment] = {}
@@ -194,12 +199,13 @@ class LiveRoom:
     async def _embed_and_label(self, segment: Segment) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._pool, self.diarizer.add, [(segment, self._utterances[segment.id])])
-        self._publish(segment)  # under the voices as they stand: re-clustering takes longer
+        relabelled = self._publish(segment)  # under the voices as they stand: re-clustering takes longer
         if self.diarizer.speech_s - self._clustered_s >= self.config.recluster_every_s:
             self._clustered_s = self.diarizer.speech_s
             await loop.run_in_executor(self._pool, self.diarizer.update)
-            for other in self._segments.values():
-                self._publish(other)
+            relabelled = any([self._publish(other) for other in self._segments.values()]) or relabelled
+        if relabelled:
+            self._on_relabel()
         if self.diarizer.voices.count == 2:
             self._release()
 
@@ -211,8 +217,9 @@ class LiveRoom:
             for k, part in enumerate(parts):
                 self._on_final(part_utterance(self._utterances[key], part, k, len(parts)), part)
 
-    def _publish(self, segment: Segment) -> None:
-        """Label `segment` under the current voices; send its parts where they changed."""
+    def _publish(self, segment: Segment) -> bool:
+        """Label `segment` under the current voices; send its parts where they changed. Whether the
+        analysis had heard it with other speakers (it is no longer held, and a part's speaker changed)."""
         runs = split_by_speaker(segment, label_words(self.diarizer, [segment]).words[segment.id])
         parts = [
             Segment.from_words(
@@ -235,6 +242,8 @@ class LiveRoom:
             for stale in before[len(parts) :]:
                 self._emit(_withdrawal(stale))
         self._parts[segment.id] = parts
+        heard = segment.id not in self._held
+        return heard and [(p.id, p.speaker) for p in before] != [(p.id, p.speaker) for p in parts]
 
     async def drain(self) -> None:
         """Wait until every final is labelled; hand what is still held to the analysis; stop the worker."""

@@ -10,10 +10,19 @@ from __future__ import annotations
 import csv
 import io
 
-from encounter_feedback.taxonomy import MICROAGGRESSIONS, MOMENT_LABELS, RESPONSE_LABELS, RESPONSIVE, group_of
+from encounter_feedback.taxonomy import (
+    ASSESSMENT_RATINGS,
+    MICROAGGRESSIONS,
+    MOMENT_LABELS,
+    NOTE_TAGS,
+    RESPONSE_LABELS,
+    RESPONSIVE,
+    group_of,
+)
 
 FORMATS = ("csv", "jsonl", "vtt", "srt", "textgrid", "eaf")
-"""The export formats (`--format`); codebook.csv, encounters.csv and challenges.csv come with every one."""
+"""The export formats (`--format`); codebook.csv, encounters.csv, challenges.csv and objectives.csv come
+with every one."""
 
 COLUMNS = ("section", "name", "group", "definition", "unit")
 
@@ -22,6 +31,8 @@ FILES = {
     "encounters.csv": "one row per encounter: scenario and research metadata "
     "(blind: participant coded, condition withheld)",
     "challenges.csv": "one row per scripted challenge (detected or not, when, the response) and per unscripted moment",
+    "objectives.csv": "one row per learning objective and checklist item of each encounter's scenario, "
+    "with the faculty's latest rating from the debrief",
     "events.csv": "format csv: one row per annotation event of every encounter "
     "(tidy; join encounters.csv on encounter)",
     "events.jsonl": "format jsonl: one annotation event per line, schema v1 (../shared/spec/events.md), words included",
@@ -36,19 +47,24 @@ FILES = {
 EVENT_COLUMNS = {
     "encounter": ("encounter id (random; join key)", ""),
     "id": ("event id, unique within the encounter", ""),
-    "type": ("segment | moment | response | cue | metrics | note | status", ""),
+    "type": ("segment | moment | response | cue | metrics | note | assessment | status", ""),
     "speaker": ("patient | provider | unknown (unknown: one mixed track)", ""),
     "t0": ("start on the encounter audio clock (0 = first audio sample)", "s"),
     "t1": ("end on the encounter audio clock", "s"),
     "label": ("moment or response label (see the label sections), or a note's corrected label", ""),
     "group": ("response group: microaggression | responsive | neutral", ""),
     "confidence": ("classifier probability of the label", "probability 0-1"),
-    "text": ("segment: the words recognised; moment/response: the turn quoted; note: the faculty note", ""),
+    "text": (
+        "segment: the words recognised; moment/response: the turn quoted (its segments' latest revision); "
+        "note: the faculty note; assessment: the objective or checklist item rated",
+        "",
+    ),
     "segment": ("id of the (last) segment the moment or response was coded on", ""),
     "segments": ("ids of all segments of the turn, space-separated", ""),
     "moment": ("response: id of the moment it answers", ""),
     "latency": (
-        "response: from the moment's end to the reply's start (negative: started before the patient finished)",
+        "response: from the moment's end to the reply's start, on the latest transcript "
+        "(negative: started before the patient finished)",
         "s",
     ),
     "kind": ("cue kind (see the cue section)", ""),
@@ -58,6 +74,7 @@ EVENT_COLUMNS = {
     "author": ("note: who wrote it", ""),
     "target": ("note: id of the event the note judges", ""),
     "verdict": ("note: confirm | reject | relabel (a flag), reassign (a segment's speaker) | swap_roles", ""),
+    "tags": ("note: predefined tags, space-separated (see the note tag section)", ""),
     "state": ("status: started, track_added, track_ended, finished, degraded, recovered, error", ""),
     "message": ("status: what happened", ""),
     "revision": ("segment: 0 live final, 1 second pass (only the latest of an id is exported)", ""),
@@ -94,7 +111,7 @@ CHALLENGE_COLUMNS = {
     "text": ("the patient turn as transcribed", ""),
     "response": ("response label of the provider's reply (empty: neutral)", ""),
     "group": ("response group", ""),
-    "latency": ("from the moment's end to the reply's start", "s"),
+    "latency": ("from the moment's end to the reply's start (the events' response latency)", "s"),
     "reply": ("the provider's reply as transcribed", ""),
     "interrupted_disclosure": ("times the provider interrupted the patient's moment turn", "count"),
     "reply_speech_rate_z": ("the reply's speech rate against the provider's own utterances", "z-score"),
@@ -162,6 +179,17 @@ TIERS = {
 }
 
 
+OBJECTIVE_COLUMNS = {
+    "encounter": ("encounter id", ""),
+    "item": ("objective-N or checklist-N, counted from 1 in the scenario's order", ""),
+    "kind": ("objective | checklist", ""),
+    "text": ("the objective or checklist item as the scenario words it", ""),
+    "rating": ("the faculty's latest rating (see the rating section); empty: not rated", ""),
+    "author": ("who rated it", ""),
+    "t0": ("the playhead when it was rated", "s"),
+}
+
+
 def codebook_csv(blind: bool) -> str:
     """The codebook as CSV (section, name, group, definition, unit)."""
     rows = [("file", name, "", text, "") for name, text in FILES.items()]
@@ -169,6 +197,7 @@ def codebook_csv(blind: bool) -> str:
         ("events.csv", EVENT_COLUMNS),
         ("encounters.csv", ENCOUNTER_COLUMNS),
         ("challenges.csv", CHALLENGE_COLUMNS),
+        ("objectives.csv", OBJECTIVE_COLUMNS),
     ):
         rows += [(section, name, "", text, unit) for name, (text, unit) in columns.items()]
     rows += [("moment", label, "", MOMENTS[label], "") for label in MOMENT_LABELS]
@@ -176,6 +205,12 @@ def codebook_csv(blind: bool) -> str:
     rows += [("group", name, "", text, "") for name, text in GROUPS.items()]
     rows += [("cue", kind, "", text, "the event's unit field") for kind, text in CUES.items()]
     rows += [("tier", name, "", text, "s") for name, text in TIERS.items()]
+    rows += [("note tag", tag, "", text, "") for tag, text in NOTE_TAGS.items()]
+    rows += [
+        ("rating", rating, kind, text, "")
+        for kind, ratings in ASSESSMENT_RATINGS.items()
+        for rating, text in ratings.items()
+    ]
     rows.append(
         (
             "blinding",

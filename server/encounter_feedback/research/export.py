@@ -7,7 +7,7 @@ log lists exactly the exports that left the system. Only the latest version of e
 exported (a second-pass final replaces the live one).
 
 Layout (ENCOUNTER is the encounter id, never a participant id, so file names reveal nothing):
-`codebook.csv`, `encounters.csv`, `challenges.csv` always; `events.csv` (csv), `events.jsonl`
+`codebook.csv`, `encounters.csv`, `challenges.csv`, `objectives.csv` always; `events.csv` (csv), `events.jsonl`
 (jsonl); `ENCOUNTER/transcript.vtt`, `.srt`, `ENCOUNTER/annotations.TextGrid`, `.eaf`.
 
 Exported text comes from people (notes, metadata) and must not act on the coder's machine: a CSV
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from encounter_feedback.analysis.dynamics import REPLY_MEASURES
-from encounter_feedback.analysis.summary import summarize
+from encounter_feedback.analysis.summary import objectives, summarize
 from encounter_feedback.errors import UserError
 from encounter_feedback.private import private_dir, write_private
 from encounter_feedback.research.blinding import Blinder
@@ -39,6 +39,7 @@ from encounter_feedback.research.codebook import (
     ENCOUNTER_COLUMNS,
     EVENT_COLUMNS,
     FORMATS,
+    OBJECTIVE_COLUMNS,
     codebook_csv,
 )
 from encounter_feedback.research.eaf import Media, eaf, mime_type
@@ -168,6 +169,7 @@ def build(store: Store, selection: Selection, formats: tuple[str, ...], blind: b
     scenarios = {scenario: scenario_or_none(scenario) for scenario in {e.scenario for e in encounters}}
     files["encounters.csv"] = _encounters_csv(encounters, durations, blinder).encode()
     files["challenges.csv"] = _challenges_csv(encounters, events_by_encounter, scenarios).encode()
+    files["objectives.csv"] = _objectives_csv(encounters, events_by_encounter, scenarios).encode()
     all_events = [event for e in encounters for event in events_by_encounter[e.id]]
     if "csv" in formats:
         files["events.csv"] = _events_csv(all_events).encode()
@@ -286,6 +288,18 @@ def _challenges_csv(
             for item in summary["challenges"] + summary["unscripted_moments"]
         ]
     return _csv(list(CHALLENGE_COLUMNS), rows)
+
+
+def _objectives_csv(
+    encounters: list[Encounter], events: dict[str, list[dict]], scenarios: dict[str | None, Scenario | None]
+) -> str:
+    """Each encounter's objectives and checklist items with the faculty's latest rating."""
+    rows = [
+        {"encounter": record.id, **item}
+        for record in encounters
+        for item in objectives(events[record.id], scenarios[record.scenario])
+    ]
+    return _csv(list(OBJECTIVE_COLUMNS), rows)
 
 
 def _flat_reply_cues(item: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from encounter_feedback.errors import UserError
 from encounter_feedback.events import Event
 from encounter_feedback.private import private_dir, touch_private
 from encounter_feedback.store.corrections import with_speaker_corrections
+from encounter_feedback.transcript import requote
 
 MIGRATIONS: list[str] = [
     # 1: encounters, their tracks, and their events in arrival order.
@@ -103,6 +104,21 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+OVERVIEW_QUERY = """
+    SELECT e.id, t.recorded, v.last_t0, v.moments, v.microaggressions, v.responsive
+    FROM encounters e
+    LEFT JOIN (SELECT encounter, MAX(duration) AS recorded FROM tracks GROUP BY encounter) t ON t.encounter = e.id
+    LEFT JOIN (
+        SELECT encounter, MAX(t0) AS last_t0,
+            COUNT(DISTINCT CASE WHEN type = 'moment' THEN id END) AS moments,
+            COUNT(DISTINCT CASE WHEN type = 'response' AND json_extract(body, '$.group') = 'microaggression'
+                THEN id END) AS microaggressions,
+            COUNT(DISTINCT CASE WHEN type = 'response' AND json_extract(body, '$.group') = 'responsive'
+                THEN id END) AS responsive
+        FROM events GROUP BY encounter
+    ) v ON v.encounter = e.id
+"""
+
 METADATA_FILTERS = ("cohort", "condition")
 """Metadata keys encounters can be listed by (besides scenario and date)."""
 
@@ -121,6 +137,20 @@ class Encounter:
     join_token: str
     created_at: float
     finished_at: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the encounter list shows of an encounter besides its record, counted for all
+    encounters in one query (`Store.overviews`)."""
+
+    duration: float
+    """Seconds recorded: the longest track, else the start of the last event (0: nothing yet)."""
+    moments: int
+    microaggressions: int
+    """Replies coded as microaggressions."""
+    responsive: int
+    """Replies coded as responsive."""
 
 
 @dataclass(frozen=True)
@@ -292,6 +322,27 @@ class Store:
         rows = self._db.execute("SELECT * FROM tracks WHERE encounter = ? ORDER BY role", (encounter_id,))
         return [dict(row) for row in rows]
 
+    def all_tracks(self) -> dict[str, list[dict[str, Any]]]:
+        """Every encounter's tracks, by encounter id, in one query (encounters without are absent)."""
+        tracks: dict[str, list[dict[str, Any]]] = {}
+        for row in self._db.execute("SELECT * FROM tracks ORDER BY encounter, role"):
+            tracks.setdefault(row["encounter"], []).append(dict(row))
+        return tracks
+
+    def overviews(self) -> dict[str, Overview]:
+        """Every encounter's length and counts of moments and coded replies, in one query: the
+        encounter list shows them all on one page load. An event re-sent with its id counts once."""
+        rows = self._db.execute(OVERVIEW_QUERY).fetchall()
+        return {
+            row["id"]: Overview(
+                duration=round(row["recorded"] or row["last_t0"] or 0.0, 3),
+                moments=row["moments"] or 0,
+                microaggressions=row["microaggressions"] or 0,
+                responsive=row["responsive"] or 0,
+            )
+            for row in rows
+        }
+
     def add_events(self, events: Iterable[Event]) -> list[int]:
         """Append events in one transaction; returns their sequence numbers."""
         rows = [(e.encounter, e.id, e.type, e.t0, json.dumps(e.to_dict())) for e in events]
@@ -379,11 +430,17 @@ class Store:
 
 def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The latest version of each event id (a second-pass final re-sent with the same id replaces
-    the first), without withdrawn finals (no words: no speech), faculty speaker corrections
-    applied (store/corrections.py), in time order."""
+    the first), without withdrawn finals (no words: no speech) or other withdrawn events
+    (`withdrawn`: a flag that no longer holds), faculty speaker corrections applied
+    (store/corrections.py), in time order; flags quote the latest version of their segments
+    (transcript.requote)."""
     by_id = {event["id"]: event for event in events}
-    kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
-    return sorted(with_speaker_corrections(kept), key=lambda event: event["t0"])
+    kept = [
+        e
+        for e in by_id.values()
+        if not e.get("withdrawn") and not (e["type"] == "segment" and not (e.get("final") and e.get("text")))
+    ]
+    return sorted(requote(with_speaker_corrections(kept)), key=lambda event: event["t0"])
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:

@@ -46,7 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "researcher": frozenset({"read", "metadata", "recordings", "export", "export_identified"}),
 }
 """read: encounters, events, summaries · run: create, finish, station links (join tokens) · live: the
-event stream · notes: faculty notes and verdicts · metadata: research metadata · recordings ·
+event stream · notes: faculty notes, verdicts and ratings of objectives · metadata: research metadata · recordings ·
 export: blind exports · export_identified: exports with participant ids and conditions ·
 delete: erase encounters · audit: the export and access logs."""
 BLIND_BY_DEFAULT = frozenset({"researcher"})

@@ -36,7 +36,17 @@ from encounter_feedback.resources import bundled_dir
 from encounter_feedback.web.access import KeyBootstrap
 from encounter_feedback.web.headers import SecurityHeaders
 from encounter_feedback.web.limits import MAX_BODY, BodyLimit
-from encounter_feedback.web.routes import accounts, encounters, exports, notes, server, stations, stream, taxonomy
+from encounter_feedback.web.routes import (
+    accounts,
+    assessments,
+    encounters,
+    exports,
+    notes,
+    server,
+    stations,
+    stream,
+    taxonomy,
+)
 from encounter_feedback.web.services import LiveRuntime, Services, close_interrupted, retention
 from encounter_feedback.web.validation import invalid_handshake, invalid_request, refused
 
@@ -66,7 +76,7 @@ def create_app(services: Services) -> FastAPI:
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(WebSocketRequestValidationError)(invalid_handshake)
     app.exception_handler(StarletteHTTPException)(refused)
-    for module in (accounts, encounters, stations, notes, exports, stream, taxonomy, server):
+    for module in (accounts, encounters, stations, notes, assessments, exports, stream, taxonomy, server):
         app.include_router(module.router)
     app.router.routes.append(ClientFiles())
     app.openapi = lambda: spec(app)  # type: ignore[method-assign]

@@ -1,8 +1,8 @@
 """Response headers that make a browser keep the dashboard to itself.
 
 - a Content-Security-Policy that loads scripts, styles, media and connections from this server
-  only (the vendored libraries need no CDN) and forbids framing (clickjacking); inline styles stay
-  allowed because wavesurfer draws its waveform with them (inline *scripts* do not);
+  only and forbids framing (clickjacking); no inline scripts and no inline styles (the dashboard
+  styles with classes and positions elements through the DOM, which the policy allows);
 - `X-Content-Type-Options: nosniff`, so a recording or an export is never run as a script;
 - `Referrer-Policy: no-referrer`, so an encounter id in a URL does not leak to other sites;
 - `Cache-Control: no-store` on everything under /api/ (transcripts, recordings, exports), so
@@ -18,7 +18,7 @@ CSP = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data:",
         "media-src 'self' blob:",
         "connect-src 'self'",

@@ -156,6 +156,15 @@ class EncounterOut(BaseModel):
     tracks: list[dict[str, Any]] = []
 
 
+class EncounterListed(EncounterOut):
+    """An encounter in the list, with what the list page shows of it (store.database.Overview)."""
+
+    duration: float = Field(description="seconds recorded (the longest track, else the last event's start)")
+    moments: int = Field(description="racially charged moments flagged")
+    microaggressions: int = Field(description="replies coded as microaggressions")
+    responsive: int = Field(description="replies coded as responsive")
+
+
 class EncounterCreated(EncounterOut):
     join_token: str | None = Field(
         description="what stations send with their offers; null for a caller who may not run encounters"
@@ -241,6 +250,15 @@ class Taxonomy(BaseModel):
     reply_measures: list[ReplyMeasure] = Field(
         description="cue kinds measured on the provider's reply to a moment, against the provider's baseline"
     )
+    definitions: dict[str, str] = Field(description="what each moment and response label means, in a phrase")
+    note_tags: dict[str, str] = Field(description="tags a faculty note can carry, and what each means")
+    assessment_ratings: dict[str, dict[str, str]] = Field(
+        description="how learning objectives (objective) and checklist items (checklist) are rated, and what each "
+        "rating means"
+    )
+    responsiveness: dict[str, str] = Field(
+        description="the responsiveness scale to a racial challenge, -3 to +3, and each point's anchor"
+    )
 
 
 class Problem(BaseModel):
@@ -256,6 +274,7 @@ PROBLEMS = {
     404: "unknown encounter (or nothing to export)",
     409: "the encounter's state does not allow it (finished, or finishing)",
     413: "the body is larger than this route takes",
+    429: "too many failed logins from this address: wait the seconds in Retry-After",
 }
 
 

@@ -1,7 +1,8 @@
 """Faculty notes: a request body checked into a `note` event, or a message that says what to fix.
 
-A note is free text at a time span (a bookmark when the text is empty), optionally about one
-event of the encounter (`target`). On a flag (a `moment` or `response`) it may carry a verdict:
+A note is free text at a time span (a bookmark when the text and tags are empty), optionally
+about one event of the encounter (`target`: a moment, a response or a transcript segment), with
+any of the predefined `tags` (taxonomy.NOTE_TAGS). On a flag (a `moment` or `response`) it may carry a verdict:
 `confirm`, `reject`, or `relabel` with the corrected taxonomy `label` (`neutral` for a response
 that answered nothing: its label is null). Who said it can be corrected too: `reassign` gives a
 segment the speaker in `label`, `swap_roles` (no target) swaps the encounter's two roles
@@ -21,7 +22,7 @@ from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_v
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES, Note
-from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
+from encounter_feedback.taxonomy import MOMENT_LABELS, NOTE_TAGS, RESPONSE_LABELS
 from encounter_feedback.web.models import Body
 
 MAX_AUTHOR = 100
@@ -38,6 +39,7 @@ VERDICT_TARGETS = {"confirm": FLAGS, "reject": FLAGS, "relabel": FLAGS, "reassig
 
 Seconds = Annotated[float, Field(ge=0, le=MAX_T, allow_inf_nan=False)]
 Label = Annotated[str, WithJsonSchema({"type": "string", "enum": list(ANY_LABEL)})]
+Tag = Annotated[str, WithJsonSchema({"type": "string", "enum": list(NOTE_TAGS)})]
 
 
 class NoteIn(Body):
@@ -59,6 +61,15 @@ class NoteIn(Body):
         "were assigned the wrong way round (no target)",
     )
     label: Label | None = Field(None, description="the corrected taxonomy label (relabel) or speaker (reassign)")
+    tags: list[Tag] = Field([], max_length=len(NOTE_TAGS), description="predefined words beside the text, each once")
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, tags: list[str]) -> list[str]:
+        unknown = [tag for tag in tags if tag not in NOTE_TAGS]
+        if unknown:
+            raise ValueError(f"unknown tag {unknown[0]!r}: use any of {', '.join(NOTE_TAGS)}")
+        return list(dict.fromkeys(tags))
 
     @field_validator("label")
     @classmethod
@@ -116,4 +127,5 @@ def note_event(encounter: str, note: NoteIn, events: Iterable[dict[str, Any]]) -
         label=note.label,
         target=note.target,
         verdict=note.verdict,
+        tags=note.tags,
     )

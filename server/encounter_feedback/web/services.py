@@ -20,13 +20,14 @@ from starlette.requests import HTTPConnection
 
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.live import ProsodyWorker
-from encounter_feedback.events import Status
+from encounter_feedback.events import Event, Status
 from encounter_feedback.pipeline.live import SHUTDOWN_DRAIN_S, Finishing, LiveConfig, LiveEncounter, Shared
 from encounter_feedback.speech.asr import AsrConfig, AsrEngine
 from encounter_feedback.speech.scheduler import AsrScheduler
 from encounter_feedback.store.accounts import RETENTION
 from encounter_feedback.store.database import Encounter, Store, UnknownEncounter
 from encounter_feedback.store.hub import Hub
+from encounter_feedback.web.throttle import LoginThrottle
 
 
 @dataclass
@@ -45,12 +46,13 @@ class Services:
     retain_days: float | None = None
     """Encounters older than this are erased (checked at the start and every hour); None keeps them."""
     hub: Hub = field(default_factory=Hub)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
     """The encounters stations joined since the server started, by id, until they are closed (a finish
     in progress keeps its encounter here, so a station's reconnect finds it closing)."""
 
-    def describe(self, record: Encounter) -> dict[str, Any]:
-        """An encounter as the API shows it (`EncounterOut`)."""
+    def describe(self, record: Encounter, tracks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """An encounter as the API shows it (`EncounterOut`); `tracks` when the caller has them."""
         live = self.live.get(record.id)
         return {
             "id": record.id,
@@ -59,8 +61,16 @@ class Services:
             "created_at": record.created_at,
             "finished_at": record.finished_at,
             "live": live is not None and not live.finished,
-            "tracks": self.store.tracks(record.id),
+            "tracks": self.store.tracks(record.id) if tracks is None else tracks,
         }
+
+    def add_event(self, event: Event) -> dict[str, Any]:
+        """Store an event made through the API (a note, a rating) and send it at once to every open
+        viewer of its encounter, live or finished; returns it as sent, with its `seq`."""
+        [seq] = self.store.add_events([event])
+        message = {**event.to_dict(), "seq": seq}
+        self.hub.publish(event.encounter, message)
+        return message
 
 
 class LiveRuntime:

@@ -3,6 +3,7 @@ access log (web/access.py says who may do what)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -29,7 +30,7 @@ from encounter_feedback.web.models import (
     TokenOut,
     problems,
 )
-from encounter_feedback.web.services import ServicesDep
+from encounter_feedback.web.services import Services, ServicesDep
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -38,23 +39,33 @@ def me(user: User) -> Me:
     return Me(name=user.name, role=user.role, permissions=sorted(PERMISSIONS[user.role]))
 
 
-@router.post("/session", response_model=Me, responses=problems(400, 403, 413))
+@router.post("/session", response_model=Me, responses=problems(400, 403, 413, 429))
 def log_in(body: PasswordLogin | KeyLogin, request: Request, response: Response, services: ServicesDep) -> Me:
     """Log in with a name and password (or the server key): sets the HttpOnly session cookie the
-    dashboard's pages and its event stream use."""
+    dashboard's pages and its event stream use. Repeated failures from one address are refused for
+    a while (429, web/throttle.py)."""
     if not from_this_server(request):
         raise HTTPException(403, "this request came from another site's page")
-    accounts = Accounts(services.store)
-    if isinstance(body, KeyLogin):
-        if not same_secret(body.key, services.key):
-            raise HTTPException(403, "wrong server key")
-        user: User | None = SERVER_KEY_USER
-    else:
-        user = accounts.login(body.name, body.password)
+    address = request.client.host if request.client else ""
+    name = body.name if isinstance(body, PasswordLogin) else SERVER_KEY_USER.name
+    throttle = services.login_throttle
+    wait = throttle.wait(address, name)
+    if wait > 0:
+        retry = str(math.ceil(wait))
+        raise HTTPException(429, f"too many failed logins: try again in {retry} s", headers={"Retry-After": retry})
+    user = _authenticate(body, services)
     if user is None:
-        raise HTTPException(403, "wrong name or password")
-    set_session_cookie(response, accounts.open_session(user), request)
+        throttle.failed(address, name)
+        raise HTTPException(403, "wrong server key" if isinstance(body, KeyLogin) else "wrong name or password")
+    throttle.succeeded(address, name)
+    set_session_cookie(response, Accounts(services.store).open_session(user), request)
     return me(user)
+
+
+def _authenticate(body: PasswordLogin | KeyLogin, services: Services) -> User | None:
+    if isinstance(body, KeyLogin):
+        return SERVER_KEY_USER if same_secret(body.key, services.key) else None
+    return Accounts(services.store).login(body.name, body.password)
 
 
 @router.delete("/session", status_code=204)

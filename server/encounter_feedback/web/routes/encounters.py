@@ -6,6 +6,7 @@ log with the caller's name."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 
 from encounter_feedback.analysis.summary import summarize
+from encounter_feedback.research.blinding import Blinder
 from encounter_feedback.scenarios import ScenarioError, find_scenario, scenario_or_none
 from encounter_feedback.store.accounts import User
 from encounter_feedback.web.access import Allowed, may
@@ -20,6 +22,7 @@ from encounter_feedback.web.models import (
     MAX_SEQ,
     EncounterCreate,
     EncounterCreated,
+    EncounterListed,
     EncounterOut,
     EncounterUpdate,
     problems,
@@ -49,9 +52,23 @@ def create_encounter(
     return {**services.describe(record), "join_token": record.join_token}
 
 
-@router.get("", response_model=list[EncounterOut])
-def list_encounters(user: Annotated[User, Depends(Allowed("read"))], services: ServicesDep) -> list[dict[str, Any]]:
-    return [services.describe(record) for record in services.store.encounters()]
+@router.get("", response_model=list[EncounterListed], responses=problems(400))
+def list_encounters(
+    user: Annotated[User, Depends(Allowed("read"))],
+    services: ServicesDep,
+    blind: bool = Query(False, description="participant ids as stable codes, condition withheld"),
+) -> list[dict[str, Any]]:
+    """Every encounter, newest first, with its length and its counts of moments and coded replies
+    (counted for all encounters at once: the list page makes one request)."""
+    tracks, overviews = services.store.all_tracks(), services.store.overviews()
+    blinder = Blinder.for_data_dir(services.store.data_dir) if blind else None
+    listed = []
+    for record in services.store.encounters():
+        row = {**services.describe(record, tracks.get(record.id, [])), **asdict(overviews[record.id])}
+        if blinder is not None:
+            row["metadata"] = blinder.metadata(record.metadata)
+        listed.append(row)
+    return listed
 
 
 @router.get("/{encounter_id}", response_model=EncounterCreated, responses=problems(404))
