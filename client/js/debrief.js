@@ -4,7 +4,7 @@
 
 import { api, openStream } from "./api.js";
 import { authorField, noteForm, renderNotes } from "./annotate.js";
-import { momentCard } from "./cards.js";
+import { confidenceNote, momentCard, remarkCard } from "./cards.js";
 import { clock, el, human, params } from "./dom.js";
 import { EncounterModel } from "./model.js";
 import { createPlayer } from "./player.js";
@@ -78,8 +78,10 @@ function redraw() {
     renderLanes(lanes, model, duration, seek);
     movePlayhead(lanes, now(), duration);
     const moments = model.momentList();
-    document.getElementById("cards").replaceChildren(...(moments.length
-      ? moments.map((m) => momentCard(m, model, { encounter, onSeek: seek, annotate: true }))
+    const remarks = model.standaloneList();
+    document.getElementById("cards").replaceChildren(...(moments.length || remarks.length
+      ? [confidenceNote(), ...moments.map((m) => momentCard(m, model, { encounter, onSeek: seek, annotate: true })),
+        ...remarks.map((r) => remarkCard(r, model, { encounter, onSeek: seek, annotate: true }))]
       : [el("p", { class: "muted" }, "No racially charged moment was flagged.")]));
     renderTalk(document.getElementById("talk"), model);
     renderPlots(document.getElementById("plots"), model, duration, seek);

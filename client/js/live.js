@@ -31,16 +31,26 @@ const flagItems = new Map();  // moment id -> [key, li]: an item is rebuilt only
 function renderFlags() {
   const list = document.getElementById("flags");
   const moments = model.momentList();
-  if (!moments.length) return list.replaceChildren(el("li", { class: "empty" }, "No racially charged moment flagged yet."));
-  list.replaceChildren(...moments.map((moment) => {
+  const remarks = model.standaloneList();
+  if (!moments.length && !remarks.length) return list.replaceChildren(el("li", { class: "empty" }, "No racially charged moment flagged yet."));
+  list.replaceChildren(...remarks.map(remarkItem), ...moments.map((moment) => {
     const response = model.responseTo(moment.id);
-    const key = [moment.label, response?.id, response?.label, model.verdict(moment.id)?.id, response && model.verdict(response.id)?.id].join("|");
+    const key = [moment.label, moment.responsiveness, response?.id, response?.label, model.verdict(moment.id)?.id, response && model.verdict(response.id)?.id].join("|");
     const [known, item] = flagItems.get(moment.id) || [];
     if (known === key) return item;
     const fresh = flagItem(moment, response);
     flagItems.set(moment.id, [key, fresh]);
     return fresh;
   }));
+}
+
+function remarkItem(response) {
+  return el("li", { class: "flag-item", dataset: { id: response.id } },
+    el("div", {}, el("span", { class: "time" }, clock(response.t0)), " ",
+      el("span", { class: `tag ${response.group}` }, `provider: ${human(response.label)}`), " ",
+      el("span", { class: "muted" }, `${Math.round(response.confidence * 100)}%, no moment before it`)),
+    el("q", {}, response.text),
+    verdictControls(encounter, response, model));
 }
 
 function flagItem(moment, response) {
@@ -54,6 +64,8 @@ function flagItem(moment, response) {
       ? el("div", { class: "reply" },
         el("span", { class: `tag ${response.group}` }, `reply: ${human(response.label)}`), " ",
         el("span", {}, `${response.latency.toFixed(1)} s later: \u201c${response.text}\u201d`),
+        moment.responsiveness !== null && moment.responsiveness !== undefined
+          ? el("span", { class: "muted" }, ` responsiveness ${moment.responsiveness > 0 ? "+" : ""}${moment.responsiveness}`) : null,
         verdictControls(encounter, response, model))
       : el("div", { class: "reply muted" }, "Waiting for the provider's reply\u2026"));
 }

@@ -59,8 +59,19 @@ export class EncounterModel {
     return [...this.moments.values()].sort((a, b) => a.t0 - b.t0);
   }
 
+  /** The provider's immediate reply to a moment (its first turn after it), or null. */
   responseTo(momentId) {
-    return [...this.responses.values()].find((r) => r.moment === momentId) || null;
+    return [...this.responses.values()].find((r) => r.moment === momentId && (r.relation || "immediate") === "immediate") || null;
+  }
+
+  /** Later coded turns in a moment's window, in time order. */
+  laterReplies(momentId) {
+    return [...this.responses.values()].filter((r) => r.moment === momentId && r.relation === "later").sort((a, b) => a.t0 - b.t0);
+  }
+
+  /** Provider turns coded as microaggressions with no moment before them, in time order. */
+  standaloneList() {
+    return [...this.responses.values()].filter((r) => r.relation === "standalone").sort((a, b) => a.t0 - b.t0);
   }
 
   cueList() {

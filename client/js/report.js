@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { renderNotes } from "./annotate.js";
-import { momentCard } from "./cards.js";
+import { confidenceNote, momentCard, remarkCard } from "./cards.js";
 import { clock, el, params } from "./dom.js";
 import { EncounterModel } from "./model.js";
 import { renderSummary } from "./summary-view.js";
@@ -30,8 +30,9 @@ async function main() {
       .filter(([, v]) => v).map(([k, v]) => el("span", {}, el("strong", {}, `${k}: `), v)));
   renderSummary(document.getElementById("summary"), summary, model);
   const kept = model.momentList().filter((m) => model.verdict(m.id)?.verdict !== "reject");
-  document.getElementById("cards").replaceChildren(...(kept.length
-    ? kept.map((m) => momentCard(m, model, { encounter }))
+  const remarks = model.standaloneList().filter((r) => model.verdict(r.id)?.verdict !== "reject");
+  document.getElementById("cards").replaceChildren(...(kept.length || remarks.length
+    ? [confidenceNote(), ...kept.map((m) => momentCard(m, model, { encounter })), ...remarks.map((r) => remarkCard(r, model, { encounter }))]
     : [el("p", { class: "muted" }, "No racially charged moment in this encounter.")]));
   renderTalk(document.getElementById("talk"), model);
   renderLanes(document.getElementById("lanes"), model, duration);

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from aiortc import MediaStreamTrack, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
-from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.analysis.classifier import Classifier, case_context_of
 from encounter_feedback.analysis.dynamics import earliest
 from encounter_feedback.analysis.live import LiveAnalysis, ProsodyWorker
 from encounter_feedback.events import ROLE_SPEAKERS, Event, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.recording import WavRecorder
 from encounter_feedback.media.webrtc import OfferError, answer_offer, receive_audio
+from encounter_feedback.scenarios import scenario_or_none
 from encounter_feedback.speech.scheduler import AsrScheduler
 from encounter_feedback.speech.streaming import StreamingConfig, StreamingTranscriber
 from encounter_feedback.store.database import Encounter, Store
@@ -82,7 +83,12 @@ class LiveEncounter:
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
         self.analysis = LiveAnalysis(
-            record.id, self.publish, shared.prosody, shared.classifier, shared.config.turn_close_s
+            record.id,
+            self.publish,
+            shared.prosody,
+            shared.classifier,
+            shared.config.turn_close_s,
+            case_context_of(scenario_or_none(record.scenario)),
         )
         self._ticker: asyncio.Task[None] | None = None
         self.finished = False
