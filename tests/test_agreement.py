@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from encounter_feedback.cli.main import main
-from encounter_feedback.research.agreement import AgreementError, Coding, cohen, compare, frame_labels, load_coding
+from encounter_feedback.research.agreement import AgreementError, TimedCodes, cohen, compare, frame_labels, load_codes
 from encounter_feedback.research.eaf import EafError
 from encounter_feedback.research.export import FORMATS, Selection, build, write_directory
 from encounter_feedback.research.tiers import Interval
@@ -41,7 +41,7 @@ def test_kappa_is_undefined_when_both_sides_use_one_label():
 
 def test_frames_take_the_code_at_their_midpoint():
     codes = (Interval(0.4, 2.6, "validation"), Interval(2.0, 3.0, "minimizing"), Interval(3.0, 4.0, "mistrust"))
-    coding = Coding("c", codes, 5)
+    coding = TimedCodes("c", codes, 5)
     # midpoints 0.5 1.5 2.5 3.5 4.5: validation, validation, minimizing (the later start wins), none (a moment), none
     assert frame_labels(coding, "response", 5) == ["validation", "validation", "minimizing", "none", "none"]
     assert frame_labels(coding, "group", 5) == ["responsive", "responsive", "microaggression", "none", "none"]
@@ -54,7 +54,7 @@ def test_system_against_a_coder_on_one_second_frames(tmp_path):
     enc = make_encounter(store, tmp_path)  # moment 6.5-12.0 disclosure, response 12.4-15.0 validation, ends 18.2 s
     coder = tmp_path / "coder.csv"
     coder.write_text(CODER_CSV)
-    system, human = load_coding(enc, store), load_coding(str(coder), store)
+    system, human = load_codes(enc, store), load_codes(str(coder), store)
     assert system.codes == (Interval(6.5, 12.0, "discrimination_disclosure"), Interval(12.4, 15.0, "validation"))
     assert human.codes[1].label == "empathy" and system.duration == 18.2
 
@@ -85,19 +85,21 @@ def test_exported_files_and_elan_tiers_are_codings_too(tmp_path):
     other = make_encounter(store, tmp_path, participant="P2")
     out = tmp_path / "out"
     write_directory(build(store, Selection(encounters=(enc, other)), FORMATS, False).files, out)
-    system = load_coding(enc, store)
+    system = load_codes(enc, store)
     for spec in (f"{out}/events.jsonl#{enc}", f"{out}/events.csv#{enc}"):
-        assert load_coding(spec, store).codes == system.codes
-    assert load_coding(f"{out}/{enc}/annotations.eaf#moments", store).codes == system.codes[:1]
+        assert load_codes(spec, store).codes == system.codes
+    assert load_codes(f"{out}/{enc}/annotations.eaf#moments", store).codes == system.codes[:1]
     with pytest.raises(AgreementError, match=r"holds 2 encounters; choose one as .*events.jsonl#ENCOUNTER"):
-        load_coding(f"{out}/events.jsonl", store)
+        load_codes(f"{out}/events.jsonl", store)
     with pytest.raises(EafError, match=r"has 7 tiers; name one as .*#TIER \(tiers: patient, provider, moments"):
-        load_coding(f"{out}/{enc}/annotations.eaf", store)
+        load_codes(f"{out}/{enc}/annotations.eaf", store)
 
     # a coder's ELAN file: codes on a symbolic child of a turn tier take the turn's times
     coder = tmp_path / "coder.eaf"
     coder.write_text("""<?xml version="1.0" encoding="UTF-8"?>
-<ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00+00:00" FORMAT="3.0" VERSION="3.0">
+<ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00+00:00" FORMAT="3.0" VERSION="3.0"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xsi:noNamespaceSchemaLocation="http://www.mpi.nl/tools/elan/EAFv3.0.xsd">
   <HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/>
   <TIME_ORDER>
     <TIME_SLOT TIME_SLOT_ID="ts1" TIME_VALUE="7000"/><TIME_SLOT TIME_SLOT_ID="ts2" TIME_VALUE="12000"/>
@@ -121,16 +123,19 @@ def test_exported_files_and_elan_tiers_are_codings_too(tmp_path):
 """)
     csv_coder = tmp_path / "coder1.csv"
     csv_coder.write_text(CODER_CSV)
-    elan = load_coding(f"{coder}#coder2", store)
+    elan = load_codes(f"{coder}#coder2", store)
     assert elan.codes == (Interval(7.0, 12.0, "discrimination_disclosure"), Interval(12.0, 16.0, "empathy"))
-    same = compare(load_coding(str(csv_coder), store), elan, "response")  # two coders who agree
+    same = compare(load_codes(str(csv_coder), store), elan, "response")  # two coders who agree
     assert same.percent == 1.0 and same.kappa == 1.0
     with pytest.raises(
         AgreementError, match=r"coder.eaf: annotation at 7.000 s: 'patient turn' is not a taxonomy label"
     ):
-        load_coding(f"{coder}#turns", store)
+        load_codes(f"{coder}#turns", store)
     with pytest.raises(EafError, match="has no tier 'coder9'"):
-        load_coding(f"{coder}#coder9", store)
+        load_codes(f"{coder}#coder9", store)
+    coder.write_text(coder.read_text().replace("</TIER>", "</TIR>", 1))
+    with pytest.raises(EafError, match=r"coder.eaf: cannot read as EAF .*; save it from ELAN"):
+        load_codes(f"{coder}#coder2", store)
 
 
 def test_bad_coder_files_name_the_file_and_line(tmp_path):
@@ -147,9 +152,9 @@ def test_bad_coder_files_name_the_file_and_line(tmp_path):
     for text, message in cases.items():
         bad.write_text(text)
         with pytest.raises(AgreementError, match=message):
-            load_coding(str(bad), store)
+            load_codes(str(bad), store)
     with pytest.raises(AgreementError, match="enc-nope: no such file, and no encounter 'enc-nope'"):
-        load_coding("enc-nope", store)
+        load_codes("enc-nope", store)
 
 
 def test_agreement_command_prints_the_figures(tmp_path, capsys):

@@ -25,6 +25,7 @@ from encounter_feedback.media.tts import VOICES, render_dialogue, synthesize
 from encounter_feedback.stations.api_client import ApiClient
 from encounter_feedback.stations.replay import replay
 from encounter_feedback.store.database import Store
+from encounter_feedback.taxonomy import MOMENT_LABELS, REPLY_MEASURE_UNITS
 from encounter_feedback.web.app import Services, create_app, running
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -258,9 +259,6 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
     dashboard.context.close()
 
 
-REPLY_MEASURES = ("pitch", "pitch_variability", "loudness", "speech_rate")
-
-
 def _add_voice_cues(server: ServerThread, encounter: str, events: list[dict]) -> None:
     """Cue events of the kinds the debrief draws, for those the cue analysis did not emit here.
 
@@ -294,7 +292,8 @@ def _add_voice_cues(server: ServerThread, encounter: str, events: list[dict]) ->
             for i, s in enumerate(finals)
         ]
     if not any(
-        c["kind"] == "reply_change" or (c["kind"] in REPLY_MEASURES and c.get("moment") == moment["id"]) for c in cues
+        c["kind"] == "reply_change" or (c["kind"] in REPLY_MEASURE_UNITS and c.get("moment") == moment["id"])
+        for c in cues
     ):
         added.append(
             Cue(
@@ -355,6 +354,8 @@ def test_debrief_plays_seeks_and_shares_notes_across_viewers_and_restarts(server
     assert voice != "none reported" and re.search(r"pitch[ :]", voice), voice
     assert faculty.locator("#plots svg").count() == 3
     assert "gaze aversion" in faculty.locator(".lane .item.cue[title*='gaze aversion']").first.get_attribute("title")
+    relabel = card.locator(".verdicts select").first  # the labels come from GET /api/taxonomy
+    assert relabel.locator("option").evaluate_all("options => options.map(o => o.value)") == list(MOMENT_LABELS)
 
     faculty.fill("#author", "Dr. Rivera")
     card.locator(".verdicts button.confirm").first.click()

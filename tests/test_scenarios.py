@@ -3,7 +3,10 @@ which file, line and field to fix."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 
 from encounter_feedback.cli.main import main
 from encounter_feedback.scenarios import SCENARIO_DIR, ScenarioError, find_scenario, load_library, load_scenario
@@ -38,16 +41,16 @@ dialogue:
 def test_bundled_scenario_has_a_racial_challenge():
     scenario = find_scenario("ed-pain-dismissed")
     [challenge] = scenario.challenges
-    assert challenge.challenge == "discrimination_disclosure" and "Black" in challenge.text and challenge.at == 60.0
+    assert challenge.label == "discrimination_disclosure" and "Black" in challenge.cue and challenge.at == 60.0
     [line] = [line for line in scenario.dialogue if line.challenge]
-    assert (line.role, line.text) == ("patient", challenge.text)  # the dialogue speaks the scripted cue
+    assert (line.role, line.text) == ("patient", challenge.cue)  # the dialogue speaks the scripted cue
     assert {line.role for line in scenario.dialogue} == {"patient", "provider"}
 
 
 def test_the_library_covers_the_challenges_in_the_literature_and_a_control():
     library = load_library()
     assert [p.stem for p in sorted(SCENARIO_DIR.glob("*.yaml"))] == [s.id for s in library]
-    labels = {c.challenge for s in library for c in s.challenges}
+    labels = {c.label for s in library for c in s.challenges}
     assert {"discrimination_disclosure", "mistrust", "provider_bias_challenge", "stereotype_reaction"} <= labels
     assert labels <= set(MOMENT_LABELS)
     assert any(not s.challenges for s in library), "a control scenario without a challenge"
@@ -55,11 +58,11 @@ def test_the_library_covers_the_challenges_in_the_literature_and_a_control():
         assert 8 <= len(scenario.dialogue) <= 14, scenario.id  # short enough to synthesize for the demo
         assert {line.role for line in scenario.dialogue} == {"patient", "provider"}
         assert [line.challenge for line in scenario.dialogue if line.challenge] == [
-            c.challenge for c in scenario.challenges
+            c.label for c in scenario.challenges
         ]
         assert scenario.objectives and scenario.checklist and scenario.case.presentation and scenario.patient.brief
     tuskegee = find_scenario("research-mistrust-tuskegee")
-    assert "Tuskegee" in tuskegee.challenges[0].text and tuskegee.challenges[0].at == 120.0
+    assert "Tuskegee" in tuskegee.challenges[0].cue and tuskegee.challenges[0].at == 120.0
 
 
 @pytest.mark.parametrize(
@@ -148,3 +151,39 @@ def test_valid_file_loads_and_broken_yaml_or_unknown_ids_are_clear(tmp_path, cap
     path.write_text(VALID.replace("  - label: mistrust\n", "  - label: racism\n"))
     assert main(["scenarios", str(path)]) == 2
     assert f"encounter: error: {path}:11: challenges[0].label: 'racism'" in capsys.readouterr().err
+
+
+def test_every_problem_is_reported_at_once_in_line_order(tmp_path):
+    path = tmp_path / "case.yaml"
+    broken = (
+        VALID.replace("title: A case\n", "title:\n")
+        .replace("  brief: Plays", "  bref: Plays")
+        .replace("    cue: Why", "    cue: ''\n    tone: Why")
+    )
+    path.write_text(broken)
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario(path)
+    assert str(raised.value).splitlines() == [
+        f"{path}:2: title: expected non-empty text",
+        f"{path}:9: patient.bref: unknown field (expected name, brief, age)",
+        f"{path}:13: challenges[0].cue: expected non-empty text",
+        f"{path}:14: challenges[0].tone: unknown field (expected label, cue, at, notes)",
+        f"{path}:7: patient.brief: missing (required)",  # last: the misspelt field above is the one to fix
+    ]
+    path.write_text(VALID.replace("    challenge: mistrust\n", "    challenge: identity_statement\n"))
+    with pytest.raises(ScenarioError, match=rf"^{path}:22: dialogue\[1\].challenge: 'identity_statement' out of order"):
+        load_scenario(path)
+
+
+def test_schema_command_prints_the_json_schema_of_a_scenario_file(capsys):
+    assert main(["scenarios", "--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].startswith("https://json-schema.org/") and schema["additionalProperties"] is False
+    assert schema["required"] == ["id", "title", "case", "patient", "challenges", "objectives", "checklist"]
+    assert schema["$defs"]["Challenge"]["properties"]["label"]["enum"] == list(MOMENT_LABELS)
+    assert schema["$defs"]["Line"]["properties"]["role"]["enum"] == ["patient", "provider"]
+    for path in SCENARIO_DIR.glob("*.yaml"):  # the library uses no field the schema lacks
+        data = yaml.safe_load(path.read_text())
+        assert set(data) <= set(schema["properties"]), path
+        for name, definition in (("case", "Case"), ("patient", "Persona")):
+            assert set(data[name]) <= set(schema["$defs"][definition]["properties"]), (path, name)

@@ -97,7 +97,7 @@ async function connect() {
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail || detail; } catch { /* not JSON */ }
-    if ([400, 403, 404, 409, 422].includes(response.status)) throw new Refused(detail);
+    if ([400, 403, 404, 409].includes(response.status)) throw new Refused(detail);
     throw new Error(`server answered ${response.status}: ${detail}`);
   }
   if (pc !== peer) return;  // stopped meanwhile

@@ -4,8 +4,7 @@
 // final by its second-pass revision; a final with no words withdraws the utterance. Moments,
 // responses, cues and notes are keyed by id too, so an event seen twice (a reconnect) counts once.
 
-/** Cue kinds that measure a moment's reply against the provider's baseline. */
-export const REPLY_MEASURES = ["pitch", "pitch_variability", "loudness", "speech_rate"];
+import { REPLY_MEASURES } from "./taxonomy.js";
 
 export class EncounterModel {
   constructor() {

@@ -6,17 +6,36 @@ the learning objectives and the faculty checklist. An optional dialogue script l
 and the benchmarks speak the encounter with TTS. The summary reports each scripted challenge
 as detected or not.
 
-Files are checked against the schema on the YAML node tree rather than on the loaded data,
-so every error names the file, the line and the field an SP author has to fix.
+The pydantic models below are the schema: they check a file, they are what callers get, and
+they give SP authors a JSON Schema (`encounter scenarios --schema`). A new field is one line
+in its model. The YAML is composed once into a node tree with line marks, and each error's
+location (`challenges.0.label`) is looked up in that tree, so every error names the file, the
+line and the field an SP author has to fix.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Annotated, Any, get_args
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from encounter_feedback.errors import UserError
@@ -27,237 +46,225 @@ from encounter_feedback.taxonomy import MOMENT_LABELS
 SCENARIO_DIR = bundled_dir("scenarios")
 ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 CLOCK = re.compile(r"(\d+):([0-5]?\d(?:\.\d+)?)")
+MESSAGES = {
+    "missing": "missing (required)",
+    "string_type": "expected non-empty text",
+    "string_too_short": "expected non-empty text",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "tuple_type": "expected a list",
+    "too_short": "expected at least one item",
+}
+"""Pydantic's error types in an SP author's words (other errors keep pydantic's message)."""
+
+Location = tuple[str | int, ...]
 
 
 class ScenarioError(UserError):
     """A scenario file that cannot be used; the message names the file, the line and the field."""
 
 
-@dataclass(frozen=True)
-class Case:
+def _either(choices: tuple[str, ...]) -> str:
+    return " or ".join(choices) if len(choices) < 3 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+def _one_of(choices: tuple[str, ...], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not {what} ({_either(choices)})")
+        return value
+
+    return check
+
+
+def _seconds(value: Any) -> float:
+    """`m:ss` or seconds from the start of the encounter (YAML itself reads an unquoted 1:30 as 90)."""
+    text = str(value).strip()
+    clock = CLOCK.fullmatch(text)
+    if clock:
+        return int(clock[1]) * 60 + float(clock[2])
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < math.inf:
+        raise ValueError(f"expected a time as m:ss or seconds, got {value!r}")
+    return seconds
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Texts = Annotated[tuple[Text, ...], Field(min_length=1)]
+MomentLabel = Annotated[
+    Text,
+    AfterValidator(_one_of(MOMENT_LABELS, "a taxonomy moment label")),
+    WithJsonSchema({"type": "string", "enum": list(MOMENT_LABELS)}),
+]
+Role = Annotated[
+    Text, AfterValidator(_one_of(ROLES, "a role")), WithJsonSchema({"type": "string", "enum": list(ROLES)})
+]
+Seconds = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": f"^{CLOCK.pattern}$"}]}),
+]
+
+
+def _errors(problems: list[tuple[Location, str]], value: Any) -> ValidationError:
+    """Errors below the value being validated: pydantic puts the value's own location in front,
+    so each error still leads to the YAML line of the field to fix."""
+    return ValidationError.from_exception_data(
+        "Scenario",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("scenario", "{message}", {"message": message}), loc=loc, input=value
+            )
+            for loc, message in problems
+        ],
+    )
+
+
+class _Mapping(BaseModel):
+    """A mapping in a scenario file. Unknown keys are errors, so a typo (`bref:`) does not pass
+    silently; the JSON Schema says so too (additionalProperties: false), so editors flag them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class Case(_Mapping):
     """The clinical case: where the encounter happens and what the patient comes in with."""
 
-    setting: str
-    presentation: str
-    details: str = ""
+    setting: Text
+    presentation: Text
+    """The chief complaint."""
+    details: Text = ""
+    """History, findings, anything the SP and faculty need."""
 
 
-@dataclass(frozen=True)
-class Persona:
+class Persona(_Mapping):
     """Who the standardized patient plays."""
 
-    name: str
-    brief: str
-    age: int | None = None
+    name: Text
+    brief: Text
+    """Who they are, what happened to them, how they react to good and poor replies."""
+    age: Annotated[int, Field(ge=0)] | None = None
 
 
-@dataclass(frozen=True)
-class Challenge:
-    """One scripted racial challenge; `challenge` and `text` are what the summary matches moments against."""
+class Challenge(_Mapping):
+    """One scripted racial challenge; the summary matches detected moments against its label and cue."""
 
-    challenge: str
+    label: MomentLabel
     """The taxonomy `moment` label the cue is written to present."""
-    text: str
-    """The cue line the SP is scripted to say (they may say it in their own words)."""
-    at: float | None = None
-    """Intended timing, seconds from the start of the encounter."""
-    notes: str = ""
+    cue: Text
+    """The line the SP is scripted to say (they may say it in their own words)."""
+    at: Seconds | None = None
+    """Intended timing, m:ss (quoted) or seconds from the start of the encounter."""
+    notes: Text = ""
+    """Delivery notes for the SP."""
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(_Mapping):
     """One turn of the dialogue script."""
 
-    role: str
-    text: str
-    challenge: str | None = None
-    """The `moment` label of the scripted challenge this line delivers, if it delivers one."""
+    role: Role
+    text: Text = ""
+    """What is said; a challenge line has none of its own and speaks its challenge's cue."""
+    challenge: MomentLabel | None = None
+    """The `moment` label of the scripted challenge this (patient) line delivers."""
+
+    @model_validator(mode="after")
+    def _text_or_challenge(self) -> Line:
+        if self.challenge is None and not self.text:
+            raise _errors([(("text",), "missing (required unless the line is a challenge)")], self)
+        if self.challenge is not None and self.text:
+            raise _errors([(("text",), "a challenge line speaks its challenge's cue; remove text")], self)
+        if self.challenge is not None and self.role != "patient":
+            raise _errors([(("role",), "only the patient delivers a challenge")], self)
+        return self
 
 
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    title: str
+class Scenario(_Mapping):
+    """One standardized-patient case (a file `<id>.yaml` in the library)."""
+
+    id: Text = Field(json_schema_extra={"pattern": f"^{ID_PATTERN.pattern}$"})
+    """The file name without .yaml: lowercase letters, digits and hyphens."""
+    title: Text
     case: Case
     patient: Persona
     challenges: tuple[Challenge, ...]
-    """Empty in a control scenario."""
-    objectives: tuple[str, ...]
-    checklist: tuple[str, ...]
-    dialogue: tuple[Line, ...] = ()
-    references: tuple[str, ...] = ()
+    """The scripted challenges in the order the SP presents them; empty in a control scenario."""
+    objectives: Texts
+    """Learning objectives."""
+    checklist: Texts
+    """Observable behaviours faculty tick."""
+    dialogue: Annotated[tuple[Line, ...], Field(min_length=1)] = ()
+    """A short script the demo and benchmarks speak with TTS; each challenge line gets its cue."""
+    references: Texts = ()
+    """The literature the case is modelled on."""
+
+    @field_validator("id")
+    @classmethod
+    def _names_its_file(cls, value: str, info: ValidationInfo) -> str:
+        stem = (info.context or {}).get("file_stem", value)
+        if not ID_PATTERN.fullmatch(value) or value != stem:
+            raise ValueError(
+                f"{value!r} must be the file name without .yaml ({stem!r}), in lowercase letters, digits and hyphens"
+            )
+        return value
+
+    @field_validator("dialogue")
+    @classmethod
+    def _delivers_each_challenge_in_order(cls, lines: tuple[Line, ...], info: ValidationInfo) -> tuple[Line, ...]:
+        """The k-th line marked `challenge` speaks the k-th scripted challenge's cue, so the script
+        and the summary never disagree."""
+        if "challenges" not in info.data:  # the challenges have errors of their own
+            return lines
+        pending: list[Challenge] = list(info.data["challenges"])
+        spoken = []
+        for n, line in enumerate(lines):
+            if line.challenge is not None:
+                if not pending or pending[0].label != line.challenge:
+                    expected = f"the next scripted challenge is {pending[0].label!r}" if pending else "none is left"
+                    raise _errors([((n, "challenge"), f"{line.challenge!r} out of order: {expected}")], lines)
+                line = line.model_copy(update={"text": pending.pop(0).cue})
+            spoken.append(line)
+        if pending:
+            raise ValueError(f"never delivers the scripted challenge {pending[0].label!r}")
+        return tuple(spoken)
 
 
-class _Fields:
-    """Reads one YAML file's node tree; every problem becomes `FILE:LINE: FIELD: what to fix`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def error(self, node: Node, field: str, message: str) -> ScenarioError:
-        return ScenarioError(f"{self.path}:{node.start_mark.line + 1}: {field}: {message}")
-
-    def mapping(
-        self, node: Node, field: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-    ) -> dict[str, Node]:
-        """The mapping's values by key; unknown, repeated and missing keys are errors (typos fail loudly)."""
-        if not isinstance(node, MappingNode):
-            raise self.error(node, field, f"expected a mapping with {', '.join(required)}")
-        values: dict[str, Node] = {}
-        for key, value in node.value:
-            name = key.value if isinstance(key, ScalarNode) else None
-            where = f"{field}.{name}" if field else str(name)
-            if name not in required + optional:
-                raise self.error(key, where, f"unknown field (expected {', '.join(required + optional)})")
-            if name in values:
-                raise self.error(key, where, "given twice")
-            values[name] = value
-        for name in required:
-            if name not in values:
-                raise self.error(node, f"{field}.{name}" if field else name, "missing (required)")
-        return values
-
-    def text(self, node: Node, field: str) -> str:
-        if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null" or not node.value.strip():
-            raise self.error(node, field, "expected non-empty text")
-        return node.value.strip()
-
-    def texts(self, node: Node, field: str) -> tuple[str, ...]:
-        return tuple(self.text(item, f"{field}[{n}]") for n, item in enumerate(self.sequence(node, field)))
-
-    def sequence(self, node: Node, field: str, allow_empty: bool = False) -> list[Node]:
-        if not isinstance(node, SequenceNode):
-            raise self.error(node, field, "expected a list")
-        if not node.value and not allow_empty:
-            raise self.error(node, field, "expected at least one item")
-        return node.value
-
-    def whole_number(self, node: Node, field: str) -> int:
-        if not isinstance(node, ScalarNode) or not node.value.isdigit():
-            raise self.error(node, field, "expected a whole number")
-        return int(node.value)
-
-    def seconds(self, node: Node, field: str) -> float:
-        """`m:ss` or seconds, from the start of the encounter."""
-        value = node.value.strip() if isinstance(node, ScalarNode) else ""
-        clock = CLOCK.fullmatch(value)
-        if clock:
-            return int(clock[1]) * 60 + float(clock[2])
-        try:
-            seconds = float(value)
-        except ValueError:
-            seconds = -1.0
-        if seconds < 0:
-            raise self.error(node, field, f"expected a time as m:ss or seconds, got {value!r}")
-        return seconds
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file, for SP authors' editors (YAML language servers read it)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **Scenario.model_json_schema()}
 
 
 def load_scenario(path: Path) -> Scenario:
     """Read one scenario file and check it against the schema."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ScenarioError(f"{path}:{line}: not valid YAML: {exc.problem or exc}") from exc
-    fields = _Fields(path)
     if root is None:
         raise ScenarioError(f"{path}:1: empty file; see scenarios/README.md for the fields")
-    top = fields.mapping(
-        root,
-        "",
-        ("id", "title", "case", "patient", "challenges", "objectives", "checklist"),
-        ("dialogue", "references"),
-    )
-    scenario_id = fields.text(top["id"], "id")
-    if not ID_PATTERN.fullmatch(scenario_id) or scenario_id != path.stem:
-        raise fields.error(
-            top["id"],
-            "id",
-            f"{scenario_id!r} must be the file name without .yaml ({path.stem!r}), "
-            "in lowercase letters, digits and hyphens",
-        )
-    challenges = tuple(
-        _challenge(fields, node, f"challenges[{n}]")
-        for n, node in enumerate(fields.sequence(top["challenges"], "challenges", allow_empty=True))
-    )
-    dialogue = _dialogue(fields, top["dialogue"], challenges) if "dialogue" in top else ()
-    return Scenario(
-        id=scenario_id,
-        title=fields.text(top["title"], "title"),
-        case=_case(fields, top["case"]),
-        patient=_persona(fields, top["patient"]),
-        challenges=challenges,
-        objectives=fields.texts(top["objectives"], "objectives"),
-        checklist=fields.texts(top["checklist"], "checklist"),
-        dialogue=dialogue,
-        references=fields.texts(top["references"], "references") if "references" in top else (),
-    )
-
-
-def _case(fields: _Fields, node: Node) -> Case:
-    case = fields.mapping(node, "case", ("setting", "presentation"), ("details",))
-    return Case(
-        setting=fields.text(case["setting"], "case.setting"),
-        presentation=fields.text(case["presentation"], "case.presentation"),
-        details=fields.text(case["details"], "case.details") if "details" in case else "",
-    )
-
-
-def _persona(fields: _Fields, node: Node) -> Persona:
-    patient = fields.mapping(node, "patient", ("name", "brief"), ("age",))
-    return Persona(
-        name=fields.text(patient["name"], "patient.name"),
-        brief=fields.text(patient["brief"], "patient.brief"),
-        age=fields.whole_number(patient["age"], "patient.age") if "age" in patient else None,
-    )
-
-
-def _challenge(fields: _Fields, node: Node, field: str) -> Challenge:
-    item = fields.mapping(node, field, ("label", "cue"), ("at", "notes"))
-    label = fields.text(item["label"], f"{field}.label")
-    if label not in MOMENT_LABELS:
-        raise fields.error(
-            item["label"], f"{field}.label", f"{label!r} is not a taxonomy moment label ({', '.join(MOMENT_LABELS)})"
-        )
-    return Challenge(
-        challenge=label,
-        text=fields.text(item["cue"], f"{field}.cue"),
-        at=fields.seconds(item["at"], f"{field}.at") if "at" in item else None,
-        notes=fields.text(item["notes"], f"{field}.notes") if "notes" in item else "",
-    )
-
-
-def _dialogue(fields: _Fields, node: Node, challenges: tuple[Challenge, ...]) -> tuple[Line, ...]:
-    """The script; the k-th line marked `challenge` speaks the k-th scripted challenge's cue."""
-    lines = []
-    pending = list(challenges)
-    for n, item_node in enumerate(fields.sequence(node, "dialogue")):
-        field = f"dialogue[{n}]"
-        item = fields.mapping(item_node, field, ("role",), ("text", "challenge"))
-        role = fields.text(item["role"], f"{field}.role")
-        if role not in ROLES:
-            raise fields.error(item["role"], f"{field}.role", f"{role!r} is not a role ({' or '.join(ROLES)})")
-        if "challenge" not in item:
-            if "text" not in item:
-                raise fields.error(item_node, f"{field}.text", "missing (required unless the line is a challenge)")
-            lines.append(Line(role, fields.text(item["text"], f"{field}.text")))
-            continue
-        label = fields.text(item["challenge"], f"{field}.challenge")
-        if "text" in item:
-            raise fields.error(
-                item["text"], f"{field}.text", "a challenge line speaks its challenge's cue; remove text"
-            )
-        if role != "patient":
-            raise fields.error(item["role"], f"{field}.role", "only the patient delivers a challenge")
-        if not pending or pending[0].challenge != label:
-            expected = f"the next scripted challenge is {pending[0].challenge!r}" if pending else "no challenge is left"
-            raise fields.error(item["challenge"], f"{field}.challenge", f"{label!r} out of order: {expected}")
-        lines.append(Line(role, pending.pop(0).text, label))
-    if pending:
-        raise fields.error(node, "dialogue", f"never delivers the scripted challenge {pending[0].challenge!r}")
-    return tuple(lines)
+    repeated = [f"{path}:{_line(key)}: {_field(loc)}: given twice" for loc, key in _repeated_keys(root)]
+    if repeated:
+        raise ScenarioError("\n".join(repeated))
+    try:
+        return Scenario.model_validate(data, context={"file_stem": path.stem})
+    except ValidationError as exc:
+        # Missing fields last: often one was misspelt, and its unknown spelling is the line to fix.
+        errors = sorted(exc.errors(), key=lambda e: (e["type"] == "missing", _line(_node_at(root, e))))
+        raise ScenarioError(
+            "\n".join(f"{path}:{_line(_node_at(root, e))}: {_field(e['loc'])}: {_message(e)}" for e in errors)
+        ) from None
 
 
 def load_library(directory: Path = SCENARIO_DIR) -> list[Scenario]:
@@ -283,3 +290,75 @@ def scenario_or_none(scenario_id: str | None) -> Scenario | None:
         return find_scenario(scenario_id)
     except ScenarioError:
         return None
+
+
+def _node_at(root: Node, error: ErrorDetails) -> Node:
+    """The node an error is about: the value at its location, an unknown field's key, or (for a
+    missing field) the deepest mapping on the way there."""
+    node = root
+    for step in error["loc"]:
+        child = None
+        if isinstance(node, MappingNode):
+            pair = next(((key, value) for key, value in node.value if _key(key) == step), None)
+            if pair is not None:
+                child = pair[0] if error["type"] == "extra_forbidden" and step == error["loc"][-1] else pair[1]
+        elif isinstance(node, SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+    return node
+
+
+def _repeated_keys(node: Node, loc: Location = ()) -> Iterator[tuple[Location, Node]]:
+    """Keys given twice in one mapping, which YAML would silently resolve to the last."""
+    if isinstance(node, MappingNode):
+        seen = set()
+        for key, value in node.value:
+            if _key(key) in seen:
+                yield (*loc, _key(key)), key
+            seen.add(_key(key))
+            yield from _repeated_keys(value, (*loc, _key(key)))
+    elif isinstance(node, SequenceNode):
+        for n, item in enumerate(node.value):
+            yield from _repeated_keys(item, (*loc, n))
+
+
+def _key(node: Node) -> str:
+    """A mapping key's text (scenario files only use text keys)."""
+    return node.value if isinstance(node, ScalarNode) else "?"
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _field(loc: Location) -> str:
+    """`challenges[0].label` for the location ('challenges', 0, 'label')."""
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in loc).lstrip(".") or "scenario"
+
+
+def _message(error: ErrorDetails) -> str:
+    if error["type"] == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    if error["type"] == "extra_forbidden":
+        return f"unknown field (expected {_field_names(error['loc'][:-1])})"
+    if error["type"] == "model_type":
+        return f"expected a mapping with {_field_names(error['loc'])}"
+    return MESSAGES.get(error["type"], error["msg"])
+
+
+def _field_names(loc: Location) -> str:
+    """The fields of the mapping at `loc`: name, brief, age for ('patient',)."""
+    model: Any = Scenario
+    for step in loc:
+        if isinstance(step, str):
+            model = _model_in(model.model_fields[step].annotation)
+    return ", ".join(model.model_fields)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model a field holds: Persona for Persona, Line for tuple[Line, ...]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((model for model in map(_model_in, get_args(annotation)) if model is not None), None)

@@ -1,6 +1,8 @@
-"""Moment and response labels (taxonomy v1, `../shared/spec/taxonomy.md`): stable identifiers.
+"""Moment and response labels (taxonomy v1, `../shared/spec/taxonomy.md`) and the cues measured on
+a reply to a moment: stable identifiers.
 
-The classifier, the events, the exports and `encounter classify` all use exactly these strings.
+The classifier, the events, the exports, `encounter classify` and the dashboard (which reads them
+from `GET /api/taxonomy`) all use exactly these strings.
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ STANDALONE = ("stereotyping", "colorblind", "pathologizing", "meritocracy")
 """Response labels a provider turn can earn on its own, with no moment before it (v1.1: every
 provider turn is screened). `deflecting` needs a moment to move away from; the responsive labels
 and the others answer one."""
+
+REPLY_MEASURE_UNITS = {
+    "speech_rate": "syll/s",
+    "pitch": "st",
+    "pitch_variability": "st",
+    "loudness": "dBFS",
+}
+"""Cue kinds measured on the provider's reply to a moment, each against the provider's own
+baseline, and their units (analysis/dynamics.py says which acoustic figure each one is)."""
 
 SCHEMES = ("moment", "response", "group")
 """The three ways codes are compared with a coder's (`encounter agreement`): moment labels,

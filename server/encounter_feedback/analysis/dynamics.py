@@ -48,6 +48,7 @@ from typing import Any
 from encounter_feedback.analysis.prosody import Acoustics, Span, UtteranceProsody, utterance_prosody
 from encounter_feedback.analysis.turns import CLOSE_AFTER_S, is_backchannel
 from encounter_feedback.events import ROLES, Cue, Event, Metrics, Moment, Segment
+from encounter_feedback.taxonomy import REPLY_MEASURE_UNITS
 
 FLOOR_RELEASE_S = CLOSE_AFTER_S
 """After this much silence from its holder nobody holds the floor: analysis/turns.py's
@@ -69,11 +70,14 @@ METRICS_EVERY_S = 10.0
 MIXED = "one mixed track: who is speaking is not known"
 NO_REPLY = "the provider did not take the floor after the moment before the encounter ended"
 
-REPLY_MEASURES = (  # (cue kind, UtteranceProsody/Acoustics attribute, unit)
-    ("speech_rate", "speech_rate", "syll/s"),
-    ("pitch", "f0_mean_st", "st"),
-    ("pitch_variability", "f0_sd_st", "st"),
-    ("loudness", "level_db", "dBFS"),
+REPLY_MEASURES = tuple(  # (cue kind, UtteranceProsody/Acoustics attribute, unit)
+    (kind, attr, REPLY_MEASURE_UNITS[kind])
+    for kind, attr in (
+        ("speech_rate", "speech_rate"),
+        ("pitch", "f0_mean_st"),
+        ("pitch_variability", "f0_sd_st"),
+        ("loudness", "level_db"),
+    )
 )
 """How the provider's reply to a moment sounded, each against the provider's own baseline."""
 

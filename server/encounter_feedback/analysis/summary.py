@@ -36,10 +36,10 @@ def summarize(events: list[dict[str, Any]], scenario: Scenario | None = None) ->
     unmatched = list(moments)
     challenges = []
     for index, line in enumerate(scenario.challenges if scenario else ()):
-        moment = _match(index, line.text, line.challenge, unmatched)
+        moment = _match(index, line.cue, line.label, unmatched)
         if moment is not None:
             unmatched.remove(moment)
-        challenges.append(_challenge(line.challenge, line.text, moment, replies, reply_cues))
+        challenges.append(_challenge(line.label, line.cue, moment, replies, reply_cues))
     groups = {"microaggression": 0, "responsive": 0, "neutral": 0}
     for response in (r for answers in replies.values() for r in answers if r.get("moment")):
         groups[response["group"]] += 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from encounter_feedback.cli.options import data_option
 from encounter_feedback.research.codebook import FORMATS
-from encounter_feedback.scenarios import find_scenario, load_library, load_scenario
+from encounter_feedback.scenarios import find_scenario, json_schema, load_library, load_scenario
 from encounter_feedback.store.database import Store
 from encounter_feedback.taxonomy import SCHEMES
 
@@ -75,6 +75,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     scenarios_cmd.add_argument(
         "files", nargs="*", type=Path, metavar="FILE", help="files to check (default: the library)"
     )
+    scenarios_cmd.add_argument(
+        "--schema", action="store_true", help="print the JSON Schema of a scenario file (for editors) instead"
+    )
     scenarios_cmd.set_defaults(run=_scenarios)
 
     audit_cmd = commands.add_parser("audit", help="the export audit log: who exported what, when")
@@ -112,10 +115,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from encounter_feedback.research.agreement import UNIT_S, compare, format_agreement, load_coding
+    from encounter_feedback.research.agreement import UNIT_S, compare, format_agreement, load_codes
 
     store = Store(args.data)
-    a, b = load_coding(args.a, store), load_coding(args.b, store)
+    a, b = load_codes(args.a, store), load_codes(args.b, store)
     schemes = [args.scheme] if args.scheme else SCHEMES
     print("\n\n".join(format_agreement(a, b, compare(a, b, scheme, args.unit or UNIT_S)) for scheme in schemes))
     return 0
@@ -134,11 +137,14 @@ def _metadata(args: argparse.Namespace) -> int:
 
 
 def _scenarios(args: argparse.Namespace) -> int:
+    if args.schema:
+        print(json.dumps(json_schema(), indent=2))
+        return 0
     scenarios = [load_scenario(path) for path in args.files] if args.files else load_library()
     for scenario in scenarios:
         challenges = (
             ", ".join(
-                c.challenge + (f" at {int(c.at // 60)}:{c.at % 60:02.0f}" if c.at is not None else "")
+                c.label + (f" at {int(c.at // 60)}:{c.at % 60:02.0f}" if c.at is not None else "")
                 for c in scenario.challenges
             )
             or "none (control)"

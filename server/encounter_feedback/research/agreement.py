@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
 from encounter_feedback.errors import UserError
 from encounter_feedback.research.eaf import read_tier
 from encounter_feedback.research.tiers import Interval
@@ -43,8 +45,9 @@ class AgreementError(UserError):
 
 
 @dataclass(frozen=True)
-class Coding:
-    """One side's codes (taxonomy labels, lower case) and the length of the encounter it saw."""
+class TimedCodes:
+    """One side's codes over time (the system's or a coder's): taxonomy labels, lower case, and the length
+    of the encounter that side saw."""
 
     name: str
     codes: tuple[Interval, ...]
@@ -75,9 +78,9 @@ def scheme_label(label: str, scheme: str) -> str:
     return label if label in ("microaggression", "responsive") else NONE
 
 
-def frame_labels(coding: Coding, scheme: str, frames: int, unit: float = UNIT_S) -> list[str]:
+def frame_labels(side: TimedCodes, scheme: str, frames: int, unit: float = UNIT_S) -> list[str]:
     """The label of each frame: the scheme's code covering the frame's midpoint, else `none`."""
-    coded = [(code, scheme_label(code.label, scheme)) for code in coding.codes]
+    coded = [(code, scheme_label(code.label, scheme)) for code in side.codes]
     coded = [(code, label) for code, label in coded if label != NONE]
     labels = []
     for k in range(frames):
@@ -91,30 +94,28 @@ def cohen(a: list[str], b: list[str], scheme: str = "", unit: float = UNIT_S) ->
     """Percent agreement, Cohen's kappa and the confusion matrix of two equally long label lists.
 
     kappa = (po - pe) / (1 - pe), po the share of frames with the same label, pe the agreement
-    expected by chance: the sum over labels of (A's share of that label) x (B's share).
+    expected by chance (scikit-learn's `cohen_kappa_score`). pe is 1, and kappa undefined, exactly
+    when both sides used one and the same label throughout.
     """
     if len(a) != len(b) or not a:
         raise AgreementError("nothing to compare: the codings cover no time")
     labels = tuple(sorted(set(a) | set(b), key=lambda label: (label != NONE, label)))
-    index = {label: n for n, label in enumerate(labels)}
-    matrix = [[0] * len(labels) for _ in labels]
-    for x, y in zip(a, b):
-        matrix[index[x]][index[y]] += 1
-    n = len(a)
-    po = sum(matrix[i][i] for i in range(len(labels))) / n
-    pe = sum(sum(matrix[i]) * sum(row[i] for row in matrix) for i in range(len(labels))) / (n * n)
-    kappa = (po - pe) / (1 - pe) if pe < 1 else None
-    return Agreement(scheme, unit, n, labels, tuple(map(tuple, matrix)), po, kappa)
+    if len(labels) == 1:  # scikit-learn warns on a 1 x 1 matrix and returns nan for this kappa
+        return Agreement(scheme, unit, len(a), labels, ((len(a),),), 1.0, None)
+    matrix = confusion_matrix(a, b, labels=list(labels))
+    rows = tuple(tuple(int(count) for count in row) for row in matrix)
+    kappa = float(cohen_kappa_score(a, b, labels=list(labels)))
+    return Agreement(scheme, unit, len(a), labels, rows, float(matrix.trace()) / len(a), kappa)
 
 
-def compare(a: Coding, b: Coding, scheme: str, unit: float = UNIT_S) -> Agreement:
+def compare(a: TimedCodes, b: TimedCodes, scheme: str, unit: float = UNIT_S) -> Agreement:
     """A against B on frames of `unit` seconds over the longer of the two encounters."""
     end = max([a.duration, b.duration] + [code.t1 for code in a.codes + b.codes])
     frames = math.ceil(round(end / unit, 6))
     return cohen(frame_labels(a, scheme, frames, unit), frame_labels(b, scheme, frames, unit), scheme, unit)
 
 
-def format_agreement(a: Coding, b: Coding, result: Agreement) -> str:
+def format_agreement(a: TimedCodes, b: TimedCodes, result: Agreement) -> str:
     kappa = f"{result.kappa:.3f}" if result.kappa is not None else "undefined (both sides used one label throughout)"
     width = max(len(label) for label in result.labels + ("A \\ B",))
     columns = [max(len(label), len(str(result.frames))) for label in result.labels]
@@ -128,7 +129,7 @@ def format_agreement(a: Coding, b: Coding, result: Agreement) -> str:
     return "\n".join(lines)
 
 
-def load_coding(spec: str, store: Store) -> Coding:
+def load_codes(spec: str, store: Store) -> TimedCodes:
     """Codes from `FILE` or `FILE#SELECTOR` (an ELAN tier; the encounter of a multi-encounter
     export), or from the stored encounter with id `spec`."""
     path, selector = Path(spec), None
@@ -153,7 +154,7 @@ def load_coding(spec: str, store: Store) -> Coding:
     return _from_events(events, None, f"{spec} (system)")
 
 
-def _from_events(events: list[dict[str, Any]], encounter: str | None, name: str) -> Coding:
+def _from_events(events: list[dict[str, Any]], encounter: str | None, name: str) -> TimedCodes:
     """The moments and (non-neutral) responses of one encounter's events."""
     encounters = sorted({e["encounter"] for e in events})
     if encounter is None and len(encounters) > 1:
@@ -170,7 +171,7 @@ def _from_events(events: list[dict[str, Any]], encounter: str | None, name: str)
         for e in latest(events)
         if e["type"] in ("moment", "response") and e["label"]
     )
-    return Coding(name, codes, max((e["t1"] for e in events), default=0.0))
+    return TimedCodes(name, codes, max((e["t1"] for e in events), default=0.0))
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -184,7 +185,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return events
 
 
-def _from_csv(path: Path, encounter: str | None) -> Coding:
+def _from_csv(path: Path, encounter: str | None) -> TimedCodes:
     """A coder's `t0,t1,label` file, or an exported events.csv (it has a `type` column)."""
     with path.open(encoding="utf-8", newline="") as file:
         reader = csv.DictReader(file)
@@ -225,7 +226,7 @@ def _seconds(path: Path, number: int, row: dict[str, str]) -> tuple[float, float
     return t0, t1
 
 
-def _checked(name: str, codes: list[Interval], path: Path, lines: list[int] | None = None) -> Coding:
+def _checked(name: str, codes: list[Interval], path: Path, lines: list[int] | None = None) -> TimedCodes:
     """A coder's codes with their labels normalized; an unknown label names where it is."""
     normalized = []
     for n, code in enumerate(codes):
@@ -238,4 +239,4 @@ def _checked(name: str, codes: list[Interval], path: Path, lines: list[int] | No
                 f"or microaggression, responsive, neutral)"
             )
         normalized.append(Interval(code.t0, code.t1, NONE if label in NEUTRAL else label))
-    return Coding(name, tuple(normalized), max((code.t1 for code in normalized), default=0.0))
+    return TimedCodes(name, tuple(normalized), max((code.t1 for code in normalized), default=0.0))

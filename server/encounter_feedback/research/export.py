@@ -81,7 +81,7 @@ class Selection:
 
 
 @dataclass(frozen=True)
-class Built:
+class ExportBundle:
     """An export ready to deliver."""
 
     selection: Selection
@@ -143,7 +143,7 @@ def select(store: Store, selection: Selection) -> list[Encounter]:
     return sorted(encounters, key=lambda e: e.created_at)
 
 
-def build(store: Store, selection: Selection, formats: tuple[str, ...], blind: bool) -> Built:
+def build(store: Store, selection: Selection, formats: tuple[str, ...], blind: bool) -> ExportBundle:
     """Every file of the export, in memory."""
     encounters = select(store, selection)
     blinder = Blinder.for_data_dir(store.data_dir) if blind else None
@@ -173,7 +173,7 @@ def build(store: Store, selection: Selection, formats: tuple[str, ...], blind: b
             else:
                 content = eaf(tiers, _media(record, tracks[record.id], blind), AUTHOR, exported_at)
             files[f"{record.id}/{PER_ENCOUNTER[fmt]}"] = content
-    return Built(selection, formats, blind, tuple(e.id for e in encounters), files)
+    return ExportBundle(selection, formats, blind, tuple(e.id for e in encounters), files)
 
 
 def write_directory(files: dict[str, bytes], out: Path) -> None:

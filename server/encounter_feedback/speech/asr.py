@@ -15,13 +15,13 @@ on previous text, so one hallucination cannot seed the next.
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from faster_whisper.transcribe import get_compression_ratio
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Word
@@ -130,9 +130,10 @@ def passes_gates(segment: AsrSegment, config: AsrConfig) -> bool:
 
 
 def looks_like_loop(words: Sequence[Word], config: AsrConfig) -> bool:
-    """Text that compresses better than speech does (Whisper's gzip ratio) is a decoding loop."""
-    text = " ".join(w.w for w in words).encode()
-    return bool(text) and len(text) / len(zlib.compress(text)) > config.compression_ratio_threshold
+    """Text that compresses better than speech does is a decoding loop: the gzip ratio faster-whisper
+    itself thresholds (its `get_compression_ratio`), applied to a whole utterance."""
+    text = " ".join(w.w for w in words)
+    return bool(text) and get_compression_ratio(text) > config.compression_ratio_threshold
 
 
 def drop_repetitions(words: Sequence[Word], max_repeats: int) -> list[Word]:

@@ -1,0 +1,23 @@
+"""The server's own state: how loaded the shared compute is, and which encounters are live."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from encounter_feedback.web.access import require_key
+from encounter_feedback.web.services import RuntimeDep
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+@router.get("/api/server")
+def server_status(runtime: RuntimeDep) -> dict[str, Any]:
+    """The ASR queue (backlog, degraded), the prosody worker's CPU time, and the encounters in progress."""
+    return {
+        "asr": asdict(runtime.shared.scheduler.stats),
+        "prosody": {"busy_s": round(runtime.shared.prosody.busy_s, 3)},
+        "live": [e for e, live in runtime.services.live.items() if not live.finished],
+    }
