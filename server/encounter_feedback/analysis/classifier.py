@@ -117,12 +117,20 @@ class CaseContext:
 GENERAL = CaseContext()
 
 
+SITUATION_WINDOW_S = 180.0
+"""How long a situational challenge stays open when its scenario does not say."""
+
+
 def case_context_of(scenario: Scenario | None) -> CaseContext:
-    """How an encounter of this scenario is read: a scenario that scripts racial challenges is a
-    race-themed case, and its cue lines are matched; no scenario, or a control, is a general case."""
-    if scenario is None or not scenario.challenges:
+    """How an encounter of this scenario is read: its case, and its scripted challenges' cue lines
+    (a situational challenge stays open longer); no scenario is a general case."""
+    if scenario is None:
         return GENERAL
-    return CaseContext("race_themed", tuple(ScriptedCue(c.challenge, c.text) for c in scenario.challenges))
+    cues = tuple(
+        ScriptedCue(c.label, c.cue, c.window or (SITUATION_WINDOW_S if c.kind == "situational" else None))
+        for c in scenario.challenges
+    )
+    return CaseContext("race_themed" if scenario.race_themed else "general", cues)
 
 
 @dataclass(frozen=True)

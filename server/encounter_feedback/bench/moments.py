@@ -12,17 +12,23 @@ the responsiveness score against a coder on a worked example.
 - **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... flagged;
 - **speed**: milliseconds to code one utterance alone, as the live server does (a patient turn,
   and a provider turn with its context), on one thread; the TF-IDF family for comparison;
-- **responsiveness**: the system's -3..+3 scores on the worked example against its coder's.
+- **responsiveness**: the system's -3..+3 scores on the worked example
+  (`models/responsiveness_example.jsonl`: challenges, the provider's turns after each, and the
+  score a reader of the seed study's anchors gave) against that reader's, with the statistics
+  `encounter agreement` reports.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from encounter_feedback.analysis.classifier import CaseContext, Classifier, TurnModel
+from encounter_feedback.analysis.classifier import MODELS_DIR, CaseContext, Classifier, TurnModel
+from encounter_feedback.analysis.responsiveness import responsiveness
+from encounter_feedback.research.agreement import ScoreAgreement, score_agreement
 from encounter_feedback.training.corpus import external_sets, load_split
 from encounter_feedback.training.evaluate import (
     WORDS_PER_MINUTE,
@@ -37,6 +43,7 @@ from encounter_feedback.training.evaluate import (
 )
 
 Progress = Callable[[str], None]
+WORKED_EXAMPLE = MODELS_DIR / "responsiveness_example.jsonl"
 
 
 def latency_ms(classifier: Classifier, turns: list[Turn], n: int = 300) -> tuple[float, float]:
@@ -80,6 +87,15 @@ def bench_moments(
             progress(f"false alarms on {name}")
             turns = dialogue_turns(files[name])
             lines += ["", *_false_alarm_lines(classifier, name, turns, listed=name == "aci")]
+    progress("responsiveness on the worked example")
+    result = worked_example(classifier)
+    lines += [
+        "",
+        f"responsiveness on the worked example ({len(result.pairs)} challenges, {WORKED_EXAMPLE.name}): "
+        f"exact {100 * (result.exact or 0):.0f}%, within one point {100 * (result.within_one or 0):.0f}%, "
+        f"weighted kappa {_figure(result.weighted_kappa)}, ICC(2,1) {_figure(result.icc)}, "
+        f"Spearman {_figure(result.spearman)}",
+    ]
     progress("latency")
     lines.append("")
     for name, model in (("encoder (shipped)", classifier), ("tf-idf", _with_model(classifier, baseline))):
@@ -120,3 +136,23 @@ def tfidf_baseline(transcripts: Path | None, progress: Progress) -> TurnModel:
 
     progress("training the TF-IDF family for its latency")
     return TfidfModel(load_data(transcripts, progress).examples)
+
+
+def worked_example(classifier: Classifier, path: Path = WORKED_EXAMPLE) -> ScoreAgreement:
+    """The system's score for each challenge of the worked example (its first turn read as the immediate
+    reply, the rest as later turns, as the annotator reads them) against the example's score."""
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        turns, challenge = row["turns"], row["challenge"]
+        [first] = classifier.code_replies(turns[:1], [challenge], "immediate")
+        later = classifier.code_replies(turns[1:], [challenge] * (len(turns) - 1), "later")
+        labels = [first.response] + [code.response for code in later if code.response is not None]
+        score = responsiveness(labels)
+        if score is not None:
+            pairs.append((score, int(row["score"])))
+    return score_agreement(pairs)
+
+
+def _figure(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"

@@ -206,7 +206,8 @@ def finetune(
     model.train()
     for epoch in range(config.epochs):
         losses = []
-        for batch in _batches(frozen, config.batch, rng):
+        batches = _batches(frozen, config.batch, rng)
+        for n, batch in enumerate(batches, start=1):
             states, mask = _pad([f.states for f in batch])
             logits = model.head_logits(model.base.run_layers(states, mask, first_trained), mask)
             loss = _loss(logits, [f.labels for f in batch])
@@ -215,6 +216,8 @@ def finetune(
             optimizer.step()
             schedule.step()
             losses.append(loss.item())
+            if n % 50 == 0:
+                progress(f"epoch {epoch + 1}: {n}/{len(batches)} batches ({time.perf_counter() - start:.0f} s)")
         progress(f"epoch {epoch + 1}/{config.epochs}: loss {np.mean(losses):.4f} ({time.perf_counter() - start:.0f} s)")
     return model.eval()
 
