@@ -59,6 +59,10 @@ HEADS = {"general": MOMENT_CLASSES, "race_themed": MOMENT_CLASSES, "response": R
 RELATIONS = ("immediate", "later", "standalone")
 """Where a provider turn stands: the first turn after a moment, a later turn in its window, or
 no moment open (screened for a microaggression of its own)."""
+AFTER_MOMENT = "[challenge] "
+"""Put before the context of a provider turn that answers a moment, so the encoder reads the turn
+as a reply to a racial challenge (a clinical question there is `deflecting`, elsewhere neutral) and
+need not work out from the words alone what the case already says."""
 MIN_WORDS = 3
 """A moment says something: a one- or two-word turn ("White.", "Black, yes") answers an intake
 question, a neutral demographic."""
@@ -333,17 +337,20 @@ class Classifier:
 
     # -- provider turns ---------------------------------------------------------------------
 
-    def response_probabilities(self, replies: list[str], contexts: list[str | None]) -> np.ndarray:
-        """Calibrated P(class) over `RESPONSE_CLASSES` per reply, read after its context turn."""
+    def response_probabilities(
+        self, replies: list[str], contexts: list[str | None], after_moment: bool = True
+    ) -> np.ndarray:
+        """Calibrated P(class) over `RESPONSE_CLASSES` per reply, read after its context turn (a moment,
+        or ordinary talk)."""
         if not replies:
             return np.zeros((0, len(RESPONSE_CLASSES)))
-        logits = self.model.reply_logits([c or "" for c in contexts], replies)
+        logits = self.model.reply_logits([reply_context(c, after_moment) for c in contexts], replies)
         return softmax(logits, self.settings.temperatures["response"])
 
     def code_replies(self, replies: list[str], contexts: list[str | None], relation: str = "immediate") -> list[Coding]:
         """The code of each provider turn, standing in `relation` to a moment (`RELATIONS`): after
         `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code."""
-        probs = self.response_probabilities(replies, contexts)
+        probs = self.response_probabilities(replies, contexts, after_moment=relation != "standalone")
         candidates = _candidates(relation)
         out = []
         for p in probs:
@@ -379,6 +386,11 @@ class Classifier:
         if speaker == "patient":
             return self.code_patient_turns([text], case_context)[0]
         return self.code_provider_turns([text], [context], case_context)[0]
+
+
+def reply_context(context: str | None, after_moment: bool) -> str:
+    """The first part of a provider turn's input: the turn it answers, marked when that is a moment."""
+    return (AFTER_MOMENT if after_moment else "") + (context or "")
 
 
 def _candidates(relation: str) -> list[int]:

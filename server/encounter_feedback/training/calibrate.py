@@ -24,6 +24,7 @@ from encounter_feedback.analysis.classifier import (
     case_context_of,
     could_be_moment,
     normalize_text,
+    reply_context,
     softmax,
 )
 from encounter_feedback.analysis.race_reference import Reference, race_reference
@@ -66,7 +67,8 @@ def head_logits(model: TurnModel, items: list[Item]) -> dict[str, tuple[np.ndarr
         logits = model.patient_logits([i.text for i, _ in pairs])[case]
         out[case] = (logits, np.array([MOMENT_CLASSES.index(label) for _, label in pairs]))
     providers = [i for i in items if i.speaker == "provider"]
-    logits = model.reply_logits([i.context or "" for i in providers], [i.text for i in providers])
+    contexts = [reply_context(i.context, i.answers_moment()) for i in providers]
+    logits = model.reply_logits(contexts, [i.text for i in providers])
     out["response"] = (logits, np.array([RESPONSE_CLASSES.index(i.response or "none") for i in providers]))
     return out
 
@@ -140,7 +142,7 @@ def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> 
     within the false-alarm budget on the provider turns of the dev clinical dialogue."""
     items = [i for i in dev.items if i.speaker == "provider" and i.category == "standalone"]
     providers = [t for t in dev.turns if t.speaker == "provider"]
-    contexts = [i.context or "" for i in items] + [t.context or "" for t in providers]
+    contexts = [reply_context(c, False) for c in [i.context for i in items] + [t.context for t in providers]]
     replies = [i.text for i in items] + [t.text for t in providers]
     probs = softmax(model.reply_logits(contexts, replies), temperature)
     best_p = probs[:, [RESPONSE_CLASSES.index(label) for label in STANDALONE]].max(axis=1)

@@ -16,7 +16,10 @@ just before; required for provider items, since a reply is coded relative to it)
   general case; what it would be in a race-themed one was not decided (a dismissal story
   written as a general-case negative), so the race-themed model does not learn from it.
 - `scenario`: the scenario whose scripted cue line the turn paraphrases (cue matching).
-- `category`: a finer kind, for reports (e.g. `sexism` for an account of non-racial bias).
+- `category`: a finer kind, for reports (e.g. `sexism` for an account of non-racial bias;
+  `standalone` for a provider turn whose context is no moment, coded as a remark of its own).
+- `context_moment`: for a provider item, whether its context is a moment. Without it, a coded
+  reply answers a moment (unless `standalone`) and a neutral one does not.
 
 Sets written outside the project (`models/eval/`, `load_external`) use the same fields and
 are only ever evaluated on.
@@ -38,7 +41,7 @@ CORPUS_DIR = bundled_dir("models") / "corpus"
 EXTERNAL_DIR = bundled_dir("models") / "eval"
 SPLITS = ("train", "dev", "test")
 FIELDS = ("id", "speaker", "text", "context", "moment", "response", "provenance")
-OPTIONAL = ("case", "scenario", "category")
+OPTIONAL = ("case", "scenario", "category", "context_moment")
 EXTERNAL_EXTRA = ("group",)
 """Columns an external set may add: its response group (derived from the label here)."""
 
@@ -59,6 +62,13 @@ class Item:
     case: str | None = None
     scenario: str | None = None
     category: str | None = None
+    context_moment: bool | None = None
+
+    def answers_moment(self) -> bool:
+        """Whether a provider item's context is a moment (see the module doc)."""
+        if self.context_moment is not None:
+            return self.context_moment
+        return self.response is not None and self.category != "standalone"
 
     def moment_in(self, case: str) -> tuple[bool, str | None]:
         """Whether the item says what a patient turn is in `case`, and the label there (see the module doc)."""

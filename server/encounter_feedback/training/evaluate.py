@@ -6,7 +6,9 @@ A labelled set (a corpus split, or a set written outside the project) is scored 
   (`Item.moment_in`); in a race-themed case with the scripted cue lines of its scenario, if
   it names one. Detection (moment vs none), labels, and how well the confidence of what is
   flagged matches how often it is right (expected calibration error, ECE);
-- **responses**: each provider item as the first reply to its context (labels and groups);
+- **responses**: each provider item as `encounter classify` codes it: its context read as a
+  patient turn in the item's case, the item coded as the first reply when that is a moment and
+  screened for a microaggression of its own when not (labels and groups);
 - **standalone**: provider items whose context is not a moment (`category` `standalone`),
   screened as the live annotator screens such turns: is it a microaggression of its own?
 - **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... (patient items
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from encounter_feedback.analysis.classifier import GENERAL, NONE, CaseContext, Classifier, case_context_of
+from encounter_feedback.analysis.classifier import GENERAL, NONE, CaseContext, Classifier, Coding, case_context_of
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.taxonomy import CASES, GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 from encounter_feedback.training.corpus import Item
@@ -86,7 +88,7 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
             metrics["moments"][case] = _moment_metrics([t for _, t in pairs], coded)
     providers = [i for i in items if i.speaker == "provider"]
     if providers:
-        codes = classifier.code_replies([i.text for i in providers], [i.context for i in providers])
+        codes = code_provider_items(classifier, providers)
         truth = [label_name(i.response) for i in providers]
         predicted = [label_name(c.response) for c in codes]
         metrics["response_labels"] = per_label(truth, predicted, (NONE, *RESPONSE_LABELS))
@@ -105,6 +107,18 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
         }
         metrics["nonracial_bias_items"] = len(bias)
     return metrics
+
+
+def code_provider_items(classifier: Classifier, items: list[Item]) -> list[Coding]:
+    """Each provider item coded after its context, read in the item's case (general when it names none)."""
+    out: dict[int, Coding] = {}
+    for case in CASES:
+        indices = [n for n, i in enumerate(items) if (i.case or "general") == case]
+        codes = classifier.code_provider_turns(
+            [items[n].text for n in indices], [items[n].context for n in indices], CaseContext(case)
+        )
+        out.update(zip(indices, codes))
+    return [out[n] for n in range(len(items))]
 
 
 def _moment_metrics(truth: list[str], coded: list[tuple[str, float]]) -> dict[str, Any]:
