@@ -203,7 +203,7 @@ def test_live_view_shows_an_aiortc_encounter_as_it_happens(streamed):
     for word in ("headache", "three days", "tell me more"):
         assert word in transcript, (word, transcript)
     assert re.search(r"because i('m| am) black", transcript), transcript
-    [moment] = [e for e in events if e["type"] == "moment"]
+    [moment] = {e["id"]: e for e in events if e["type"] == "moment"}.values()  # its latest version
     [response] = [e for e in events if e["type"] == "response"]
     assert re.sub("_", " ", moment["label"]) in seen["moment"].lower()
     assert re.search(r"because i('m| am) black", seen["moment"].lower()), seen["moment"]
@@ -267,7 +267,7 @@ def _add_voice_cues(server: ServerThread, encounter: str, events: list[dict]) ->
     kind no code emits (`gaze_aversion`) checks that unknown kinds still show in the cue lane.
     """
     finals = [e for e in events if e["type"] == "segment"]
-    [moment] = [e for e in events if e["type"] == "moment"]
+    [moment] = {e["id"]: e for e in events if e["type"] == "moment"}.values()  # its latest version
     [response] = [e for e in events if e["type"] == "response"]
     cues = [e for e in events if e["type"] == "cue"]
     added = []
@@ -350,6 +350,9 @@ def test_debrief_plays_seeks_and_shares_notes_across_viewers_and_restarts(server
 
     card = faculty.locator(f"#cards .card[data-id='{moment['id']}']")
     assert re.search(r"because i('m| am) black", card.inner_text().lower())
+    score = card.locator("dd.responsiveness").inner_text()  # the seed study's scale, with its anchor
+    assert re.match(r"[+\u2212]?\d: .*reaction", score) or score.startswith("\u2014"), score
+    assert "Confidence is how often" in faculty.locator("#cards").inner_text()
     voice = card.locator("dt:has-text('Prosody change') + dd").inner_text()
     assert voice != "none reported" and re.search(r"pitch[ :]", voice), voice
     assert faculty.locator("#plots svg").count() == 3
