@@ -36,6 +36,10 @@ from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_it
 FALSE_ALARM_BUDGET = 0.2
 """Flags per hour of a speaker's talk allowed on the dev clinical dialogue."""
 GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
+LATER = 0.5
+"""P(label) a later turn in a moment's window needs to be coded: the label is more probable than all
+the others together. Not tuned: no split has later turns to tune it on (`deflecting`, which most
+clinical questions after a moment get, is not a candidate there, so they stay uncoded)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevDat
     thresholds = general_thresholds(model, temperatures["general"], dev)
     thresholds["race_themed"] = race_themed_threshold(model, temperatures["race_themed"], dev.items)
     thresholds["standalone"] = standalone_threshold(model, temperatures["response"], dev)
-    thresholds["later"] = thresholds["standalone"]
+    thresholds["later"] = LATER
     cue, calibration = cue_matching(sentences, dev)
     thresholds["cue"] = cue
     return Settings(temperatures, {k: float(v) for k, v in thresholds.items()}, calibration)
