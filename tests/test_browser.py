@@ -147,8 +147,11 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def new_page(browser, viewport=(1400, 1000)):
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+def new_page(browser, viewport=(1400, 1000), enforce_csp=False):
+    """A page that records its errors. Playwright's `wait_for_function` evaluates its predicate with
+    `eval`, which the server's Content-Security-Policy forbids, so pages ignore the policy unless
+    `enforce_csp` (test_pages_run_under_the_content_security_policy checks the app with it)."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, bypass_csp=not enforce_csp)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -236,7 +239,7 @@ def test_capture_page_streams_a_browser_microphone_to_the_dashboard_and_reconnec
 
     # the connection drops (the server's end hangs up): the station reconnects by itself and goes on
     heard_rows = dashboard.locator("#transcript .turn.patient:not(.partial)").count()
-    server.call(server.services.live[joined.id]._peers["patient"].close())
+    server.call(server.services.live[joined.id]._connections["patient"].pc.close())
     station.wait_for_selector("#log li:has-text('Reconnecting')", timeout=15_000)
     station.wait_for_selector("#connection[data-state='connected']", timeout=30_000)
     dashboard.wait_for_function(
@@ -387,3 +390,29 @@ def test_debrief_plays_seeks_and_shares_notes_across_viewers_and_restarts(server
     assert "confirmed by Dr. Rivera" in after.locator(f"#cards .card[data-id='{moment['id']}']").inner_text()
     for page in (faculty, colleague, report, after):
         page.context.close()
+
+
+def test_pages_run_under_the_content_security_policy(server, browser, streamed):
+    """Every page, with the server's policy enforced: it renders, and nothing is refused (a refusal
+    shows as a console error: an inline script, an eval, another origin)."""
+    encounter = streamed["id"]
+    checks = {
+        "login.html": "#login-form",
+        f"?encounter={encounter}": "#transcript .turn",  # the list, sent on to the live view
+        f"live.html?encounter={encounter}": "#transcript .turn",
+        f"debrief.html?encounter={encounter}": "#transcript .turn",
+        f"report.html?encounter={encounter}": "main",
+        f"capture.html?encounter={encounter}": "#join-form",
+    }
+    page = new_page(browser, enforce_csp=True)
+    page.goto(f"{server.url}/login.html")
+    page.click("summary")  # the key form of the login page, then the session cookie for every page
+    page.fill("#key", KEY)
+    page.locator("#key-form button").click()
+    page.wait_for_url(f"{server.url}/")
+    for path, selector in checks.items():
+        page.goto(f"{server.url}/{path}")
+        page.wait_for_selector(selector, state="attached", timeout=30_000)
+    assert "key" not in page.url
+    assert not [e for e in page.errors if "Content Security Policy" in e or "Refused" in e], page.errors
+    page.context.close()

@@ -59,11 +59,23 @@ def _flags(encounter: str) -> list:
     ]
 
 
-async def _next_note(api: ApiClient, encounter: str, after: int = 0) -> dict:
-    async for event in api.subscribe(encounter, after):
-        if event["type"] == "note":
+async def _next_note(api: ApiClient, encounter: str, subscribed: asyncio.Event, after: int = 0) -> dict:
+    """The first note stored after seq `after`. The stream starts with the stored event at `after`
+    (or the first one), which sets `subscribed`: the server takes the subscription before it sends
+    stored events, so whatever is posted after that comes live."""
+    async for event in api.subscribe(encounter, max(0, after - 1)):
+        subscribed.set()
+        if event["type"] == "note" and event["seq"] > after:
             return event
     raise AssertionError("the stream closed without a note")
+
+
+async def _viewer(api: ApiClient, encounter: str, after: int = 0) -> asyncio.Task[dict]:
+    """A viewer waiting for the next note after seq `after`, once it is subscribed."""
+    subscribed = asyncio.Event()
+    viewer = asyncio.create_task(_next_note(api, encounter, subscribed, after))
+    await asyncio.wait_for(subscribed.wait(), 10)
+    return viewer
 
 
 def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
@@ -79,8 +91,7 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
                     return await api.request("POST", notes_path, json=body)
 
                 # two viewers are open before the note is written; both get it without asking again
-                viewers = [asyncio.create_task(_next_note(api, joined.id)) for _ in range(2)]
-                await asyncio.sleep(0.3)
+                viewers = [await _viewer(api, joined.id) for _ in range(2)]
                 relabel = await post(
                     {
                         "author": "Dr. Rivera",
@@ -95,8 +106,8 @@ def test_notes_are_stored_broadcast_and_checked(tmp_path, engine):
                 seen = await asyncio.wait_for(asyncio.gather(*viewers), 5)
                 bookmark = await post({"author": "Dr. Rivera", "t0": 12.5})
                 await api.finish(joined.id)
-                late_viewer = asyncio.create_task(_next_note(api, joined.id, after=bookmark["seq"]))
-                await asyncio.sleep(0.3)  # subscribed before the note exists: it comes live, not from history
+                # subscribed (it got the bookmark from history) before the note exists: it comes live
+                late_viewer = await _viewer(api, joined.id, after=bookmark["seq"])
                 confirm = await post(
                     {
                         "author": "Dr. Chen",

@@ -26,6 +26,7 @@ from encounter_feedback.research.export import (
     parse_formats,
     write_directory,
 )
+from encounter_feedback.store.accounts import Accounts
 from encounter_feedback.store.database import MIGRATIONS, Store
 from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
 from encounter_feedback.web.app import Services, create_app, running
@@ -111,8 +112,8 @@ def test_every_format_reads_back_with_times_and_labels_intact(store, tmp_path):
             name
         ]
     assert [m["MEDIA_URL"] for m in eaf.media_descriptors] == [
-        (tmp_path / f"{PARTICIPANT}-{role}.wav").resolve().as_uri() for role in ("patient", "provider")
-    ]
+        f"./{enc}-{role}.wav" for role in ("patient", "provider")
+    ]  # beside the .eaf, not a path on the server, and without the participant id of the source's name
     assert {m["MIME_TYPE"] for m in eaf.media_descriptors} == {"audio/x-wav"}
 
     codebook = pd.read_csv(out / "codebook.csv", keep_default_na=False)
@@ -229,6 +230,8 @@ def test_api_edits_metadata_and_exports_zips(tmp_path, engine):
     async def scenario() -> None:
         services = Services(Store(tmp_path / "data"), engine, key)
         enc = make_encounter(services.store, tmp_path)
+        Accounts(services.store).add("dr-ames", "researcher", "a long passphrase")
+        _, researcher = Accounts(services.store).add_token("dr-ames")
         async with running(create_app(services)) as server, httpx.AsyncClient(base_url=server.url) as http:
             auth = {"Authorization": f"Bearer {key}"}
             assert (await http.get("/api/export")).status_code == 401
@@ -256,8 +259,8 @@ def test_api_edits_metadata_and_exports_zips(tmp_path, engine):
 
             response = await http.get(
                 "/api/export",
-                params={"cohort": "2027", "blind": 1, "format": "csv"},
-                headers={**auth, "X-User": "dr-ames"},
+                params={"cohort": "2027", "format": "csv"},  # a researcher's export is blind by default
+                headers={"Authorization": f"Bearer {researcher}", "X-User": "someone-else"},
             )
             assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
             archive = zipfile.ZipFile(io.BytesIO(response.content))
@@ -275,8 +278,8 @@ def test_api_edits_metadata_and_exports_zips(tmp_path, engine):
             assert wrong.status_code == 400 and "unknown format" in wrong.json()["detail"]
             log = (await http.get("/api/exports", headers=auth)).json()
             assert [(r["who"], r["format"], r["blind"], r["encounters"]) for r in log] == [
-                ("dr-ames", "csv", True, [enc]),
-                ("coder", "eaf", False, [enc]),
+                ("dr-ames", "csv", True, [enc]),  # the authenticated name, whatever the caller claims
+                ("server-key", "eaf", False, [enc]),
             ]
             assert log[0]["filters"] == {"cohort": "2027"}
 

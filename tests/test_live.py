@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import jiwer
@@ -34,12 +34,30 @@ async def live_server(data: Path, engine) -> AsyncIterator[tuple[Services, ApiCl
         yield services, api
 
 
-async def collect(api: ApiClient, encounter: str, into: list[dict]) -> None:
-    """Every event until the encounter finishes."""
+async def collect(api: ApiClient, encounter: str, into: list[dict], arrived: asyncio.Condition | None = None) -> None:
+    """Every event until the encounter finishes; `arrived` is notified after each."""
+    arrived = arrived or asyncio.Condition()
     async for event in api.subscribe(encounter):
-        into.append(event)
+        async with arrived:
+            into.append(event)
+            arrived.notify_all()
         if event["type"] == "status" and event["state"] == "finished":
             return
+
+
+async def seen(events: list[dict], arrived: asyncio.Condition, *wanted: Callable[[dict], bool]) -> None:
+    """Wait until `collect` has put into `events`, for each of `wanted`, an event it accepts."""
+    async with arrived:
+        await asyncio.wait_for(arrived.wait_for(lambda: all(any(w(e) for e in events) for w in wanted)), 60)
+
+
+def is_final(event: dict) -> bool:
+    """A live (first-pass) final; the second pass may revise it later."""
+    return event["type"] == "segment" and event["final"] and not event["revision"]
+
+
+def is_status(state: str) -> Callable[[dict], bool]:
+    return lambda event: event["type"] == "status" and event["state"] == state
 
 
 @functools.cache
@@ -147,19 +165,18 @@ def test_a_peer_that_hangs_up_mid_utterance_gets_it_finalized(tmp_path, engine):
         async with live_server(tmp_path / "data", engine) as (services, api):
             joined = await api.create_encounter()
             events: list[dict] = []
-            listener = asyncio.create_task(collect(api, joined.id, events))
+            arrived = asyncio.Condition()
+            listener = asyncio.create_task(collect(api, joined.id, events, arrived))
             await replay(
                 api,
                 joined.id,
                 joined.join_token,
                 {"patient": np.concatenate([np.zeros(8000, np.float32), speech[:cut]])},
             )
-            await asyncio.sleep(1.5)
-            ended = [e for e in events if e["type"] == "status" and e["state"] == "track_ended"]
-            finals_before_finish = [e for e in events if e["type"] == "segment" and e["final"]]
+            await seen(events, arrived, is_status("track_ended"), is_final)  # finalized before the encounter ends
             await api.finish(joined.id)
             await asyncio.wait_for(listener, 10)
-            return ended, finals_before_finish
+            return [e for e in events if is_status("track_ended")(e)], [e for e in events if is_final(e)]
 
     ended, finals = asyncio.run(scenario())
     assert len(ended) == 1 and ended[0]["speaker"] == "patient"
@@ -304,15 +321,19 @@ def test_a_late_joiner_is_placed_on_the_encounter_clock(tmp_path, engine):
         async with live_server(tmp_path / "data", engine) as (services, api):
             joined = await api.create_encounter()
             patient_clock, provider_clock = ReplayClock(), ReplayClock()
+            events: list[dict] = []
+            arrived = asyncio.Condition()
+            listener = asyncio.create_task(collect(api, joined.id, events, arrived))
 
             async def late_provider() -> None:
-                await asyncio.sleep(2.5)
+                await seen(events, arrived, is_final)  # the provider joins once the patient has spoken
                 await replay(api, joined.id, joined.join_token, {"provider": provider}, provider_clock)
 
             await asyncio.gather(
                 replay(api, joined.id, joined.join_token, {"patient": patient}, patient_clock), late_provider()
             )
             await api.finish(joined.id)
+            await asyncio.wait_for(listener, 10)
             return (
                 await api.events(joined.id),
                 provider_clock.start - patient_clock.start,
@@ -321,7 +342,7 @@ def test_a_late_joiner_is_placed_on_the_encounter_clock(tmp_path, engine):
 
     events, offset, tracks = asyncio.run(scenario())
     segments = {e["speaker"]: e for e in events if e["type"] == "segment"}
-    assert offset > 2.0
+    assert offset > segments["patient"]["t1"] > 1.5
     assert abs(segments["patient"]["t0"] - 0.5) < 0.3
     assert abs(segments["provider"]["t0"] - (offset + 0.5)) < 0.3, (segments["provider"]["t0"], offset)
     duration = {t["role"]: t["duration"] for t in tracks}

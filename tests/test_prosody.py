@@ -3,8 +3,6 @@ level on known signals, syllables and rates."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -155,15 +153,6 @@ def test_speech_and_articulation_rates():
     assert prosody.speech_rate == pytest.approx(4.0)
     assert prosody.articulation_rate == pytest.approx(4.8)
     assert prosody.to_dict()["pauses"] == [[11.0, 11.5]]
-
-
-def test_pitch_costs_little_cpu():
-    """Under 0.05 CPU-seconds per second of audio (measured ~0.005-0.01; the ASR takes 0.5-0.7)."""
-    audio = np.concatenate([harmonic(140 + 20 * np.sin(np.arange(10 * SAMPLE_RATE) / SAMPLE_RATE), 10.0)])
-    measure_audio(audio[:SAMPLE_RATE], 0.0)  # compile librosa's kernels first
-    start = time.process_time()
-    measure_audio(audio, 0.0)
-    assert (time.process_time() - start) / 10.0 < 0.05
 
 
 # -- agreement with Praat on real speech ---------------------------------------------------------

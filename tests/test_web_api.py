@@ -46,9 +46,9 @@ def test_taxonomy_openapi_and_invalid_requests(tmp_path, engine):
                     "offer without body": await http.post(f"{enc}/offer"),
                 }
                 seen["answers"] = {name: (r.status_code, r.json()) for name, r in answers.items()}
-            ws = server.url.replace("http", "ws") + f"/ws/encounters/{created['id']}?key={KEY}&after=soon"
+            ws = server.url.replace("http", "ws") + f"/ws/encounters/{created['id']}?after=soon"
             with pytest.raises(websockets.InvalidStatus) as info:
-                async with websockets.connect(ws):
+                async with websockets.connect(ws, additional_headers=AUTH):
                     pass
             response = info.value.response
             seen["ws"] = (response.status_code, json.loads(response.body))
@@ -81,8 +81,21 @@ def test_taxonomy_openapi_and_invalid_requests(tmp_path, engine):
     note = paths["/api/encounters/{encounter_id}/notes"]["post"]
     assert note["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/NoteIn"}
     assert "/api/taxonomy" in paths
-    operations = [op for methods in paths.values() for op in methods.values()]
-    assert all("422" not in op["responses"] and "4XX" in op["responses"] for op in operations)
+    operations = {(method, path): op for path, methods in paths.items() for method, op in methods.items()}
+    assert all("422" not in op["responses"] for op in operations.values())
+    open_routes = {("post", "/api/session"), ("delete", "/api/session")}
+    open_routes |= {(m, p) for m, p in operations if p.endswith(("/offer", "/station"))}  # join token only
+    for name, op in operations.items():
+        if name not in open_routes:
+            assert op["security"] == [{"bearer": []}, {"session": []}], name
+            assert {"401", "403"} <= set(op["responses"]), name
+        if any(p["in"] == "query" for p in op.get("parameters", [])) or op.get("requestBody"):
+            assert "400" in op["responses"], name
+        if op.get("requestBody"):
+            assert "413" in op["responses"], name
+    schemes = seen["openapi"]["components"]["securitySchemes"]
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "description": schemes["bearer"]["description"]}
+    assert schemes["session"]["in"] == "cookie" and schemes["session"]["name"] == "encounter_session"
 
 
 FLAGS = [
@@ -124,7 +137,7 @@ def _problem(body: Any) -> str:
         ("a note", "the body must be a JSON object, not 'a note'"),
         (
             {"author": "A", "t0": 1, "target": "moment-1", "verdict": "maybe"},
-            "verdict must be one of confirm, reject, relabel, not 'maybe'",
+            "verdict must be one of confirm, reject, relabel, reassign, swap_roles, not 'maybe'",
         ),
         (
             {"author": "A", "t0": 1, "verdict": "confirm"},

@@ -64,6 +64,20 @@ export function verdictControls(encounter, flag, model) {
     status);
 }
 
+/** Speaker corrections (debrief): give one segment to the other role, or swap the encounter's two
+ * roles (a room microphone's voices assigned the wrong way round). `status` shows the outcome. */
+export function speakerCorrections(encounter, status) {
+  const reassign = async (segment, speaker) => {
+    const name = author(status);
+    if (name) await send(encounter, { author: name, text: "", t0: segment.t0, t1: segment.t1, target: segment.id, verdict: "reassign", label: speaker }, status);
+  };
+  const swap = async () => {
+    const name = author(status);
+    if (name) await send(encounter, { author: name, text: "", t0: 0, t1: 0, verdict: "swap_roles" }, status);
+  };
+  return { reassign, swapButton: el("button", { type: "button", class: "swap-roles", onclick: swap }, "Swap patient and provider") };
+}
+
 /** A form for a note or a bookmark at `time()` (the playhead in the debrief, the live edge live). */
 export function noteForm(encounter, time) {
   const status = el("span", { class: "save-status", role: "status" });

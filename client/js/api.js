@@ -1,18 +1,14 @@
-// The server's API and event stream, with the access key.
+// The server's API and event stream.
 //
-// The key comes from ?key= on any page (the demo prints such a link) and is then kept in this
-// browser's localStorage, so links between pages carry only the encounter id.
+// The browser is logged in by an HttpOnly session cookie (login.html, or the server's one-time
+// `/?key=` link, which the server answers with the cookie and a redirect that drops the key), so
+// no page holds a secret: requests, recordings and the event stream carry the cookie by themselves.
+// A request the session no longer covers goes to the login page and comes back afterwards.
 
-const KEY_STORE = "encounter-feedback.key";
+localStorage.removeItem("encounter-feedback.key");  // where older versions kept the key
 
-export function accessKey() {
-  const given = new URLSearchParams(location.search).get("key");
-  if (given) localStorage.setItem(KEY_STORE, given);
-  return given || localStorage.getItem(KEY_STORE) || "";
-}
-
-export function setAccessKey(key) {
-  localStorage.setItem(KEY_STORE, key);
+export function logIn() {
+  location.assign(`/login.html?next=${encodeURIComponent(location.pathname + location.search)}`);
 }
 
 export class ApiError extends Error {
@@ -22,11 +18,12 @@ export class ApiError extends Error {
   }
 }
 
-/** JSON from the API; ApiError with the server's `detail` on failure. */
+/** JSON from the API; ApiError with the server's `detail` on failure (401: off to the login page). */
 export async function api(path, { method = "GET", body } = {}) {
-  const headers = { Authorization: `Bearer ${accessKey()}` };
+  const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 401) logIn();
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON */ }
@@ -36,7 +33,7 @@ export async function api(path, { method = "GET", body } = {}) {
 }
 
 export function recordingUrl(encounter, role) {
-  return `/api/encounters/${encodeURIComponent(encounter)}/recordings/${encodeURIComponent(role)}.wav?key=${encodeURIComponent(accessKey())}`;
+  return `/api/encounters/${encodeURIComponent(encounter)}/recordings/${encodeURIComponent(role)}.wav`;
 }
 
 export function postNote(encounter, note) {
@@ -52,8 +49,7 @@ export function postNote(encounter, note) {
 export function openStream(encounter, onEvent, onState = () => {}, after = 0) {
   let last = after, socket = null, stopped = false, delay = 500;
   const connect = () => {
-    const url = `${location.origin.replace(/^http/, "ws")}/ws/encounters/${encodeURIComponent(encounter)}` +
-      `?key=${encodeURIComponent(accessKey())}&after=${last}`;
+    const url = `${location.origin.replace(/^http/, "ws")}/ws/encounters/${encodeURIComponent(encounter)}?after=${last}`;
     socket = new WebSocket(url);
     socket.onopen = () => { delay = 500; onState("open"); };
     socket.onmessage = (message) => {

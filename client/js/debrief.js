@@ -3,7 +3,7 @@
 // any viewer arrive over the WebSocket and redraw what they touch.
 
 import { api, openStream } from "./api.js";
-import { authorField, noteForm, renderNotes } from "./annotate.js";
+import { authorField, noteForm, renderNotes, speakerCorrections } from "./annotate.js";
 import { confidenceNote, momentCard, remarkCard } from "./cards.js";
 import { clock, el, human, params } from "./dom.js";
 import { EncounterModel } from "./model.js";
@@ -38,7 +38,10 @@ function seek(t) {
   showTime(now());
 }
 
-const transcript = new TranscriptView(document.getElementById("transcript"), { onSeek: seek });
+const speakerStatus = el("span", { class: "save-status", role: "status" });
+const corrections = speakerCorrections(encounter, speakerStatus);
+document.getElementById("transcript-h").after(el("p", { class: "speaker-corrections" }, corrections.swapButton, " ", speakerStatus));
+const transcript = new TranscriptView(document.getElementById("transcript"), { onSeek: seek, onReassign: corrections.reassign });
 
 function showTime(t) {
   clockText.textContent = clock(t);

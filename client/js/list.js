@@ -1,21 +1,13 @@
 // The encounter list: live ones first, each linked to its live view, debrief and report.
 
-import { accessKey, api, setAccessKey } from "./api.js";
+import { api } from "./api.js";
 import { el, params } from "./dom.js";
 
-const legacy = params().get("encounter");  // the demo's old link: /?encounter=ID&key=KEY
-accessKey();
+const legacy = params().get("encounter");  // the demo's link: /?encounter=ID&key=KEY (the server has taken the key)
 if (legacy) location.replace(`live.html?encounter=${encodeURIComponent(legacy)}`);
 
 const body = document.getElementById("encounters");
 const status = document.getElementById("list-status");
-const keyPanel = document.getElementById("key-panel");
-
-document.getElementById("key-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  setAccessKey(document.getElementById("key").value.trim());
-  refresh();
-});
 
 function stateOf(encounter) {
   if (encounter.live) return "live";
@@ -28,12 +20,9 @@ async function refresh() {
   try {
     encounters = await api("/api/encounters");
   } catch (error) {
-    status.textContent = error.status === 401 || error.status === 403 ? "Enter the server access key." : `Cannot list encounters: ${error.message}`;
-    keyPanel.hidden = !(error.status === 401 || error.status === 403);
-    document.getElementById("key-status").textContent = error.status === 403 ? "That key is wrong." : "";
+    status.textContent = `Cannot list encounters: ${error.message}`;
     return;
   }
-  keyPanel.hidden = true;
   const order = { live: 0, waiting: 1, finished: 2 };
   encounters.sort((a, b) => order[stateOf(a)] - order[stateOf(b)] || b.created_at - a.created_at);
   status.textContent = encounters.length ? `${encounters.length} encounter(s); refreshed ${new Date().toLocaleTimeString()}` : "No encounters yet.";

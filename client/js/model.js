@@ -49,9 +49,21 @@ export class EncounterModel {
     for (const listener of this.listeners) listener(event, this);
   }
 
-  /** Segments in time order. */
+  /**
+   * Segments in time order, with faculty speaker corrections applied as the server applies them
+   * (server/encounter_feedback/store/corrections.py): `swap_roles` notes swap patient and provider
+   * (an odd number of them), then each `reassign` note gives its segment the speaker in `label`.
+   */
   transcript() {
-    return [...this.segments.values()].sort((a, b) => a.t0 - b.t0 || a.t1 - b.t1);
+    const notes = [...this.notes.values()].sort((a, b) => a.emitted_at - b.emitted_at);
+    const swap = notes.filter((n) => n.verdict === "swap_roles").length % 2 === 1;
+    const reassigned = new Map(notes.filter((n) => n.verdict === "reassign").map((n) => [n.target, n.label]));
+    const swapped = { patient: "provider", provider: "patient" };
+    return [...this.segments.values()].map((segment) => {
+      let speaker = swap ? swapped[segment.speaker] || segment.speaker : segment.speaker;
+      speaker = reassigned.get(segment.id) || speaker;
+      return speaker === segment.speaker ? segment : { ...segment, speaker, corrected: true };
+    }).sort((a, b) => a.t0 - b.t0 || a.t1 - b.t1);
   }
 
   momentList() {

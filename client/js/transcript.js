@@ -6,9 +6,10 @@
 import { clock, el, human, speakerName } from "./dom.js";
 
 export class TranscriptView {
-  constructor(list, { onSeek = null, follow = false } = {}) {
+  constructor(list, { onSeek = null, follow = false, onReassign = null } = {}) {
     this.list = list;
     this.onSeek = onSeek;
+    this.onReassign = onReassign;  // debrief: a button per row gives the segment to the other role
     this.follow = follow;  // keep the newest row in view while the user is at the bottom
     this.rows = new Map();
     this.current = null;
@@ -26,7 +27,7 @@ export class TranscriptView {
       seen.add(segment.id);
       let row = this.rows.get(segment.id);
       const flag = flagged.get(segment.id) || null;
-      const key = `${segment.final}|${segment.revision}|${segment.text}|${segment.stable}|${flag?.id}|${flag?.label}|${flag ? model.verdict(flag.id)?.id : ""}`;
+      const key = `${segment.final}|${segment.revision}|${segment.text}|${segment.stable}|${segment.speaker}|${flag?.id}|${flag?.label}|${flag ? model.verdict(flag.id)?.id : ""}`;
       if (!row) {
         row = el("li", { dataset: { id: segment.id } });
         this.rows.set(segment.id, row);
@@ -48,6 +49,10 @@ export class TranscriptView {
     row.className = `turn ${segment.speaker}${segment.final ? "" : " partial"}${flag ? ` flagged ${flag.type} ${flag.group || ""}` : ""}`;
     row.dataset.t0 = segment.t0;
     row.dataset.t1 = segment.t1;
+    // A flag is timed on the first pass, and the second pass may move its first row's words by a few
+    // tenths of a second: that row is current from the flag's start too, so seeking to a flag finds it.
+    const opens = flag && (flag.segments?.length ? flag.segments[0] : flag.segment) === segment.id;
+    row.dataset.from = opens ? Math.min(segment.t0, flag.t0) : segment.t0;
     const words = segment.words.map((w) => w.w);
     const stable = segment.final ? words.length : Math.min(segment.stable || 0, words.length);
     const time = this.onSeek
@@ -59,6 +64,12 @@ export class TranscriptView {
     const badges = [];
     if (!segment.final) badges.push(el("span", { class: "tag muted" }, "listening\u2026"));
     if (segment.revision) badges.push(el("span", { class: "tag muted", title: "re-decoded with more context" }, "revised"));
+    if (segment.corrected) badges.push(el("span", { class: "tag verdict", title: "speaker corrected by faculty" }, "speaker corrected"));
+    const other = { patient: "provider", provider: "patient" }[segment.speaker] || "patient";
+    if (this.onReassign && segment.final) {
+      badges.push(el("button", { type: "button", class: "reassign link", title: `Said by the ${other}? Reassign this segment`,
+        onclick: () => this.onReassign(segment, other) }, `⇄ ${speakerName(other)}`));
+    }
     if (flag) {
       const label = flag.type === "moment" ? human(flag.label) : `reply: ${human(flag.label)}`;
       const verdict = model.verdict(flag.id);
@@ -72,7 +83,7 @@ export class TranscriptView {
   highlight(time) {
     let current = null;
     for (const row of this.rows.values()) {
-      if (Number(row.dataset.t0) <= time + 0.05 && time <= Number(row.dataset.t1) + 0.3) current = row;
+      if (Number(row.dataset.from) <= time + 0.05 && time <= Number(row.dataset.t1) + 0.3) current = row;
     }
     if (current === this.current) return;
     this.current?.classList.remove("current");
@@ -88,6 +99,8 @@ export class TranscriptView {
 }
 
 export function verdictText(note) {
+  if (note.verdict === "reassign") return `speaker set to ${note.label} by ${note.author}`;
+  if (note.verdict === "swap_roles") return `patient and provider swapped by ${note.author}`;
   if (note.verdict === "confirm") return `confirmed by ${note.author}`;
   if (note.verdict === "reject") return `rejected by ${note.author}`;
   return `relabelled ${human(note.label)} by ${note.author}`;

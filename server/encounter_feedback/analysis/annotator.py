@@ -15,8 +15,9 @@ is the point). A moment's window ends `WINDOW_S` after it (or the challenge's ow
 at the next moment.
 
 The live server and `encounter analyze` drive the same class: the server with finals as they
-arrive and clock ticks, `analyze` with every segment in time order. It only reads segments and
-emits events; it never touches audio or transport.
+arrive and clock ticks, `analyze` with a whole transcript; both get the same turns, hence the
+same events (see analysis/time_order.py). It only reads segments and emits events; it never
+touches audio or transport.
 
 With one mixed track (speaker `unknown`) moments are still flagged, but no provider turn is
 coded: nobody knows who said what.
@@ -25,12 +26,12 @@ coded: nobody knows who said what.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, Coding
 from encounter_feedback.analysis.responsiveness import responsiveness
-from encounter_feedback.analysis.turns import CLOSE_AFTER_S, Turn, TurnBuilder
+from encounter_feedback.analysis.turns import Turn, TurnBuilder
 from encounter_feedback.events import Event, Moment, Response, Segment
 
 Emit = Callable[[Event], None]
@@ -53,19 +54,12 @@ class _Window:
 class Annotator:
     """Moment and response events for one encounter; see the module doc."""
 
-    def __init__(
-        self,
-        encounter: str,
-        classifier: Classifier,
-        emit: Emit,
-        close_after_s: float = CLOSE_AFTER_S,
-        case_context: CaseContext = GENERAL,
-    ) -> None:
+    def __init__(self, encounter: str, classifier: Classifier, emit: Emit, case_context: CaseContext = GENERAL) -> None:
         self.encounter = encounter
         self.classifier = classifier
         self.case_context = case_context
         self._emit = emit
-        self._turns = TurnBuilder(close_after_s)
+        self._turns = TurnBuilder()
         self._window: _Window | None = None
         self._last_patient: str | None = None
         """The latest patient turn: the context a provider turn outside any window is read after."""
@@ -74,11 +68,11 @@ class Annotator:
 
     def add(self, segment: Segment) -> None:
         """A final segment with words (first pass), in arrival order."""
-        self._close(self._turns.add(segment))
+        self._turns.add(segment)
 
-    def tick(self, now: float, speaking: frozenset[str] = frozenset()) -> None:
-        """Encounter time passed: a turn whose speaker stopped long enough closes (see `TurnBuilder.tick`)."""
-        self._close(self._turns.tick(now, speaking))
+    def tick(self, now: float, open_since: Mapping[str, float] | None = None) -> None:
+        """Encounter time passed: turns that are over close (see `TurnBuilder.tick`)."""
+        self._close(self._turns.tick(now, open_since))
 
     def finish(self) -> None:
         """The encounter ended: the last turn closes (a moment left unanswered gets no response)."""
@@ -182,11 +176,11 @@ class Annotator:
 def annotate(
     encounter: str, segments: list[Segment], classifier: Classifier, case_context: CaseContext = GENERAL
 ) -> list[Event]:
-    """Offline: the moment and response events of a whole transcript (segments in time order); a
+    """Offline: the moment and response events of a whole transcript (final segments with words); a
     moment sent again with its score is given once, in its latest version, where it was first sent."""
     events: dict[str, Event] = {}
     annotator = Annotator(encounter, classifier, lambda e: events.__setitem__(e.id, e), case_context=case_context)
-    for segment in sorted(segments, key=lambda s: s.t0):
+    for segment in segments:
         annotator.add(segment)
     annotator.finish()
     return list(events.values())

@@ -21,8 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from encounter_feedback.analysis.annotator import Annotator
 from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier
-from encounter_feedback.analysis.dynamics import CueTracker, earliest
+from encounter_feedback.analysis.dynamics import CueTracker
 from encounter_feedback.analysis.prosody import Acoustics, measure_utterance, warm_up
+from encounter_feedback.analysis.time_order import earliest
 from encounter_feedback.events import Event, Moment, Segment
 from encounter_feedback.speech.utterances import Utterance
 
@@ -64,15 +65,12 @@ class LiveAnalysis:
         emit: Emit,
         worker: ProsodyWorker,
         classifier: Classifier | None,
-        turn_close_s: float,
         case_context: CaseContext = GENERAL,
     ) -> None:
         self._emit = emit
         self._worker = worker
         self._cues = CueTracker(encounter, emit)
-        self._annotator = (
-            Annotator(encounter, classifier, self._annotation, turn_close_s, case_context) if classifier else None
-        )
+        self._annotator = Annotator(encounter, classifier, self._annotation, case_context) if classifier else None
         self._moments: set[str] = set()
         self._measuring: dict[asyncio.Task[None], tuple[str, float]] = {}  # task -> (speaker, utterance start)
 
@@ -96,7 +94,7 @@ class LiveAnalysis:
     def tick(self, now: float, in_flight: dict[str, float]) -> None:
         """`in_flight`: per speaker, where their earliest speech not yet out as a final began."""
         if self._annotator is not None:
-            self._annotator.tick(now, frozenset(in_flight))
+            self._annotator.tick(now, in_flight)
         self._cues.tick(now, earliest([*in_flight.items(), *self._measuring.values()]))
 
     async def finish(self, now: float) -> None:

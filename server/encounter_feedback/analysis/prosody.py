@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -70,6 +70,10 @@ REFERENCE_HZ = 27.5
 Span = tuple[float, float]
 
 
+@overload
+def hz_to_semitones(f0_hz: float) -> float: ...
+@overload
+def hz_to_semitones(f0_hz: np.ndarray) -> np.ndarray: ...
 def hz_to_semitones(f0_hz: np.ndarray | float) -> np.ndarray | float:
     """F0 in Hz to semitones re 27.5 Hz (eGeMAPS): 12 * log2(f0 / 27.5). 110 Hz -> 24 st."""
     return 12.0 * np.log2(np.asarray(f0_hz, dtype=np.float64) / REFERENCE_HZ)

@@ -3,7 +3,11 @@
 The endpointer cuts speech at every half-second pause, so one patient disclosure is often
 several segments; the classifiers read whole turns, not fragments. A turn ends when someone
 else takes the floor (a backchannel such as "mm-hm" does not), when its speaker has been
-silent for `close_after_s`, or when the encounter ends.
+silent for `TURN_CLOSE_S`, or when the encounter ends.
+
+Segments are taken in order of their start once every track is complete up to it
+(analysis/time_order.py), so the live server, fed finals as they arrive, and `encounter analyze`,
+fed a whole transcript, build the same turns.
 
 With one mixed track (speaker `unknown`) nobody is known to take the floor, so each segment
 is a turn of its own.
@@ -11,15 +15,17 @@ is a turn of its own.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from encounter_feedback.analysis.time_order import TimeOrder, complete_to
 from encounter_feedback.events import Segment
 
-CLOSE_AFTER_S = 3.0
-"""Default `close_after_s`: a turn whose speaker has been silent this long is over (the live
-server passes its own `LiveConfig.turn_close_s`); analysis/dynamics.py releases the floor after
-the same time, so turns and cues agree on who had the floor."""
+TURN_CLOSE_S = 3.0
+"""A turn whose speaker has been silent this long is over, live and offline; the floor
+(analysis/floor.py) is released after the same silence, so turns and cues agree on who had it."""
 
 BACKCHANNELS = frozenset(
     {
@@ -83,20 +89,44 @@ class Turn:
 
 
 class TurnBuilder:
-    """Final segments in, closed turns out (in the order they close)."""
+    """Final segments in (in any order), closed turns out (in the order they close)."""
 
-    def __init__(self, close_after_s: float = CLOSE_AFTER_S) -> None:
-        self.close_after_s = close_after_s
+    def __init__(self) -> None:
+        self._order: TimeOrder[Segment] = TimeOrder(lambda s: (s.t0, s.t1))
         self._open: Turn | None = None
 
-    def add(self, segment: Segment) -> list[Turn]:
-        """A final segment (with words); returns the turns it closed."""
+    def add(self, segment: Segment) -> None:
+        """A final segment with words; it joins a turn once `tick` or `flush` knows it is in order."""
+        self._order.add(segment)
+
+    def tick(self, now: float, open_since: Mapping[str, float] | None = None) -> list[Turn]:
+        """Encounter time is `now`; `open_since`: per speaker, where their speech still in flight
+        began (see `time_order.complete_to`). Takes the segments now known to be in order, and
+        closes the open turn if its speaker has been silent for `TURN_CLOSE_S` since.
+        Returns the turns closed."""
+        complete = complete_to(now, open_since)
+        closed = [turn for segment in self._order.release(complete) for turn in self._take(segment)]
+        if self._open is not None and complete - self._open.t1 >= TURN_CLOSE_S:
+            closed.append(self._open)
+            self._open = None
+        return closed
+
+    def flush(self) -> list[Turn]:
+        """The encounter ended: take every segment left, and close the open turn."""
+        closed = [turn for segment in self._order.release(math.inf) for turn in self._take(segment)]
+        if self._open is not None:
+            closed.append(self._open)
+            self._open = None
+        return closed
+
+    def _take(self, segment: Segment) -> list[Turn]:
+        """The next segment in time order; returns the turns it closed."""
         closed: list[Turn] = []
         open_turn = self._open
         if open_turn is not None and (
             segment.speaker == "unknown"
             or (segment.speaker != open_turn.speaker and not is_backchannel(segment.text))
-            or segment.t0 - open_turn.t1 >= self.close_after_s
+            or segment.t0 - open_turn.t1 >= TURN_CLOSE_S
         ):
             closed.append(open_turn)
             self._open = open_turn = None
@@ -108,20 +138,4 @@ class TurnBuilder:
         if segment.speaker == "unknown":
             closed.append(open_turn)
             self._open = None
-        return closed
-
-    def tick(self, now: float, speaking: frozenset[str] = frozenset()) -> list[Turn]:
-        """Encounter time is `now`: a turn whose speaker has been silent for `close_after_s` closes.
-
-        `speaking`: speakers with speech still in flight (an utterance under way or its final not
-        yet out); their open turn may yet grow, so it stays open.
-        """
-        turn = self._open
-        if turn is not None and turn.speaker not in speaking and now - turn.t1 >= self.close_after_s:
-            return self.flush()
-        return []
-
-    def flush(self) -> list[Turn]:
-        """The encounter ended: close the open turn."""
-        closed, self._open = ([self._open] if self._open else []), None
         return closed

@@ -202,11 +202,12 @@ class ServerProcess:
 
     def __init__(self, data: Path, model: str | None = None, key: str = KEY) -> None:
         serve = ["serve", "--port", "0", "--data", str(data), "--key", key]
-        self.command = [sys.executable, "-m", "encounter_feedback.cli.main", *serve, *(["--model", model] if model else [])]
+        model_option = ["--model", model] if model else []
+        self.command = [sys.executable, "-m", "encounter_feedback.cli.main", *serve, *model_option]
 
     def __enter__(self) -> tuple[str, psutil.Process]:
         self.child = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
-        for line in self.child.stdout:
+        for line in self.child.stdout or ():  # always a pipe (stdout=PIPE)
             if line.startswith("Serving on "):
                 return line.split()[2], psutil.Process(self.child.pid)
         raise RuntimeError(f"the server exited with {self.child.wait()} before serving")
@@ -219,9 +220,10 @@ class ServerProcess:
 def _wer(
     runs: list[EncounterRun], model: str | None, baseline: bool
 ) -> list[tuple[str, WordErrors, WordErrors, WordErrors | None]]:
-    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.asr import resolve_model_dir
+    from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
 
-    engine = load_engine(model) if baseline else None
+    engine = FasterWhisperEngine(resolve_model_dir(model)) if baseline else None  # batch: plain faster-whisper
     rows = []
     for run in runs:
         reference = reference_for(run.file)
@@ -256,8 +258,8 @@ def format_live(result: LiveResult) -> str:
         f"  max {max(vad, default=float('nan')):.2f} s   (from the end of speech, VAD)",
         f"partial latency  n={len(partials):4d}  p50 {_percentile(partials, 50):.2f} s"
         f"  p95 {_percentile(partials, 95):.2f} s",
-        f"prosody          {result.prosody_s:.1f} s CPU"
-        f" = {100 * result.prosody_s / result.cpu_s:.1f}% of the server's CPU",
+        f"prosody          {result.prosody_s:.1f} s CPU = {100 * result.prosody_s / result.cpu_s:.1f}%"
+        f" of the server's CPU, {result.prosody_s / audio_s:.4f} s CPU per s of audio",
         f"server CPU       {100 * result.cpu_s / result.wall_s:.0f}% of one core on average"
         f" ({result.cpu_s:.0f} s over {result.wall_s:.0f} s; ASR busy {result.asr['busy_s']:.0f} s)",
         f"server peak RSS  {max((s.rss_mb for s in result.samples), default=0):.0f} MB",
@@ -270,10 +272,11 @@ def format_live(result: LiveResult) -> str:
     ]
     rows = list(result.wer)
     if len(rows) > 1:
-        batches = [b for *_, b in rows]
-        pooled_batch = sum(batches, WordErrors(0, 0)) if None not in batches else None
-        pooled = [sum((row[i] for row in rows), WordErrors(0, 0)) for i in (1, 2)]
-        rows.append(("pooled", *pooled, pooled_batch))
+        batches = [batch for *_, batch in rows if batch is not None]
+        pooled_batch = sum(batches, WordErrors(0, 0)) if len(batches) == len(rows) else None
+        pooled_live = sum((live for _, live, _, _ in rows), WordErrors(0, 0))
+        pooled_revised = sum((revised for _, _, revised, _ in rows), WordErrors(0, 0))
+        rows.append(("pooled", pooled_live, pooled_revised, pooled_batch))
     for name, live, revised, batch in rows:
         line = f"WER {name}: live finals {100 * live.wer:.2f}%, after second pass {100 * revised.wer:.2f}%"
         if batch is not None:

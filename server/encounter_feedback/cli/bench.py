@@ -1,4 +1,4 @@
-"""`encounter bench wer | live | moments`: the figures the project reports, measured, never asserted in tests."""
+"""`encounter bench wer | live | speakers | crosstalk | moments`: figures measured, never asserted in tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, existing_file, model_option, roles
+from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, SHARED_STEREO, existing_file, model_option, roles
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -41,6 +41,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     model_option(live_cmd)
     live_cmd.set_defaults(run=_bench_live)
 
+    speakers_cmd = benches.add_parser(
+        "speakers", help="who said it on room recordings: speaker-attributed WER, wrong-speaker words, roles, CPU"
+    )
+    speakers_cmd.add_argument(
+        "directory", type=Path, help="room recordings with D:/P: transcripts (audio/X.mp3 + transcripts/X.txt)"
+    )
+    model_option(speakers_cmd)
+    speakers_cmd.set_defaults(run=_bench_speakers)
+
+    crosstalk_cmd = benches.add_parser(
+        "crosstalk", help="words transcribed twice by two role microphones, before and after suppression"
+    )
+    crosstalk_cmd.add_argument(
+        "--stereo",
+        type=Path,
+        default=SHARED_STEREO,
+        help="a real two-voice stereo clip, one voice per channel (default: %(default)s, when present)",
+    )
+    model_option(crosstalk_cmd)
+    crosstalk_cmd.set_defaults(run=_bench_crosstalk)
+
     moments_cmd = benches.add_parser(
         "moments",
         help="moments and responses on each set (held-out, external), false alarms, non-racial bias, speed, "
@@ -62,9 +83,10 @@ def _bench_wer(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from encounter_feedback.bench.wer import bench_wer, format_wer
-    from encounter_feedback.speech.asr import load_engine
+    from encounter_feedback.speech.asr import resolve_model_dir
+    from encounter_feedback.speech.engine_faster_whisper import FasterWhisperEngine
 
-    engine = load_engine(args.model)
+    engine = FasterWhisperEngine(resolve_model_dir(args.model))  # the batch baseline needs its model
     with tqdm(desc="bench wer", unit="file", file=sys.stderr, leave=False) as bar:
         rows = bench_wer(args.directory, engine, on_file=lambda path: bar.set_postfix_str(path.name))
     print(format_wer(rows))
@@ -111,4 +133,28 @@ def _bench_moments(args: argparse.Namespace) -> int:
         print(f"no clinical transcripts at {args.transcripts}: false alarms not measured", file=sys.stderr)
     baseline = None if args.no_baseline else tfidf_baseline(transcripts, progress)
     print(bench_moments(Classifier.load(), transcripts, progress, baseline))
+    return 0
+
+
+def _bench_speakers(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from encounter_feedback.bench.speakers import bench_speakers, format_speakers
+    from encounter_feedback.speech.asr import load_engine
+
+    engine = load_engine(args.model)
+    with tqdm(desc="bench speakers", unit="file", file=sys.stderr, leave=False) as bar:
+        rows = bench_speakers(args.directory, engine, on_file=lambda path: bar.set_postfix_str(path.name))
+    print(format_speakers(rows))
+    return 0
+
+
+def _bench_crosstalk(args: argparse.Namespace) -> int:
+    from encounter_feedback.bench.crosstalk import bench_crosstalk, format_crosstalk
+    from encounter_feedback.speech.asr import load_engine
+
+    stereo = args.stereo if args.stereo.is_file() else None
+    if stereo is None:
+        print(f"no stereo clip at {args.stereo}: only the TTS dialogue is measured", file=sys.stderr)
+    print(format_crosstalk(bench_crosstalk(load_engine(args.model), stereo)))
     return 0

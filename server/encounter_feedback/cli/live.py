@@ -7,10 +7,14 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from encounter_feedback.cli.options import data_option, model_option, roles
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -21,6 +25,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--key",
         default=os.environ.get("ENCOUNTER_KEY"),
         help="server access key (default: $ENCOUNTER_KEY, else generated once into DATA/access_key)",
+    )
+    serve_cmd.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve https with this certificate (chain)")
+    serve_cmd.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key")
+    serve_cmd.add_argument(
+        "--retain-days",
+        type=float,
+        metavar="DAYS",
+        help="erase encounters (events, notes, recordings) older than DAYS, checked hourly (default: keep)",
+    )
+    serve_cmd.add_argument(
+        "--idle-close",
+        type=float,
+        default=30.0,
+        metavar="MINUTES",
+        help="finish a live encounter no station has sent audio to for MINUTES (default: %(default)s; 0: never)",
     )
     serve_cmd.add_argument(
         "--ice-server",
@@ -50,7 +69,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     stream_cmd.add_argument(
         "--key",
         default=os.environ.get("ENCOUNTER_KEY"),
-        help="server access key: looks up the token and prints the live transcript",
+        help="server access key (or an API token): looks up the token and prints the live transcript",
+    )
+    stream_cmd.add_argument(
+        "--ca-cert", type=Path, metavar="PEM", help="trust this certificate for an https server (e.g. self-signed)"
     )
     stream_cmd.set_defaults(run=_stream)
 
@@ -75,6 +97,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from encounter_feedback.media.webrtc import parse_ice_server
 
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UserError("give both --tls-cert and --tls-key (SECURITY.md shows how to make a self-signed pair)")
+    for path in (args.tls_cert, args.tls_key):
+        if path is not None and not path.is_file():
+            raise UserError(f"{path}: no such file")
+    if args.retain_days is not None and args.retain_days <= 0:
+        raise UserError(f"--retain-days must be more than 0, not {args.retain_days}")
     ice = tuple(parse_ice_server(url) for url in args.ice_server)
     return asyncio.run(_serve_until_stopped(args, ice))
 
@@ -85,7 +114,7 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
     from encounter_feedback.speech.asr import load_engine
     from encounter_feedback.store.database import Store
     from encounter_feedback.web.access import load_access_key
-    from encounter_feedback.web.app import Services, create_app, running
+    from encounter_feedback.web.app import Services, Tls, create_app, running
 
     key, generated = load_access_key(args.data, args.key)
     services = Services(
@@ -93,13 +122,16 @@ async def _serve_until_stopped(args: argparse.Namespace, ice: tuple) -> int:
         load_engine(args.model),
         key,
         classifier=Classifier.load(),
-        live_config=LiveConfig(ice_servers=ice),
+        live_config=LiveConfig(ice_servers=ice, idle_close_s=args.idle_close * 60 if args.idle_close > 0 else None),
+        retain_days=args.retain_days,
     )
-    async with running(create_app(services), args.host, args.port) as server:
+    tls = Tls(args.tls_cert, args.tls_key) if args.tls_cert else None
+    async with running(create_app(services), args.host, args.port, tls) as server:
         print(f"Serving on {server.url} (data: {args.data})", flush=True)
-        if generated:
-            print(f"Generated the server access key (kept in {args.data / 'access_key'}): {key}", flush=True)
-        print(f"Dashboard: {server.url}/?key={key}", flush=True)
+        if generated:  # the only time the key is shown: the link logs the browser in and drops the key from the URL
+            print(f"Generated the server access key, kept in {args.data / 'access_key'}.", flush=True)
+            print(f"Open the dashboard once with {server.url}/?key={key}", flush=True)
+        print(f"Dashboard: {server.url}/ (log in; accounts: encounter users add NAME --role ROLE)", flush=True)
         await server.task
     return 0
 
@@ -121,7 +153,7 @@ async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
     from encounter_feedback.stations.api_client import ApiClient
     from encounter_feedback.stations.replay import follow_transcript, replay
 
-    async with ApiClient(args.server, args.key) as api:
+    async with ApiClient(args.server, args.key, verify=str(args.ca_cert) if args.ca_cert else True) as api:
         token = args.token or await api.join_token(args.encounter)
         follower = asyncio.create_task(follow_transcript(api, args.encounter, sys.stdout)) if args.key else None
         seconds = max(len(t) for t in tracks.values()) / SAMPLE_RATE
@@ -137,7 +169,7 @@ async def _stream_tracks(args: argparse.Namespace, tracks: dict) -> int:
     return 0
 
 
-async def _tick(bar, seconds: float) -> None:  # type: ignore[no-untyped-def]
+async def _tick(bar: tqdm, seconds: float) -> None:
     for _ in range(round(seconds)):
         await asyncio.sleep(1.0)
         bar.update(1)

@@ -4,6 +4,7 @@
     live.py       serve, stream, demo             (the live server and its stations)
     bench.py      bench wer | live | moments      (measured figures, never asserted in tests)
     research.py   export, agreement, metadata, scenarios, audit
+    admin.py      users, delete                   (accounts and erasure)
 
 Each command imports what it needs when it runs, so `encounter classify` does not load WebRTC
 or Whisper, and `--help` is instant.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from encounter_feedback.cli import analysis, bench, live, research
+from encounter_feedback.cli import admin, analysis, bench, live, research
 from encounter_feedback.errors import UserError
 
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="encounter", description="Real-time encounter feedback for simulation centers.")
     commands = root.add_subparsers(required=True, metavar="COMMAND")
-    for group in (analysis, live, bench, research):
+    for group in (analysis, live, bench, research, admin):
         group.add_commands(commands)
     return root
 

@@ -4,6 +4,7 @@ so `encounter --help` and the research commands start fast)."""
 from __future__ import annotations
 
 import argparse
+import getpass
 from pathlib import Path
 
 from encounter_feedback.errors import UserError
@@ -12,6 +13,8 @@ from encounter_feedback.store.database import default_data_dir
 
 CLINICAL_TRANSCRIPTS = shared_data_dir("clinical-transcripts")
 """ACI-Bench and MTS-Dialog beside a source checkout: real clinical talk for false alarms."""
+SHARED_STEREO = shared_data_dir("speech") / "stereo_diarization.wav"
+"""Two real voices, one per channel, beside a source checkout: cross-talk on real speech."""
 
 
 def data_option(cmd: argparse.ArgumentParser) -> None:
@@ -24,6 +27,14 @@ def model_option(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--model", default=None, help="Whisper model: tiny.en (bundled, the default) or a CTranslate2 model directory"
     )
+
+
+def login_name() -> str:
+    """Who runs the command, for the logs (`export --user`, `delete --user`)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (e.g. a container user without a passwd entry)
+        return "cli"
 
 
 def roles(text: str) -> list[str]:

@@ -6,12 +6,11 @@ They only read and edit the store: none loads a model.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from datetime import datetime
 from pathlib import Path
 
-from encounter_feedback.cli.options import data_option
+from encounter_feedback.cli.options import data_option, login_name
 from encounter_feedback.research.codebook import FORMATS
 from encounter_feedback.scenarios import find_scenario, json_schema, load_library, load_scenario
 from encounter_feedback.store.database import Store
@@ -35,7 +34,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--format", default="all", help=f"all (default), or one or more of {', '.join(FORMATS)}, comma-separated"
     )
     export_cmd.add_argument("--out", type=Path, required=True, help="directory to write (new files only)")
-    export_cmd.add_argument("--user", default=_login(), help="who exports, for the audit log (default: %(default)s)")
+    export_cmd.add_argument(
+        "--user", default=login_name(), help="who exports, for the audit log (default: %(default)s)"
+    )
     data_option(export_cmd)
     export_cmd.set_defaults(run=_export)
 
@@ -87,16 +88,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     scenarios_cmd.set_defaults(run=_scenarios)
 
-    audit_cmd = commands.add_parser("audit", help="the export audit log: who exported what, when")
+    audit_cmd = commands.add_parser(
+        "audit", help="the audit log: who exported, read, watched or deleted which encounters, when"
+    )
     data_option(audit_cmd)
     audit_cmd.set_defaults(run=_audit)
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name (e.g. a container user without a passwd entry)
-        return "cli"
 
 
 def _change(text: str) -> tuple[str, str | None]:
@@ -175,12 +171,28 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    for record in Store(args.data).exports():
-        when = datetime.fromtimestamp(record.at).isoformat(timespec="seconds")
+    """Exports (numbered as in their log) and accesses, in time order."""
+    store = Store(args.data)
+    lines = []
+    for record in store.exports():
         filters = json.dumps(record.filters) if record.filters else "-"
         blind = " blind" if record.blind else ""
-        print(
-            f"#{record.id} {when} {record.who}: {record.format}{blind}, filters {filters}, "
-            f"{len(record.encounters)} encounter(s): {' '.join(record.encounters)}"
+        lines.append(
+            (
+                record.at,
+                f"#{record.id} {_when(record.at)} {record.who}: {record.format}{blind}, filters {filters}, "
+                f"{len(record.encounters)} encounter(s): {' '.join(record.encounters)}",
+            )
         )
+    for access in store.accesses():
+        detail = f" ({access.detail})" if access.detail else ""
+        lines.append(
+            (access.at, f"- {_when(access.at)} {access.who}: {access.action} {access.encounter or ''}{detail}")
+        )
+    for _, line in sorted(lines, key=lambda pair: pair[0]):
+        print(line)
     return 0
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at).isoformat(timespec="seconds")

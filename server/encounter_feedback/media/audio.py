@@ -34,18 +34,18 @@ class Resampler:
 
     def __init__(self, rate: int = SAMPLE_RATE) -> None:
         self.rate = rate
-        self._resampler: av.AudioResampler | None = None
-        self._layout: str | None = None
+        self._started: tuple[av.AudioResampler, int] | None = None
+        """The resampler and the channel count, set up for the first frame's layout."""
 
     def push(self, frame: av.AudioFrame | None) -> np.ndarray:
         """Resample one frame (None flushes); returns float32 of shape (channels, samples)."""
-        if frame is not None and self._resampler is None:
-            self._layout = frame.layout.name
-            self._resampler = av.AudioResampler(format="fltp", layout=self._layout, rate=self.rate)
-        if self._resampler is None:
+        if frame is not None and self._started is None:
+            layout = frame.layout
+            self._started = (av.AudioResampler(format="fltp", layout=layout.name, rate=self.rate), len(layout.channels))
+        if self._started is None:
             return np.zeros((1, 0), dtype=np.float32)
-        out = [f.to_ndarray() for f in self._resampler.resample(frame)]
-        channels = len(av.AudioLayout(self._layout).channels)
+        resampler, channels = self._started
+        out = [f.to_ndarray() for f in resampler.resample(frame)]
         if not out:
             return np.zeros((channels, 0), dtype=np.float32)
         return np.concatenate(out, axis=1).astype(np.float32, copy=False)

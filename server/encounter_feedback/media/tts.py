@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +51,7 @@ class _Espeak:
         self._lib.espeak_SetSynthCallback(self._callback)
         self.lock = threading.Lock()
 
-    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), count: int, _events: int) -> int:
+    def _collect(self, wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
         if count > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
         return 0
@@ -112,13 +112,17 @@ class RenderedDialogue:
 
 
 def render_dialogue(
-    lines: Sequence[tuple[str, str]], gap_s: float = 0.8, lead_s: float = 0.5, tail_s: float = 1.0
+    lines: Sequence[tuple[str, str]],
+    gap_s: float = 0.8,
+    lead_s: float = 0.5,
+    tail_s: float = 1.0,
+    voices: Mapping[str, str] = VOICES,
 ) -> RenderedDialogue:
-    """Speak (role, text) lines one after another, each role on its own track.
+    """Speak (role, text) lines one after another, each role on its own track, in `voices[role]`.
 
     Lines start `gap_s` after the previous one ends, the first at `lead_s`.
     """
-    clips = [(role, text, synthesize(text, VOICES[role])) for role, text in lines]
+    clips = [(role, text, synthesize(text, voices[role])) for role, text in lines]
     placements, t = [], lead_s
     for role, text, clip in clips:
         placements.append(Placement(role, text, round(t, 3), round(t + len(clip) / SAMPLE_RATE, 3)))

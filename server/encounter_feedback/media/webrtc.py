@@ -6,13 +6,21 @@
 It knows nothing of transcription or events: pipeline/live.py places the samples on the
 encounter clock and hands them on. Inside a connection time is counted in samples, with gaps
 in the RTP timestamps filled with silence, so packet loss cannot shift later words.
+
+A connection is given up when it goes quiet: one that brings no audio within a deadline of its
+answer never connected (the page was reloaded, ICE failed), one that stops sending has vanished
+(browsers send packets even in silence). aiortc would notice neither soon, or ever: the track of
+a connection that never connected does not even end when the connection is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
+import av
 import numpy as np
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
@@ -61,17 +69,18 @@ def check_offer(sdp: str) -> None:
 
 
 async def answer_offer(
-    sdp: str, ice_servers: tuple[RTCIceServer, ...], on_audio: Callable[[MediaStreamTrack], None], name: str
-) -> RTCPeerConnection:
-    """A peer connection answering a station's offer; `on_audio` gets its audio track. A connection
-    that fails (the station vanished) is closed, which ends its track."""
+    sdp: str, ice_servers: tuple[RTCIceServer, ...], name: str
+) -> tuple[RTCPeerConnection, MediaStreamTrack]:
+    """A peer connection answering a station's offer, and the audio track it will receive. A
+    connection that fails is closed (which ends the track of one that was connected)."""
     check_offer(sdp)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
+    audio: list[MediaStreamTrack] = []
 
     @pc.on("track")
     def on_track(track: MediaStreamTrack) -> None:
         if track.kind == "audio":
-            on_audio(track)
+            audio.append(track)
 
     @pc.on("connectionstatechange")
     async def on_state() -> None:
@@ -85,33 +94,63 @@ async def answer_offer(
     except (ValueError, AssertionError) as exc:
         await pc.close()
         raise OfferError(f"malformed SDP: {exc}") from exc
-    return pc
+    if not audio:
+        await pc.close()
+        raise OfferError("the offer receives audio but sends none: add the microphone track as sendonly or sendrecv")
+    return pc, audio[0]
+
+
+async def hang_up(pc: RTCPeerConnection, within_s: float) -> None:
+    """Close the connection, waiting at most `within_s` for it (a closing that hangs is abandoned)."""
+    try:
+        await asyncio.wait_for(pc.close(), within_s)
+    except TimeoutError:
+        log.warning("a peer connection did not close within %.1f s; abandoned", within_s)
+
+
+class AudioSink(Protocol):
+    """Where one connection's audio goes."""
+
+    def write(self, samples: np.ndarray) -> None:
+        """16 kHz mono float32 samples, in order, gaps filled with silence."""
+
+    def end(self) -> None:
+        """The connection's last samples were written."""
 
 
 async def receive_audio(
-    track: MediaStreamTrack,
-    on_first: Callable[[], None],
-    write: Callable[[np.ndarray], None],
-    on_last: Callable[[], None],
+    track: MediaStreamTrack, start: Callable[[], AudioSink], first_frame_s: float, silence_s: float
 ) -> None:
-    """Feed the track's audio to `write` as 16 kHz mono float32 until it ends. Lost packets become
-    silence. `on_first` runs before the first samples; `on_last` after the last, however the
-    track ended, if any audio came at all."""
+    """Feed the track's audio as 16 kHz mono float32 until it ends, or until no frame came for
+    `first_frame_s` before the first (the connection never came up) or `silence_s` after it (the
+    station vanished). `start` runs at the first frame and says where the samples go; that sink's
+    `end` runs after the last, however the track ended (cancelled too). Lost packets become silence."""
     resampler = Resampler()
+    sink: AudioSink | None = None
     next_pts: int | None = None
     try:
         while True:
-            frame = await track.recv()
-            if next_pts is None:
-                on_first()
-            elif frame.pts is not None and frame.pts > next_pts:  # lost packets: keep the clock
-                write(np.zeros(round((frame.pts - next_pts) * frame.time_base * SAMPLE_RATE), np.float32))
+            try:
+                async with asyncio.timeout(first_frame_s if sink is None else silence_s):
+                    frame = await track.recv()
+            except TimeoutError:
+                log.info(
+                    "no audio for %.1f s: the connection is given up", first_frame_s if sink is None else silence_s
+                )
+                return
+            if not isinstance(frame, av.AudioFrame):
+                continue  # an audio track sends audio frames only
+            if sink is None:
+                sink = start()
+            elif frame.pts is not None and next_pts is not None and frame.pts > next_pts and frame.time_base:
+                # lost packets: keep the clock
+                sink.write(np.zeros(round((frame.pts - next_pts) * frame.time_base * SAMPLE_RATE), np.float32))
             if frame.pts is not None:
                 next_pts = frame.pts + frame.samples
-            write(to_mono(resampler.push(frame)))
+            sink.write(to_mono(resampler.push(frame)))
     except MediaStreamError:
         pass
     finally:
-        if next_pts is not None:
-            write(to_mono(resampler.push(None)))
-            on_last()
+        if sink is not None:
+            sink.write(to_mono(resampler.push(None)))
+            sink.end()

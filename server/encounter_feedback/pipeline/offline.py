@@ -1,7 +1,8 @@
 """`encounter analyze`: recorded audio in, stored encounter plus annotations and transcript out.
 
-Three input layouts: one mixed track (speaker `unknown`), a multichannel file with one role
-per channel (`--channels patient,provider`), or one file per role (`--patient`, `--provider`).
+Three input layouts: one mixed track (a room microphone: speakers told apart by voice, see
+pipeline/room.py), a multichannel file with one role per channel (`--channels
+patient,provider`), or one file per role (`--patient`, `--provider`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from encounter_feedback.analysis.summary import summarize
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES, Event, Moment, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE, decode_file, to_mono
+from encounter_feedback.pipeline.room import attribute_room
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.speech.asr import AsrEngine
+from encounter_feedback.speech.crosstalk import suppress_crosstalk
 from encounter_feedback.speech.transcribe import Progress, Track, transcribe_tracks
 from encounter_feedback.store.database import Store
 from encounter_feedback.transcript import format_transcript
@@ -48,7 +51,7 @@ def load_sources(
     per_role = {role: path for role, path in (per_role or {}).items() if path is not None}
     if (mixed is None) == (not per_role):
         raise InputError("give either recordings (INPUT) or --patient/--provider files, not both")
-    if per_role:
+    if mixed is None:
         if channels:
             raise InputError("--channels applies to a single multichannel INPUT, not to --patient/--provider")
         return [
@@ -96,7 +99,8 @@ def analyze(
 ) -> Analysis:
     """Analyze one encounter's tracks, store it, and write its files into `out_dir`.
 
-    With a classifier, racially charged moments and the provider's responses are annotated too.
+    One mixed track gets each word's speaker from diarization (how, in the summary's
+    `speakers`). With a classifier, racially charged moments and the provider's responses are annotated too.
     """
     encounter = store.create_encounter(scenario, {"source": [str(s.path) for s in sources]})
     duration = max(len(s.track.samples) for s in sources) / SAMPLE_RATE
@@ -117,7 +121,11 @@ def analyze(
                 message=f"{source.path}",
             )
         )
-    pairs = transcribe_tracks(encounter.id, [s.track for s in sources], engine, progress=progress)
+    tracks, muted = without_crosstalk([s.track for s in sources])
+    pairs = transcribe_tracks(encounter.id, tracks, engine, progress=progress)
+    speakers = None
+    if [s.track.speaker for s in sources] == ["unknown"]:
+        pairs, speakers = attribute_room(encounter.id, pairs)
     segments = [segment for segment, _ in pairs]
     script = find_scenario(scenario) if scenario else None
     annotations = annotate(encounter.id, segments, classifier, case_context_of(script)) if classifier else []
@@ -135,10 +143,27 @@ def analyze(
     store.finish(encounter.id)
     summary = summarize([e.to_dict() for e in events], script)
     summary["dynamics"] = dynamics
+    if speakers is not None:
+        summary["speakers"] = speakers
+    if muted is not None:
+        summary["crosstalk"] = {"muted_s": muted}
     result = Analysis(encounter.id, events, summary)
     if out_dir is not None:
         write_outputs(result, out_dir)
     return result
+
+
+def without_crosstalk(tracks: list[Track]) -> tuple[list[Track], dict[str, float] | None]:
+    """Two role tracks with what each microphone heard of the other person muted (speech/crosstalk.py),
+    and the seconds muted per role; any other layout unchanged (None)."""
+    if len(tracks) != 2:
+        return tracks, None
+    cleaned, muted = [], {}
+    for own, other in (tracks, tracks[::-1]):
+        samples, seconds = suppress_crosstalk(own.samples, other.samples)
+        cleaned.append(Track(own.speaker, samples, own.offset))
+        muted[own.speaker] = round(seconds, 2)
+    return cleaned, muted
 
 
 def write_outputs(result: Analysis, out_dir: Path) -> None:

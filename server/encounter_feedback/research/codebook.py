@@ -72,7 +72,7 @@ EVENT_COLUMNS = {
     "baseline": ("cue: the speaker's own baseline the value is compared with", "the row's unit column"),
     "author": ("note: who wrote it", ""),
     "target": ("note: id of the event the note judges", ""),
-    "verdict": ("note: confirm | reject | relabel", ""),
+    "verdict": ("note: confirm | reject | relabel (a flag), reassign (a segment's speaker) | swap_roles", ""),
     "state": ("status: started, track_added, track_ended, finished, degraded, recovered, error", ""),
     "message": ("status: what happened", ""),
     "revision": ("segment: 0 live final, 1 second pass (only the latest of an id is exported)", ""),

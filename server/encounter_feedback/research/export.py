@@ -9,6 +9,12 @@ exported (a second-pass final replaces the live one).
 Layout (ENCOUNTER is the encounter id, never a participant id, so file names reveal nothing):
 `codebook.csv`, `encounters.csv`, `challenges.csv` always; `events.csv` (csv), `events.jsonl`
 (jsonl); `ENCOUNTER/transcript.vtt`, `.srt`, `ENCOUNTER/annotations.TextGrid`, `.eaf`.
+
+Exported text comes from people (notes, metadata) and must not act on the coder's machine: a CSV
+cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed
+with `'`, TextGrid and ELAN labels lose control characters (research/tiers.py), and every ELAN
+file links its recordings by a relative name, never by a path on the server. Files written to a
+directory are owner-only (private.py).
 """
 
 from __future__ import annotations
@@ -16,15 +22,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import zipfile
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from encounter_feedback.analysis.dynamics import REPLY_MEASURES
 from encounter_feedback.analysis.summary import summarize
 from encounter_feedback.errors import UserError
+from encounter_feedback.private import private_dir, write_private
 from encounter_feedback.research.blinding import Blinder
 from encounter_feedback.research.codebook import (
     CHALLENGE_COLUMNS,
@@ -50,6 +58,8 @@ PER_ENCOUNTER = {
 """The formats written one file per encounter, and the file's name in the encounter's folder."""
 OMITTED_FROM_CSV = ("words", "final", "stable")
 """Event fields the tidy CSV leaves to events.jsonl: word timings, and flags every exported segment shares."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell starting with one of these as a formula (OWASP's list)."""
 
 
 class ExportError(UserError):
@@ -115,8 +125,11 @@ def parse_date(text: str, end: bool = False) -> float:
     except ValueError:
         raise ExportError(f"{text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
     if end and len(text) == 10:
-        moment += timedelta(days=1)
-    return moment.timestamp()
+        moment = moment + timedelta(days=1) if moment.date() < date.max else datetime.max
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError, OSError):  # a year the platform's time functions do not reach
+        return -math.inf if moment.year < 1970 else math.inf
 
 
 def select(store: Store, selection: Selection) -> list[Encounter]:
@@ -171,7 +184,7 @@ def build(store: Store, selection: Selection, formats: tuple[str, ...], blind: b
             elif fmt == "textgrid":
                 content = textgrid(tiers, durations[record.id]).encode()
             else:
-                content = eaf(tiers, _media(record, tracks[record.id], blind), AUTHOR, exported_at)
+                content = eaf(tiers, _media(record, tracks[record.id]), AUTHOR, exported_at)
             files[f"{record.id}/{PER_ENCOUNTER[fmt]}"] = content
     return ExportBundle(selection, formats, blind, tuple(e.id for e in encounters), files)
 
@@ -182,8 +195,8 @@ def write_directory(files: dict[str, bytes], out: Path) -> None:
     if existing:
         raise ExportError(f"{out / existing[0]} already exists: export to a new or empty --out directory")
     for name, content in files.items():
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_bytes(content)
+        private_dir((out / name).parent)
+        write_private(out / name, content, exclusive=True)
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -197,7 +210,7 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
 def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, columns, lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({column: neutralized(column) for column in columns})  # metadata keys are columns too
     for row in rows:
         writer.writerow({key: _cell(value) for key, value in row.items()})
     return out.getvalue()
@@ -209,10 +222,24 @@ def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return " ".join(str(item) for item in value)
+        return neutralized(" ".join(str(item) for item in value))
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return neutralized(value)
     return value
+
+
+def neutralized(text: str) -> str:
+    """`text` as a spreadsheet shows it instead of running it: `'` before a formula's first
+    character. A plain number written as text (`-1.5`) is left alone."""
+    if not text.startswith(FORMULA_START):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
 
 
 def _events_csv(events: list[dict[str, Any]]) -> str:
@@ -276,20 +303,18 @@ def _duration(tracks: list[dict[str, Any]], events: list[dict[str, Any]]) -> flo
     return round(max([t["duration"] or 0.0 for t in tracks] + [e["t1"] for e in events] + [0.0]), 3)
 
 
-def _media(record: Encounter, tracks: list[dict[str, Any]], blind: bool) -> list[Media]:
-    """The encounter's recordings; blind exports link them by encounter and role, as the source
-    path may name the participant (the coordinator copies the files under those names)."""
+def _media(record: Encounter, tracks: list[dict[str, Any]]) -> list[Media]:
+    """The encounter's recordings, linked as `./ENCOUNTER-ROLE.wav` beside the .eaf: a path on the
+    server would open nothing on the coder's machine, and a source file's name may name the
+    participant. The coordinator copies the recordings (GET .../recordings/ROLE.wav) under those names."""
     media, seen = [], set()
     for track in tracks:
         if track["source"] in seen:  # several channels of one file
             continue
         seen.add(track["source"])
         source = Path(track["source"])
-        if blind:
-            name = f"./{record.id}-{track['role']}{source.suffix.lower()}"
-            media.append(Media(name, mime_type(source.name), name))
-        else:
-            media.append(Media(source.resolve().as_uri(), mime_type(source.name)))
+        name = f"./{record.id}-{track['role']}{source.suffix.lower()}"
+        media.append(Media(name, mime_type(source.name), name))
     return media
 
 

@@ -4,10 +4,15 @@ Both tools need the intervals of a tier not to overlap. Events of one kind can (
 over a turn, two faculty notes on one minute), so a tier's overlapping intervals go to
 numbered lanes (`cues`, `cues 2`, ...) instead of being cut or dropped. Both tools also need
 an interval to last: a point event (a note at one instant) gets 1 ms.
+
+Labels are what people typed (notes) or said, so they are made safe for both formats first:
+control characters other than tab and newline (which XML 1.0 forbids, so ELAN could not open the
+file) and lone surrogates are dropped.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,8 @@ SPEAKER_TIERS = ("patient", "provider")
 EVENT_TIERS = ("moments", "responses", "cues", "notes")
 MIN_DURATION = 0.001
 """Seconds given to a point event, the smallest step of both formats (ELAN counts milliseconds)."""
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""C0 and C1 controls except tab and newline, surrogates, and the two non-characters XML forbids."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,14 @@ def annotation_tiers(events: list[dict[str, Any]]) -> list[Tier]:
     ]
     tiers = []
     for name, labelled in sources:
-        intervals = [Interval(e["t0"], max(e["t1"], e["t0"] + MIN_DURATION), label) for e, label in labelled]
-        tiers += _lanes(name, intervals)
+        intervals = [Interval(e["t0"], max(e["t1"], e["t0"] + MIN_DURATION), safe(label)) for e, label in labelled]
+        tiers += _lanes(safe(name), intervals)
     return tiers
+
+
+def safe(text: str) -> str:
+    """`text` without the characters neither format can carry (UNSAFE)."""
+    return UNSAFE.sub("", text)
 
 
 def cue_label(event: dict[str, Any]) -> str:

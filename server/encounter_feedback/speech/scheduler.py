@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -58,7 +58,7 @@ class _Final:
     speculative: bool
     prompt: str | None
     future: asyncio.Future[ClipTranscript]
-    submitted: float = field(default_factory=time.monotonic)
+    submitted: float
 
 
 @dataclass(eq=False)
@@ -66,7 +66,7 @@ class _Revision:
     clips: list[np.ndarray]
     prompt: str | None
     future: asyncio.Future[list[ClipTranscript]]
-    submitted: float = field(default_factory=time.monotonic)
+    submitted: float
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,16 @@ class AsrScheduler:
         degrade_after_s: float = 1.0,
         recover_after_s: float = 3.0,
         revision_patience_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` (seconds) times waits, patience and busy time; a test may pass its own."""
         self.engine = engine
         self.partial_engine = partial_engine or engine
         self.revision_engine = revision_engine or engine
         self.degrade_after_s = degrade_after_s
         self.recover_after_s = recover_after_s
         self.revision_patience_s = revision_patience_s
+        self._clock = clock
         self.listeners: list[Callable[[bool, str], None]] = []
         """Called with (degraded, message) whenever the scheduler degrades or recovers."""
         self._finals: list[_Final] = []
@@ -133,8 +136,10 @@ class AsrScheduler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for job in [*self._finals, *self._revisions]:
-            job.future.cancel()
+        for final in self._finals:
+            final.future.cancel()
+        for revision in self._revisions:
+            revision.future.cancel()
         self._finals.clear()
         self._revisions.clear()
         self._pool.shutdown(wait=True)
@@ -146,7 +151,7 @@ class AsrScheduler:
 
         `prompt` is what was said before; packed clips share the first one's prompt.
         """
-        job = _Final(clip, speculative, prompt, asyncio.get_running_loop().create_future())
+        job = _Final(clip, speculative, prompt, asyncio.get_running_loop().create_future(), self._clock())
         self._finals.append(job)
         self._wake.set()
         return job.future
@@ -155,12 +160,12 @@ class AsrScheduler:
         """A speculative final turned out to be the real one: it may no longer be dropped."""
         for job in self._finals:
             if job.future is future:
-                job.speculative, job.submitted = False, time.monotonic()
+                job.speculative, job.submitted = False, self._clock()
         self._wake.set()
 
     def revision(self, clips: list[np.ndarray], prompt: str | None) -> asyncio.Future[list[ClipTranscript]]:
         """Queue a second pass over finished utterance clips (cancelled if the scheduler degrades)."""
-        job = _Revision(clips, prompt, asyncio.get_running_loop().create_future())
+        job = _Revision(clips, prompt, asyncio.get_running_loop().create_future(), self._clock())
         self._revisions.append(job)
         self._wake.set()
         return job.future
@@ -176,7 +181,7 @@ class AsrScheduler:
 
     @property
     def stats(self) -> SchedulerStats:
-        now = time.monotonic()
+        now = self._clock()
         waiting = [j for j in self._finals if not j.future.done() and not j.speculative]
         return SchedulerStats(
             pending_finals=len(waiting),
@@ -202,7 +207,7 @@ class AsrScheduler:
                 await self._decode_finals(finals)
             elif speculative:
                 await self._decode_finals(speculative)
-            elif self._revisions and time.monotonic() - self._revisions[0].submitted > self.revision_patience_s:
+            elif self._revisions and self._clock() - self._revisions[0].submitted > self.revision_patience_s:
                 await self._decode_revision(self._revisions.pop(0))
             elif self._partials:
                 source = next(iter(self._partials))
@@ -216,7 +221,7 @@ class AsrScheduler:
 
     def _update_load(self) -> None:
         """Degrade when a final has waited too long; recover after keeping up for a while."""
-        now = time.monotonic()
+        now = self._clock()
         late = [j for j in self._finals if not j.speculative and now - j.submitted > self.degrade_after_s]
         if late:
             self._last_late = now
@@ -244,7 +249,8 @@ class AsrScheduler:
 
     async def _decode_finals(self, jobs: list[_Final]) -> None:
         """Decode the oldest waiting clips, packed, as many as fit one window."""
-        batch, length = [], 0.0
+        batch: list[_Final] = []
+        length = 0.0
         for job in jobs:
             seconds = len(job.clip) / SAMPLE_RATE + self.engine.config.clip_gap_s
             if batch and length + seconds > self.engine.config.max_window_s:
@@ -292,12 +298,12 @@ class AsrScheduler:
             job.future.set_result(transcripts)
 
     async def _in_thread(self, fn: Callable[..., list[ClipTranscript]], *args: object) -> list[ClipTranscript]:
-        start = time.monotonic()
+        start = self._clock()
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         finally:
             self._decodes += 1
-            self._busy += time.monotonic() - start
+            self._busy += self._clock() - start
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

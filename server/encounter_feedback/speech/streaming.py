@@ -5,15 +5,12 @@
       a pause begins:  after `speculate_after_s`, a speculative final of the speech so far
       endpoint:        the final; it is the speculation when that covered exactly this utterance,
                        so the transcript is usually ready the moment the pause ends the utterance
+      final emitted:   handed to the second pass (speech/second_pass.py), which re-decodes
+                       finished utterances together later and emits `revision: 1` finals
 
 Partials and the final of one utterance share an id; the final replaces the partials. Partials
 carry `stable`, the number of leading words the previous partial agreed on (LocalAgreement-2),
 so a viewer can show settled words solid and the rest tentative.
-
-Decoding each utterance alone as soon as it ends is what makes finals fast, but short
-utterances lose the context Whisper gets from a full window. So a second pass re-decodes
-about `revise_after_s` of finished utterances packed together, with the words before them as
-prompt, whenever the model is idle, and emits `revision: 1` finals where the words changed.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from encounter_feedback.events import Event, Segment, Status
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.speech.asr import ClipTranscript
 from encounter_feedback.speech.scheduler import AsrScheduler
+from encounter_feedback.speech.second_pass import SecondPass
 from encounter_feedback.speech.utterances import Utterance, UtteranceCutter, segment_id, to_segment
 from encounter_feedback.speech.vad import SpeechSpan, VadConfig
 
@@ -44,7 +42,7 @@ class StreamingConfig:
     speculate_after_s: float = 0.1
     """A pause this long starts the speculative final (the endpoint needs `vad.min_silence_ms`)."""
     revise_after_s: float = 20.0
-    """Finished utterances are decoded again together (the second pass) once this much audio has gathered."""
+    """Finished utterances are decoded again together (speech/second_pass.py) once this much audio has gathered."""
 
 
 @dataclass(eq=False)
@@ -111,9 +109,7 @@ class StreamingTranscriber:
         self._last_final: asyncio.Task[None] | None = None
         self._finals: dict[asyncio.Task[None], float] = {}
         """Finals not yet emitted: each one's task, and where its utterance began (encounter time)."""
-        self._revisions: set[asyncio.Task[None]] = set()
-        self._unrevised: list[tuple[Utterance, Segment]] = []
-        self._revision_prompt: str | None = None
+        self._second_pass = SecondPass(encounter, scheduler, emit, config.revise_after_s)
 
     @property
     def position(self) -> float:
@@ -141,12 +137,15 @@ class StreamingTranscriber:
         self._follow_open_utterance()
         self._scheduler.forget(self)
 
+    async def finals_out(self) -> None:
+        """Wait until every first-pass final this track owes has gone out."""
+        while self._finals:
+            await asyncio.gather(*self._finals, return_exceptions=True)
+
     async def drain(self) -> None:
         """Wait until every final this track owes, and its second pass, has gone out."""
-        while self._finals or self._revisions:
-            await asyncio.gather(*self._finals, *self._revisions, return_exceptions=True)
-            if not self._finals and self._unrevised:
-                self._revise()
+        await self.finals_out()
+        await self._second_pass.finish()
 
     # -- the utterance in progress --------------------------------------------------------
 
@@ -258,34 +257,10 @@ class StreamingTranscriber:
             self._withdraw(state)
             return
         segment.id = self._id(state)
-        if not self._unrevised:
-            self._revision_prompt = self.context()
+        said_before = self.context()  # before this final joins the context: the second pass's prompt
         self._emit(segment)
         self.on_final(utterance, segment)
-        self._unrevised.append((utterance, segment))
-        if sum(len(u.audio) for u, _ in self._unrevised) / SAMPLE_RATE >= self.config.revise_after_s:
-            self._revise()
-
-    # -- the second pass ------------------------------------------------------------------------
-
-    def _revise(self) -> None:
-        batch, self._unrevised = self._unrevised, []
-        future = self._scheduler.revision([u.audio for u, _ in batch], self._revision_prompt)
-        task = asyncio.get_running_loop().create_task(self._emit_revisions(batch, future))
-        self._revisions.add(task)
-        task.add_done_callback(self._revisions.discard)
-
-    async def _emit_revisions(self, batch: list[tuple[Utterance, Segment]], future: asyncio.Future) -> None:
-        """Replace finals whose words the second pass heard differently (an empty result keeps the first)."""
-        try:
-            transcripts = await future
-        except (asyncio.CancelledError, Exception):  # dropped under load, or failed: the finals stand
-            return
-        for (utterance, first), transcript in zip(batch, transcripts):
-            revised = to_segment(self.encounter, first.id, utterance, transcript)
-            if revised is not None and [w["w"] for w in revised.words] != [w["w"] for w in first.words]:
-                revised.revision = 1
-                self._emit(revised)
+        self._second_pass.add(utterance, segment, said_before)
 
     def _withdraw(self, state: _OpenUtterance) -> None:
         """An utterance whose partials went out turned out to hold no words: an empty final."""

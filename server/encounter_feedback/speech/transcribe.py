@@ -60,13 +60,16 @@ def transcribe_tracks(
             report(len(chunk) / SAMPLE_RATE)
         utterances += cutter.flush()
         seconds = len(track.samples) / SAMPLE_RATE
-        transcripts = transcribe_clips(
-            engine, [u.audio for u in utterances], lambda share, seconds=seconds: report(share * seconds)
-        )
+        transcripts = transcribe_clips(engine, [u.audio for u in utterances], _in_seconds(report, seconds))
         if not utterances:
             report(seconds)
         pairs += make_segments(encounter, utterances, transcripts)
     return sorted(pairs, key=lambda pair: (pair[0].t0, pair[0].speaker))
+
+
+def _in_seconds(report: Progress, seconds: float) -> Callable[[float], None]:
+    """Progress as a share of one track's audio, reported in seconds of it."""
+    return lambda share: report(share * seconds)
 
 
 def analyze_tracks(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,17 @@ import httpx
 import websockets
 
 from encounter_feedback.errors import UserError
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """How to check the server's certificate: the system's CAs (True), this CA file, or not at all
+    (False); for https and the WebSocket alike."""
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
 
 
 class ApiError(UserError):
@@ -31,13 +43,15 @@ class Joined:
 
 
 class ApiClient:
-    """Talks to one server with the access key (`key` may be None for station-only calls)."""
+    """Talks to one server with a bearer secret: the server key or a personal API token (`key` may
+    be None for station-only calls). `verify`: False, or a CA file, for a self-signed https server."""
 
-    def __init__(self, base_url: str, key: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, key: str | None = None, timeout: float = 30.0, verify: bool | str = True) -> None:
         self.base_url = base_url.rstrip("/")
         self.key = key
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._tls = _ssl_context(verify)
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=self._headers, timeout=timeout, verify=self._tls)
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -69,6 +83,12 @@ class ApiClient:
         body = {"sdp": sdp, "type": "offer", "role": role, "token": token}
         return await self.request("POST", f"/api/encounters/{encounter}/offer", json=body)
 
+    async def station(self, encounter: str, token: str, timeout: float = 5.0) -> dict[str, Any]:
+        """What a station may know of its encounter (409 once it has finished); quick to fail."""
+        return await self.request(
+            "GET", f"/api/encounters/{encounter}/station", params={"token": token}, timeout=timeout
+        )
+
     async def finish(self, encounter: str) -> dict[str, Any]:
         return await self.request("POST", f"/api/encounters/{encounter}/finish")
 
@@ -80,9 +100,10 @@ class ApiClient:
 
     async def subscribe(self, encounter: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
         """Every event of the encounter, stored ones first, until the server closes the stream."""
-        url = self.base_url.replace("http", "ws", 1) + f"/ws/encounters/{encounter}?key={self.key}&after={after}"
+        url = self.base_url.replace("http", "ws", 1) + f"/ws/encounters/{encounter}?after={after}"
+        tls = self._tls if url.startswith("wss:") else None
         try:
-            async with websockets.connect(url, max_size=None) as ws:
+            async with websockets.connect(url, max_size=None, additional_headers=self._headers, ssl=tls) as ws:
                 async for message in ws:
                     yield json.loads(message)
         except websockets.InvalidStatus as exc:

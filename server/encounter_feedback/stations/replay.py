@@ -5,6 +5,10 @@ paced from one shared start, taken once every connection is up, so the roles of 
 file stay in step on the server's clock; `ReplayClock.start` lets a benchmark tie any audio
 time to the wall-clock moment it was sent.
 
+While it sends, replay checks every WATCH_S that the server still answers (the station's own
+`GET .../station`) and that no connection was hung up: a server that died, or finished the
+encounter, stops the replay with a ReplayError instead of audio sent into the void.
+
 aiortc's `MediaPlayer` plays one file as one track. Replay needs one track per *channel* of a
 file and a start it controls, so it paces decoded samples itself (`PacedAudioTrack`), frame by
 frame like `MediaPlayer` does.
@@ -25,11 +29,13 @@ from aiortc.mediastreams import MediaStreamError
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.media.audio import SAMPLE_RATE, to_mono
-from encounter_feedback.stations.api_client import ApiClient
+from encounter_feedback.stations.api_client import ApiClient, ApiError
 from encounter_feedback.transcript import flag_line, transcript_line
 
 FRAME_S = 0.02
 """Audio per frame, as browsers send it."""
+WATCH_S = 2.0
+"""How often a replay checks that the server is still there."""
 
 
 @dataclass
@@ -98,7 +104,7 @@ async def replay(
         await asyncio.wait_for(asyncio.gather(*(_connected(pc) for pc in peers)), connect_timeout)
         clock.begin()
         longest = max(len(s) for s in tracks.values()) / SAMPLE_RATE
-        await asyncio.sleep(max(0.0, clock.start + longest + 2 * FRAME_S - time.time()))
+        await _watch_until(clock.start + longest + 2 * FRAME_S, api, encounter, token, peers)
     except TimeoutError:
         raise ReplayError(
             f"no WebRTC connection to {api.base_url} within {connect_timeout:.0f} s "
@@ -107,6 +113,21 @@ async def replay(
     finally:
         await asyncio.gather(*(pc.close() for pc in peers))
     return clock
+
+
+async def _watch_until(end: float, api: ApiClient, encounter: str, token: str, peers: list[RTCPeerConnection]) -> None:
+    """Return at `end` (time.time()); ReplayError as soon as the server is gone or hung up."""
+    while (left := end - time.time()) > 0:
+        await asyncio.sleep(min(WATCH_S, left))
+        lost = [pc.connectionState for pc in peers if pc.connectionState in ("failed", "closed")]
+        if lost:
+            raise ReplayError(f"the server hung up (WebRTC connection {lost[0]})")
+        try:
+            await api.station(encounter, token)
+        except ApiError as exc:
+            if exc.status == 0:
+                raise ReplayError(f"the server stopped answering: {exc.detail}") from None
+            raise ReplayError(f"the server refused the station: {exc.detail}") from None
 
 
 async def _connect(api: ApiClient, encounter: str, token: str, role: str, track: MediaStreamTrack) -> RTCPeerConnection:

@@ -3,12 +3,19 @@
 A subscriber catching up, an export and a server restart all read from here. WAL mode lets
 readers run while the live pipeline writes. The schema evolves through numbered migrations
 recorded in `PRAGMA user_version`, so an old data directory is upgraded in place.
+
+The data directory is owner-only (private.py): the database, its WAL and shared-memory files
+(SQLite gives them the database file's mode), the recordings under `recordings/ENCOUNTER/`.
+Deleting an encounter removes its rows and its recordings; `secure_delete` overwrites the
+freed pages and the WAL is truncated, so its words do not linger in the file. The audit log
+(who read, exported or deleted what) is kept: it names encounters only by their random ids.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import sqlite3
 import threading
 import time
@@ -21,6 +28,8 @@ import platformdirs
 
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import Event
+from encounter_feedback.private import private_dir, touch_private
+from encounter_feedback.store.corrections import with_speaker_corrections
 
 MIGRATIONS: list[str] = [
     # 1: encounters, their tracks, and their events in arrival order.
@@ -63,6 +72,37 @@ MIGRATIONS: list[str] = [
         encounters TEXT NOT NULL
     );
     """,
+    # 3: accounts (store/accounts.py), their API tokens and browser sessions (secrets stored as
+    # hashes only), and the access log: who read or deleted which encounter's data.
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        hash TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE sessions (
+        hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        role TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE access_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        encounter TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    """,
 ]
 
 METADATA_FILTERS = ("cohort", "condition")
@@ -98,6 +138,19 @@ class ExportRecord:
     encounters: list[str]
 
 
+@dataclass(frozen=True)
+class AccessRecord:
+    """One access log entry: who did what (`events`, `recording`, `live_view`, `delete`, ...) to which
+    encounter, when."""
+
+    id: int
+    at: float
+    who: str
+    action: str
+    encounter: str | None
+    detail: str
+
+
 def default_data_dir() -> Path:
     """Where encounters live unless `--data` says otherwise (per-user, never shared)."""
     return Path(platformdirs.user_data_dir("encounter-feedback"))
@@ -107,14 +160,18 @@ class Store:
     """Thread-safe access to one SQLite database file."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir = data_dir
+        self.data_dir = private_dir(data_dir)
         self.path = data_dir / "encounters.sqlite3"
+        touch_private(self.path)  # SQLite creates the WAL and shared-memory files with the database's mode
+        for leftover in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):  # from an older version
+            if leftover.exists():
+                leftover.chmod(0o600)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA secure_delete=ON")
         self._migrate()
 
     def close(self) -> None:
@@ -163,7 +220,8 @@ class Store:
     ) -> list[Encounter]:
         """Encounters, newest first: all, or those of a scenario, cohort and condition created in
         [since, until) (Unix seconds). Metadata values match as text, so cohort 2026 matches "2026"."""
-        clauses, params = ["1 = 1"], []
+        clauses: list[str] = ["1 = 1"]
+        params: list[str | float] = []
         if scenario is not None:
             clauses.append("scenario = ?")
             params.append(scenario)
@@ -197,6 +255,35 @@ class Store:
             self._db.execute("UPDATE encounters SET scenario = ? WHERE id = ?", (scenario, encounter_id))
         return self.encounter(encounter_id)
 
+    def recordings_dir(self, encounter_id: str) -> Path:
+        """Where the live server records the encounter's roles (the recorder makes it, owner-only)."""
+        return self.data_dir / "recordings" / encounter_id
+
+    def delete_encounter(self, encounter_id: str, who: str) -> None:
+        """Remove the encounter, its tracks and events, and every file of it in the data directory
+        (a recording analysed offline from elsewhere is the user's own file: it stays); logged."""
+        sources = [Path(track["source"]) for track in self.tracks(encounter_id)]
+        with self._lock:
+            if self._db.execute("DELETE FROM encounters WHERE id = ?", (encounter_id,)).rowcount == 0:
+                raise UnknownEncounter(f"no encounter {encounter_id!r} in {self.data_dir}")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # freed pages zeroed (secure_delete), WAL emptied
+        shutil.rmtree(self.data_dir / "recordings" / encounter_id, ignore_errors=True)
+        for source in sources:
+            if source.resolve().is_relative_to(self.data_dir.resolve()):
+                source.unlink(missing_ok=True)
+        self.record_access(who, "delete", encounter_id)
+
+    def created_before(self, moment: float) -> list[Encounter]:
+        """Encounters created before `moment` (Unix seconds) that are finished or never started (no
+        track): what `encounter delete --before` and a retention period remove. One still running
+        is left alone."""
+        rows = self._db.execute(
+            "SELECT * FROM encounters WHERE created_at < ? AND (finished_at IS NOT NULL OR NOT EXISTS "
+            "(SELECT 1 FROM tracks WHERE tracks.encounter = encounters.id)) ORDER BY created_at",
+            (moment,),
+        )
+        return [_encounter(row) for row in rows]
+
     def finish(self, encounter_id: str) -> None:
         self.encounter(encounter_id)
         with self._lock:
@@ -217,12 +304,18 @@ class Store:
         rows = [(e.encounter, e.id, e.type, e.t0, json.dumps(e.to_dict())) for e in events]
         with self._lock:
             self._db.execute("BEGIN")
-            seqs = [
-                self._db.execute(
-                    "INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row
-                ).lastrowid
-                for row in rows
-            ]
+            try:
+                seqs = [
+                    _row_id(
+                        self._db.execute(
+                            "INSERT INTO events (encounter, id, type, t0, body) VALUES (?, ?, ?, ?, ?)", row
+                        )
+                    )
+                    for row in rows
+                ]
+            except BaseException:
+                self._db.execute("ROLLBACK")  # e.g. the encounter was deleted meanwhile: no transaction left open
+                raise
             self._db.execute("COMMIT")
         return seqs
 
@@ -244,11 +337,35 @@ class Store:
         """Append an entry to the export audit log."""
         at = time.time()
         with self._lock:
-            export_id = self._db.execute(
-                "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
-                (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
-            ).lastrowid
+            export_id = _row_id(
+                self._db.execute(
+                    "INSERT INTO exports (at, who, format, blind, filters, encounters) VALUES (?, ?, ?, ?, ?, ?)",
+                    (at, who, format, int(blind), json.dumps(filters), json.dumps(encounters)),
+                )
+            )
         return ExportRecord(export_id, at, who, format, blind, filters, encounters)
+
+    def record_access(self, who: str, action: str, encounter: str | None = None, detail: str = "") -> None:
+        """Append an entry to the access log."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO access_log (at, who, action, encounter, detail) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), who, action, encounter, detail),
+            )
+
+    def accesses(self) -> list[AccessRecord]:
+        """The access log, oldest first."""
+        rows = self._db.execute("SELECT * FROM access_log ORDER BY id").fetchall()
+        return [AccessRecord(r["id"], r["at"], r["who"], r["action"], r["encounter"], r["detail"]) for r in rows]
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement that writes (for store/accounts.py); returns the rows it changed."""
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).rowcount
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of one read (for store/accounts.py)."""
+        return self._db.execute(sql, tuple(params)).fetchall()
 
     def exports(self) -> list[ExportRecord]:
         """The export audit log, oldest first."""
@@ -269,10 +386,18 @@ class Store:
 
 def latest(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The latest version of each event id (a second-pass final re-sent with the same id replaces
-    the first), without withdrawn finals (no words: no speech), in time order."""
+    the first), without withdrawn finals (no words: no speech), faculty speaker corrections
+    applied (store/corrections.py), in time order."""
     by_id = {event["id"]: event for event in events}
     kept = [e for e in by_id.values() if not (e["type"] == "segment" and not (e.get("final") and e.get("text")))]
-    return sorted(kept, key=lambda event: event["t0"])
+    return sorted(with_speaker_corrections(kept), key=lambda event: event["t0"])
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id SQLite gave the row an INSERT just added (always set after a successful INSERT)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("SQLite returned no row id for an INSERT")
+    return cursor.lastrowid
 
 
 def _encounter(row: sqlite3.Row) -> Encounter:

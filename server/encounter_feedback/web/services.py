@@ -10,6 +10,8 @@ their `{encounter_id}` with `KnownEncounter` (404 when there is none).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
@@ -19,9 +21,10 @@ from starlette.requests import HTTPConnection
 from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.live import ProsodyWorker
 from encounter_feedback.events import Status
-from encounter_feedback.pipeline.live import LiveConfig, LiveEncounter, Shared
+from encounter_feedback.pipeline.live import SHUTDOWN_DRAIN_S, Finishing, LiveConfig, LiveEncounter, Shared
 from encounter_feedback.speech.asr import AsrConfig, AsrEngine
 from encounter_feedback.speech.scheduler import AsrScheduler
+from encounter_feedback.store.accounts import RETENTION
 from encounter_feedback.store.database import Encounter, Store, UnknownEncounter
 from encounter_feedback.store.hub import Hub
 
@@ -36,9 +39,12 @@ class Services:
     classifier: Classifier | None = None
     """Moment and response models; None runs transcription only."""
     live_config: LiveConfig = LiveConfig()
+    retain_days: float | None = None
+    """Encounters older than this are erased (checked at the start and every hour); None keeps them."""
     hub: Hub = field(default_factory=Hub)
     live: dict[str, LiveEncounter] = field(default_factory=dict)
-    """The encounters stations joined since the server started, by id (until finished through the API)."""
+    """The encounters stations joined since the server started, by id, until they are closed (a finish
+    in progress keeps its encounter here, so a station's reconnect finds it closing)."""
 
     def describe(self, record: Encounter) -> dict[str, Any]:
         """An encounter as the API shows it (`EncounterOut`)."""
@@ -68,11 +74,19 @@ class LiveRuntime:
         )
 
     def live_encounter(self, record: Encounter) -> LiveEncounter:
-        """The encounter in progress for `record`, started by its first station."""
+        """The encounter in progress for `record`, started by its first station; Finishing if it has
+        finished meanwhile (the store is asked now, not when `record` was read)."""
         live = self.services.live
         if record.id not in live:
-            live[record.id] = LiveEncounter(record, self.shared)
+            if self.services.store.encounter(record.id).finished_at is not None:
+                raise Finishing("the encounter has finished")
+            live[record.id] = LiveEncounter(record, self.shared, on_closed=self._forget)
         return live[record.id]
+
+    def _forget(self, encounter: LiveEncounter) -> None:
+        """A live encounter closed (finished, or closed itself when idle): it is no longer live."""
+        if self.services.live.get(encounter.id) is encounter:
+            del self.services.live[encounter.id]
 
     def on_load(self, degraded: bool, message: str) -> None:
         """Tell every running encounter when the ASR falls behind or catches up."""
@@ -81,9 +95,12 @@ class LiveRuntime:
                 encounter.status("degraded" if degraded else "recovered", "unknown", message)
 
     async def close(self) -> None:
-        """End the encounters still running (as errors: the server stopped), then the compute."""
-        for encounter in list(self.services.live.values()):
-            await encounter.close("error", "the server stopped during the encounter")
+        """End the encounters still running, all at once and each within bounded time (as errors: the
+        server stopped), then the compute."""
+        stopped = "the server stopped during the encounter"
+        await asyncio.gather(
+            *(e.close("error", stopped, drain_s=SHUTDOWN_DRAIN_S) for e in list(self.services.live.values()))
+        )
         await self.shared.scheduler.stop()
         self.shared.prosody.close()
 
@@ -130,6 +147,21 @@ def close_interrupted(store: Store) -> None:
                 ]
             )
             store.finish(record.id)
+
+
+RETENTION_CHECK_S = 3600.0
+
+
+async def retention(services: Services) -> None:
+    """Erase encounters older than `retain_days`, now and every hour, until cancelled."""
+    if services.retain_days is None:
+        return
+    while True:
+        cutoff = time.time() - services.retain_days * 86400
+        for record in services.store.created_before(cutoff):
+            if record.id not in services.live:
+                services.store.delete_encounter(record.id, RETENTION)
+        await asyncio.sleep(RETENTION_CHECK_S)
 
 
 def services(connection: HTTPConnection) -> Services:

@@ -8,12 +8,18 @@ field and its problem ("t0 must be >= 0, not -1"), the same shape as every other
 
 from __future__ import annotations
 
+import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request, WebSocket
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from encounter_feedback.web.models import MAX_DEPTH
 
 SENTENCES = {
     "missing": "{name} is missing",
@@ -41,7 +47,7 @@ SENTENCES = {
     "string_too_long": "{name} is too long: at most {max_length} characters",
     "literal_error": "{name} must be one of {expected}, not {input}",
     "enum": "{name} must be one of {expected}, not {input}",
-    "value_error": "{error}",  # a model's own check, already a sentence
+    "value_error": "{error}",  # a model's own check, already a sentence (prefixed by the field if it does not name it)
 }
 """pydantic's error types as sentences; others keep pydantic's message after the field's name."""
 
@@ -60,7 +66,11 @@ def _sentence(error: Mapping[str, Any]) -> str:
     context = {key: _plain(value) for key, value in error.get("ctx", {}).items()}
     if "expected" in context:  # "'confirm', 'reject' or 'relabel'" -> "confirm, reject, relabel"
         context["expected"] = context["expected"].replace("'", "").replace(" or ", ", ")
-    return template.format(name=name, input=_short(error.get("input")), **context)
+    sentence = template.format(name=name, input=_short(error.get("input")), **context)
+    field = str(error["loc"][-1])
+    if kind == "value_error" and len(error["loc"]) > 1 and not sentence.startswith(field):
+        sentence = f"{name}: {sentence}"
+    return sentence
 
 
 def _field_name(loc: Sequence[str | int]) -> str:
@@ -78,8 +88,13 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxstring, _repr.maxother = 2, 40, 40
+
+
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    """A bounded repr: a 50,000-deep list or a megabyte of text is cut, not walked."""
+    text = _repr.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -94,3 +109,27 @@ async def invalid_handshake(websocket: WebSocket, exc: WebSocketRequestValidatio
 async def deny(websocket: WebSocket, status: int, detail: str) -> None:
     """Refuse a WebSocket handshake with an HTTP status and a JSON reason."""
     await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code=status))
+
+
+async def refused(request: Request, exc: StarletteHTTPException) -> Response:
+    """HTTP refusals (the routes' own and the framework's) as `{"detail": ...}`; the framework's say
+    more: a body too deep to parse says so, a 405 lists every method the path has."""
+    headers = dict(exc.headers or {})
+    detail = exc.detail
+    if isinstance(exc.__cause__, RecursionError):  # FastAPI's JSON parsing gave up
+        detail = f"the body is nested too deeply to read: at most {MAX_DEPTH} levels"
+    elif exc.status_code == 405:
+        allowed = sorted(allowed_methods(request))
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not a method of {request.url.path}: use {', '.join(allowed)}"
+    return await http_exception_handler(request, StarletteHTTPException(exc.status_code, detail, headers))
+
+
+def allowed_methods(request: Request) -> set[str]:
+    """The methods the spec lists for the request's path."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))  # /api/encounters/{encounter_id}
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return methods

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from encounter_feedback.web.access import require_key
+from encounter_feedback.store.accounts import User
+from encounter_feedback.web.access import Allowed
+from encounter_feedback.web.models import problems
 from encounter_feedback.web.notes import NoteError, NoteIn, UnknownTarget, note_event
 from encounter_feedback.web.services import KnownEncounter, ServicesDep
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(tags=["notes"])
 
 
-@router.post("/api/encounters/{encounter_id}/notes", status_code=201)
-async def add_note(record: KnownEncounter, body: NoteIn, services: ServicesDep) -> dict[str, Any]:
+@router.post("/api/encounters/{encounter_id}/notes", status_code=201, responses=problems(400, 401, 403, 404, 413))
+async def add_note(
+    user: Annotated[User, Depends(Allowed("notes"))], record: KnownEncounter, body: NoteIn, services: ServicesDep
+) -> dict[str, Any]:
     """A faculty note, bookmark or verdict on a flag, stored as a `note` event and sent at once to
     every open viewer of the encounter, live or finished."""
     try:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from encounter_feedback.web.access import require_key
+from encounter_feedback.web.access import Caller
+from encounter_feedback.web.models import problems
 from encounter_feedback.web.services import RuntimeDep
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(tags=["server"])
 
 
-@router.get("/api/server")
-def server_status(runtime: RuntimeDep) -> dict[str, Any]:
+@router.get("/api/server", responses=problems(401, 403))
+def server_status(user: Caller, runtime: RuntimeDep) -> dict[str, Any]:
     """The ASR queue (backlog, degraded), the prosody worker's CPU time, and the encounters in progress."""
     return {
         "asr": asdict(runtime.shared.scheduler.stats),

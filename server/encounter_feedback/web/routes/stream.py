@@ -1,18 +1,22 @@
 """The event stream: `WS /ws/encounters/{id}` sends an encounter's stored events, then its live ones.
 
-Dashboards authenticate with `?key=`, a station with its encounter's `?token=` (browsers cannot
-set headers on a WebSocket).
+It needs the `live` permission, through the session cookie (the dashboard's pages; browsers send
+it with the handshake, and a foreign page's handshake is refused) or `Authorization: Bearer` (a
+script). A station's join token does not open it: a station has no business reading the
+transcript or the faculty's notes. Each opened stream goes into the access log.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 
 from encounter_feedback.store.database import Store, UnknownEncounter
 from encounter_feedback.store.hub import Subscription
-from encounter_feedback.web.access import same_secret
+from encounter_feedback.web.access import Allowed, bearer, caller, session_cookie
+from encounter_feedback.web.models import MAX_SEQ
 from encounter_feedback.web.services import ServicesDep
 from encounter_feedback.web.validation import deny
 
@@ -24,17 +28,17 @@ async def stream(
     websocket: WebSocket,
     encounter_id: str,
     services: ServicesDep,
-    key: str | None = None,
-    token: str | None = None,
-    after: int = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
 ) -> None:
     """Stored events first (after `after`), then live ones; partials are live only."""
     try:
-        record = services.store.encounter(encounter_id)
+        user = Allowed("live")(caller(websocket, services, await bearer(websocket), await session_cookie(websocket)))
+        services.store.encounter(encounter_id)
+    except HTTPException as exc:
+        return await deny(websocket, exc.status_code, exc.detail)
     except UnknownEncounter:
         return await deny(websocket, 404, f"unknown encounter {encounter_id!r}")
-    if not (same_secret(key, services.key) or same_secret(token, record.join_token)):
-        return await deny(websocket, 403, "wrong or missing ?key= (or the encounter's ?token=)")
+    services.store.record_access(user.name, "live_view", encounter_id, f"after={after}")
     await websocket.accept()
     subscription = services.hub.subscribe(encounter_id)
     try:

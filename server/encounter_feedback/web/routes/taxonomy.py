@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from encounter_feedback.taxonomy import (
     GROUPS,
@@ -12,14 +12,14 @@ from encounter_feedback.taxonomy import (
     RESPONSE_LABELS,
     RESPONSIVE,
 )
-from encounter_feedback.web.access import require_key
-from encounter_feedback.web.models import ReplyMeasure, Taxonomy
+from encounter_feedback.web.access import Caller
+from encounter_feedback.web.models import ReplyMeasure, Taxonomy, problems
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(tags=["server"])
 
 
-@router.get("/api/taxonomy", response_model=Taxonomy)
-def taxonomy() -> Taxonomy:
+@router.get("/api/taxonomy", response_model=Taxonomy, responses=problems(401, 403))
+def taxonomy(user: Caller) -> Taxonomy:
     """Moment labels, response labels (microaggressions and responsive replies) and their groups,
     and the cues measured on the provider's reply to a moment, with their units (taxonomy.py)."""
     return Taxonomy(
