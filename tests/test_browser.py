@@ -134,8 +134,8 @@ def browser(fake_microphone):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, engine):
-    running_server = ServerThread(tmp_path_factory.mktemp("browser") / "data", engine, Classifier.load()).start()
+def server(tmp_path_factory, engine, classifier):
+    running_server = ServerThread(tmp_path_factory.mktemp("browser") / "data", engine, classifier).start()
     yield running_server
     running_server.stop()
 

@@ -7,7 +7,6 @@ import random
 import pytest
 
 from encounter_feedback.analysis.annotator import Annotator, annotate
-from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.time_order import TimeOrder, complete_to, earliest
 from encounter_feedback.analysis.turns import TURN_CLOSE_S, Turn, TurnBuilder
 from encounter_feedback.events import Event, Segment
@@ -130,8 +129,7 @@ def test_live_and_offline_build_the_same_turns(seed):
     assert during == [len(expected)], "every turn closed live, TURN_CLOSE_S after its speaker stopped"
 
 
-def test_live_and_offline_emit_the_same_moments_and_responses():
-    classifier = Classifier.load()
+def test_live_and_offline_emit_the_same_moments_and_responses(classifier):
     segs = segments()
     offline = annotate("enc-t", segs, classifier)
     live: list[Event] = []

@@ -55,7 +55,14 @@ _NAME_OR_CHANGE = "".join(
 )
 """A colour word after one of these is a surname ("doctor white") or a colour change ("turned black")."""
 
-_COLOURS = _NAME_OR_CHANGE + r"(black|white|brown)" + _NOT_CLINICAL
+_AMONG_COLOURS = "".join(
+    rf"(?<!\b{colour} {conjunction} )"
+    for colour in ("dark", "tarry", "bloody", "red", "maroon", "grey", "gray", "yellow", "green", "purple", "blue")
+    for conjunction in ("or", "and")
+)
+"""A colour word listed after another colour or a clinical look is a colour ("dark or tarry or black")."""
+
+_COLOURS = _NAME_OR_CHANGE + _AMONG_COLOURS + r"(black|white|brown)" + _NOT_CLINICAL
 """Colour words naming race: only outside their clinical and everyday senses, names and colour changes."""
 
 _GROUPS = (
