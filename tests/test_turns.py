@@ -141,5 +141,7 @@ def test_live_and_offline_emit_the_same_moments_and_responses(classifier):
 
     latest = {e.id: e for e in live}  # a moment is sent again with its responsiveness score
     assert plain(list(latest.values())) == plain(offline)
-    assert [e.to_dict()["type"] for e in offline] == ["moment", "response"]
+    assert [e.to_dict()["type"] for e in offline] == ["moment", "response", "response"]
     assert offline[0].segments == ["patient-3"] and offline[1].segments == ["provider-3"]
+    assert offline[2].segments == ["provider-4", "provider-5"]  # a later turn in the moment's window, coded
+    assert [e.to_dict()["relation"] for e in offline[1:]] == ["immediate", "later"]
