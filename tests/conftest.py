@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.media.audio import SAMPLE_RATE
 from encounter_feedback.media.tts import RenderedDialogue, render_dialogue
 from encounter_feedback.speech.asr import AsrEngine, load_engine
@@ -31,6 +32,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (it sits beside the project root)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def classifier() -> Classifier:
+    """The shipped moment and response classifier (models/), loaded once."""
+    return Classifier.load()
 
 
 @pytest.fixture(scope="session")

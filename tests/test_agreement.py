@@ -171,3 +171,53 @@ def test_agreement_command_prints_the_figures(tmp_path, capsys):
     coder.write_text("t0,t1,label\n1,2,nonsense\n")
     assert main(["agreement", enc, str(coder), "--data", str(store.data_dir)]) == 2
     assert "coder.csv: line 2: 'nonsense' is not a taxonomy label" in capsys.readouterr().err
+
+
+def test_responsiveness_agreement_matches_hand_computed_figures():
+    from encounter_feedback.research.agreement import score_agreement
+
+    pairs = [(3, 3), (2, 3), (-1, -1), (0, 1), (-3, -2)]
+    result = score_agreement(pairs, only_a=1)
+    assert result.exact == pytest.approx(0.4) and result.within_one == pytest.approx(1.0) and result.only_a == 1
+    # Spearman: ranks A (5, 4, 2, 3, 1), B (4.5, 4.5, 2, 3, 1)
+    assert result.spearman == pytest.approx(0.9746794344808963)
+    # ICC(2,1), two-way ANOVA (grand mean 0.5): MSR 43 / 4 = 10.75, MSC 0.9 / 1, MSE 0.6 / 4 = 0.15
+    assert result.icc == pytest.approx((10.75 - 0.15) / (10.75 + 0.15 + 2 * (0.9 - 0.15) / 5))
+    assert 0.9 < result.weighted_kappa < 1.0
+    assert score_agreement([]).weighted_kappa is None and score_agreement([(1, 1), (1, 1)]).weighted_kappa is None
+
+
+def test_agreement_compares_the_systems_scores_with_a_coders_csv(tmp_path, capsys):
+    import json
+
+    from encounter_feedback.research.agreement import load_scores, pair_scores
+
+    events = tmp_path / "events.jsonl"
+    moment = {"type": "moment", "encounter": "e1", "label": "mistrust", "confidence": 0.9, "segment": "s"}
+    events.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in (
+                {**moment, "id": "moment-1", "t0": 5.0, "t1": 9.0, "responsiveness": None},
+                {**moment, "id": "moment-1", "t0": 5.0, "t1": 9.0, "responsiveness": 3},  # the latest version counts
+                {**moment, "id": "moment-2", "t0": 30.0, "t1": 33.0, "responsiveness": -1},
+                {**moment, "id": "moment-3", "t0": 60.0, "t1": 62.0, "responsiveness": None},  # nobody answered
+            )
+        )
+    )
+    by_time = tmp_path / "coder.csv"
+    by_time.write_text("t0,t1,score\n4.0,10.0,2\n29.5,34.0,-1\n90.0,95.0,0\n")
+    by_id = tmp_path / "coder_ids.csv"
+    by_id.write_text("moment,score\nmoment-2,-2\nmoment-1,3\n")
+    store = Store(tmp_path / "data")
+    system = load_scores(str(events), store)
+    assert [(s.moment, s.score) for s in system.scores] == [("moment-1", 3), ("moment-2", -1)]
+    assert pair_scores(system, load_scores(str(by_time), store)) == ([(3, 2), (-1, -1)], 0, 1)
+    assert pair_scores(system, load_scores(str(by_id), store)) == ([(3, 3), (-1, -2)], 0, 0)
+    assert main(["agreement", str(events), str(by_time), "--data", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "challenges scored by both 2; only A 0, only B 1" in out and "exact agreement 50.0%" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("moment,score\nmoment-1,4\n")
+    assert main(["agreement", str(events), str(bad), "--data", str(tmp_path / "data")]) == 2
+    assert "bad.csv: line 2: score must be a whole number from -3 to 3" in capsys.readouterr().err

@@ -145,12 +145,13 @@ def test_two_peers_stream_partials_and_finals_and_a_late_subscriber_sees_it_all(
     assert [e["seq"] for e in late] == sorted(e["seq"] for e in late)
     assert [e for e in late if e["type"] == "segment"] == [e for e in live if e["type"] == "segment" and e["final"]]
 
-    [moment] = [e for e in live if e["type"] == "moment"]  # the patient's fourth line
+    [moment] = {e["id"]: e for e in live if e["type"] == "moment"}.values()  # the patient's fourth line, as last sent
     assert moment["label"] == "discrimination_disclosure" and moment["speaker"] == "patient"
     assert moment["segments"] == [finals[3]["id"]] and moment["seq"] is not None
     [response] = [e for e in live if e["type"] == "response"]
     assert response["moment"] == moment["id"] and response["segment"] == finals[4]["id"]
     assert response["group"] == "responsive" and abs(response["latency"] - (finals[4]["t0"] - finals[3]["t1"])) < 0.01
+    assert response["relation"] == "immediate" and moment["responsiveness"] > 0  # sent again once the reply was coded
     prosody = [e for e in live if e["type"] == "cue" and e["kind"] == "prosody"]
     assert sorted(c["segment"] for c in prosody) == sorted(f["id"] for f in finals)
     assert len([e for e in live if e["type"] == "cue" and e["kind"] == "response_latency" and e["moment"] is None]) >= 3

@@ -92,6 +92,14 @@ def test_the_library_covers_the_challenges_in_the_literature_and_a_control():
             "expected a time as m:ss or seconds, got 'soon'",
         ),
         ("  age: 40\n", "  age: forty\n", 8, "patient.age", "expected a whole number"),
+        (
+            "    cue: Why would I trust you?\n",
+            "    cue: Why would I trust you?\n    kind: hint\n",
+            14,
+            "challenges[0].kind",
+            "'hint' is not a challenge kind (line or situational)",
+        ),
+        ("challenges:\n", "race_themed: maybe\nchallenges:\n", 10, "race_themed", "expected true or false"),
         ("id: case\n", "id: other\n", 1, "id", "'other' must be the file name without .yaml ('case')"),
         (
             "    challenge: mistrust\n",
@@ -167,7 +175,7 @@ def test_every_problem_is_reported_at_once_in_line_order(tmp_path):
         f"{path}:2: title: expected non-empty text",
         f"{path}:9: patient.bref: unknown field (expected name, brief, age)",
         f"{path}:13: challenges[0].cue: expected non-empty text",
-        f"{path}:14: challenges[0].tone: unknown field (expected label, cue, at, notes)",
+        f"{path}:14: challenges[0].tone: unknown field (expected label, cue, kind, window, at, notes)",
         f"{path}:7: patient.brief: missing (required)",  # last: the misspelt field above is the one to fix
     ]
     path.write_text(VALID.replace("    challenge: mistrust\n", "    challenge: identity_statement\n"))
@@ -187,3 +195,16 @@ def test_schema_command_prints_the_json_schema_of_a_scenario_file(capsys):
         assert set(data) <= set(schema["properties"]), path
         for name, definition in (("case", "Case"), ("patient", "Persona")):
             assert set(data[name]) <= set(schema["$defs"][definition]["properties"]), (path, name)
+
+
+def test_a_scenario_says_whether_its_case_is_race_themed_and_how_long_a_challenge_is_open(tmp_path):
+    path = tmp_path / "case.yaml"
+    path.write_text(VALID)
+    assert load_scenario(path).race_themed  # scripted challenges: race-themed unless it says otherwise
+    assert not find_scenario("control-ankle-sprain").race_themed
+    path.write_text(VALID.replace("challenges:\n", "race_themed: false\nchallenges:\n"))
+    assert not load_scenario(path).race_themed
+    [situation] = find_scenario("fertility-family-size").challenges
+    assert situation.kind == "situational" and situation.window == 180.0
+    [line] = find_scenario("bias-question").challenges
+    assert line.kind == "line" and line.window is None

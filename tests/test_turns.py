@@ -7,7 +7,6 @@ import random
 import pytest
 
 from encounter_feedback.analysis.annotator import Annotator, annotate
-from encounter_feedback.analysis.classifier import Classifier
 from encounter_feedback.analysis.time_order import TimeOrder, complete_to, earliest
 from encounter_feedback.analysis.turns import TURN_CLOSE_S, Turn, TurnBuilder
 from encounter_feedback.events import Event, Segment
@@ -130,8 +129,7 @@ def test_live_and_offline_build_the_same_turns(seed):
     assert during == [len(expected)], "every turn closed live, TURN_CLOSE_S after its speaker stopped"
 
 
-def test_live_and_offline_emit_the_same_moments_and_responses():
-    classifier = Classifier.load()
+def test_live_and_offline_emit_the_same_moments_and_responses(classifier):
     segs = segments()
     offline = annotate("enc-t", segs, classifier)
     live: list[Event] = []
@@ -141,6 +139,9 @@ def test_live_and_offline_emit_the_same_moments_and_responses():
     def plain(events: list[Event]) -> list[dict]:
         return [{k: v for k, v in e.to_dict().items() if k != "emitted_at"} for e in events]
 
-    assert plain(live) == plain(offline)
-    assert [e.to_dict()["type"] for e in offline] == ["moment", "response"]
+    latest = {e.id: e for e in live}  # a moment is sent again with its responsiveness score
+    assert plain(list(latest.values())) == plain(offline)
+    assert [e.to_dict()["type"] for e in offline] == ["moment", "response", "response"]
     assert offline[0].segments == ["patient-3"] and offline[1].segments == ["provider-3"]
+    assert offline[2].segments == ["provider-4", "provider-5"]  # a later turn in the moment's window, coded
+    assert [e.to_dict()["relation"] for e in offline[1:]] == ["immediate", "later"]

@@ -7,7 +7,7 @@
 import { verdictControls, noteWords } from "./annotate.js";
 import { clock, el, groupText, human, number, percent, signed } from "./dom.js";
 import { describeChange } from "./cues.js";
-import { deliveryWords, replyWords, scoreWords } from "./plain.js";
+import { CONFIDENCE_NOTE, deliveryWords, replyWords, scoreWords } from "./plain.js";
 import { verdictText } from "./transcript.js";
 
 /**
@@ -23,7 +23,7 @@ export function momentCard(moment, model, actions, looping = null) {
   return el("article", { class: `card${model.rejected(moment) ? " rejected" : ""} ${response ? model.group(response) : "unanswered"}`, dataset: { id: moment.id },
     "aria-labelledby": `card-${moment.id}-h` },
     el("h3", { id: `card-${moment.id}-h` }, el("span", { class: "tag flag moment" }, `\u2691 ${human(model.label(moment))}`),
-      timeButton(moment, "the moment"), el("span", { class: "muted" }, `model ${percent(moment.confidence)} sure`)),
+      timeButton(moment, "the moment"), el("span", { class: "muted", title: CONFIDENCE_NOTE }, `model ${percent(moment.confidence)} sure`)),
     el("div", { class: "exchange" },
       el("button", { type: "button", class: "primary play-exchange", onclick: () => actions.playExchange(moment),
         title: "From a few seconds before the patient's line to the end of the reply, then stop" }, "\u25b6 Play exchange"),
@@ -104,4 +104,17 @@ function on(model, note, flags) {
   if (target.type === "moment") return "moment: ";
   if (target.type === "response") return flags[0]?.type === "response" ? "" : "reply: ";
   return `line ${clock(target.t0)}: `;
+}
+
+/** A provider turn that is itself a microaggression, with no moment before it. */
+export function remarkCard(response, model, { encounter, onSeek = null, annotate = false } = {}) {
+  const time = onSeek
+    ? el("button", { type: "button", class: "link time", "aria-label": `Play remark from ${clock(response.t0)}`, onclick: () => onSeek(response.t0) }, `\u25b6 ${clock(response.t0)}`)
+    : el("span", { class: "time" }, clock(response.t0));
+  return el("article", { class: "card remark", dataset: { id: response.id }, "aria-label": `Provider remark at ${clock(response.t0)}: ${human(response.label)}` },
+    el("h3", {}, el("span", { class: `tag ${response.group}` }, human(response.label)), time,
+      el("span", { class: "muted", title: CONFIDENCE_NOTE }, `confidence ${percent(response.confidence)}`)),
+    el("blockquote", { class: "provider" }, el("strong", {}, "Provider: "), `\u201c${response.text}\u201d`),
+    el("p", { class: "muted" }, "No racially charged moment came before this turn: it was coded on its own."),
+    annotate ? el("div", {}, el("strong", { class: "muted" }, "Remark: "), verdictControls(encounter, response, model)) : null);
 }

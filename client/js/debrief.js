@@ -16,6 +16,7 @@ import { renderTalk } from "./talk.js";
 import { Timeline } from "./timeline.js";
 import { TranscriptView } from "./transcript.js";
 import { TimeView } from "./view.js";
+import { CONFIDENCE_NOTE } from "./plain.js";
 
 const encounter = params().get("encounter");
 const id = encodeURIComponent(encounter);
@@ -126,7 +127,8 @@ function drawCards() {
   const cards = document.getElementById("cards");
   const items = [...model.momentList().map((m) => [m.t0, () => momentCard(m, model, actions, looping)]),
     ...model.remarks().map((r) => [r.t0, () => remarkCard(r, model, actions)])].sort((a, b) => a[0] - b[0]);
-  keepFocus(cards, () => cards.replaceChildren(...(items.length ? items.map(([, card]) => card())
+  keepFocus(cards, () => cards.replaceChildren(...(items.length
+    ? [el("p", { class: "muted confidence-note" }, CONFIDENCE_NOTE), ...items.map(([, card]) => card())]
     : [el("p", { class: "muted" }, "No racially charged moment was flagged.")])));
 }
 

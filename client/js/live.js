@@ -43,8 +43,9 @@ function pendingReply(moment) {
 function renderFlags() {
   const list = document.getElementById("flags");
   const moments = model.momentList();
-  if (!moments.length) return list.replaceChildren(el("li", { class: "empty" }, "No racially charged moment flagged yet."));
-  list.replaceChildren(...moments.map((moment) => {
+  const remarks = model.standaloneList();
+  if (!moments.length && !remarks.length) return list.replaceChildren(el("li", { class: "empty" }, "No racially charged moment flagged yet."));
+  list.replaceChildren(...remarks.map(remarkItem), ...moments.map((moment) => {
     const response = model.responseTo(moment.id);
     const pending = response ? null : pendingReply(moment);
     const key = [moment.text, moment.label, response?.id, response?.text, response?.label, pending?.id, pending?.text,

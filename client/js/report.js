@@ -91,7 +91,7 @@ async function main() {
   } else document.getElementById("notes-section").hidden = true;
 
   document.getElementById("footer").textContent =
-    `Encounter ${record.id}. Times are minutes:seconds from the start of the recording. Printed ${isoDate(Date.now() / 1000)}.`;
+    `Encounter ${record.id}. Times are minutes:seconds from the start of the recording. Moments and reply codes come from a model and are pointers for discussion; faculty confirmed or corrected them where noted. Printed ${isoDate(Date.now() / 1000)}.`;
   renderTalk(document.getElementById("talk"), model);
   renderSummary(document.getElementById("summary"), summary, model);
   document.body.dataset.ready = "true";

@@ -129,7 +129,11 @@ class Moment(Event):
     """A patient turn that brings race into the encounter (taxonomy label), spanning the turn.
 
     `segment` is the turn's last segment (schema v1); added: `segments` (all of the turn's
-    segment ids) and `text` (the turn as transcribed), so a viewer can quote it.
+    segment ids), `text` (the turn as transcribed), so a viewer can quote it, `challenge` (the
+    index of the scenario's scripted challenge it was matched to, by its cue line) and
+    `responsiveness` (the seed study's -3..+3 score of the provider's replies so far; None
+    until the provider has answered). The moment is sent again, same id, each time a reply
+    changes its score: the latest version is the moment.
     """
 
     type: ClassVar[str] = "moment"
@@ -138,22 +142,29 @@ class Moment(Event):
     segment: str
     segments: list[str] = field(default_factory=list)
     text: str = ""
+    challenge: int | None = None
+    responsiveness: int | None = None
 
 
 @dataclass
 class Response(Event):
-    """How the provider's first turn after a moment answered it; `latency` is seconds from the
-    moment's end to the reply's start (negative: the provider started before the patient finished)."""
+    """A coded provider turn. `relation` (an addition to schema v1) says where it stands:
+    `immediate`, the provider's first turn after the moment `moment` (always sent, neutral
+    included); `later`, a later turn in that moment's window, sent when it earns a label;
+    `standalone`, a turn with no moment before it that is itself a microaggression (`moment`
+    and `latency` are None). `latency` is seconds from the moment's end to the reply's start
+    (negative: the provider started before the patient finished)."""
 
     type: ClassVar[str] = "response"
     label: str | None
     group: str
     confidence: float
-    moment: str
+    moment: str | None
     segment: str
-    latency: float
+    latency: float | None
     segments: list[str] = field(default_factory=list)
     text: str = ""
+    relation: str = "immediate"
 
 
 @dataclass

@@ -55,6 +55,8 @@ MESSAGES = {
     "int_from_float": "expected a whole number",
     "tuple_type": "expected a list",
     "too_short": "expected at least one item",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
 }
 """Pydantic's error types in an SP author's words (other errors keep pydantic's message)."""
 
@@ -150,13 +152,28 @@ class Persona(_Mapping):
     age: Annotated[int, Field(ge=0)] | None = None
 
 
+CHALLENGE_KINDS = ("line", "situational")
+
+
 class Challenge(_Mapping):
     """One scripted racial challenge; the summary matches detected moments against its label and cue."""
 
     label: MomentLabel
     """The taxonomy `moment` label the cue is written to present."""
     cue: Text
-    """The line the SP is scripted to say (they may say it in their own words)."""
+    """The line the SP is scripted to say (they may say it in their own words); for a situational
+    challenge, the line that sets up the situation."""
+    kind: Annotated[
+        Text,
+        AfterValidator(_one_of(CHALLENGE_KINDS, "a challenge kind")),
+        WithJsonSchema({"type": "string", "enum": list(CHALLENGE_KINDS)}),
+    ] = "line"
+    """`line`: the cue itself challenges the provider. `situational`: the challenge is the
+    situation the cue sets up (a Black mother of five asking about fertility treatment), and the
+    moment is how the provider handles it: their turns in the window are coded as replies."""
+    window: Seconds | None = None
+    """How long after the cue the provider's turns answer it, m:ss or seconds (default: 1:30
+    for a line, 3:00 for a situation)."""
     at: Seconds | None = None
     """Intended timing, m:ss (quoted) or seconds from the start of the encounter."""
     notes: Text = ""
@@ -193,6 +210,10 @@ class Scenario(_Mapping):
     patient: Persona
     challenges: tuple[Challenge, ...]
     """The scripted challenges in the order the SP presents them; empty in a control scenario."""
+    race_themed: bool = False
+    """Whether the SP presents racial challenges in this case (taxonomy v1.1): dismissal, being
+    labelled, a challenge to the provider's fairness or group mistrust are then moments even
+    with no race word. Default: true when the scenario scripts challenges."""
     objectives: Texts
     """Learning objectives."""
     checklist: Texts
@@ -201,6 +222,13 @@ class Scenario(_Mapping):
     """A short script the demo and benchmarks speak with TTS; each challenge line gets its cue."""
     references: Texts = ()
     """The literature the case is modelled on."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _race_themed_when_challenged(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "race_themed" not in data:
+            return {**data, "race_themed": bool(data.get("challenges"))}
+        return data
 
     @field_validator("id")
     @classmethod

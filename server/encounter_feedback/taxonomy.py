@@ -31,6 +31,16 @@ RESPONSE_LABELS = MICROAGGRESSIONS + RESPONSIVE
 
 GROUPS = ("microaggression", "responsive", "neutral")
 
+CASES = ("general", "race_themed")
+"""Taxonomy v1.1: in a `race_themed` case (the SP presents racial challenges) a turn that challenges
+the provider's fairness, recounts being dismissed, disbelieved or labelled, or voices group mistrust
+is a moment even with no race word; in a `general` case the v1 rule stands (it must refer to race)."""
+
+STANDALONE = ("stereotyping", "colorblind", "pathologizing", "meritocracy")
+"""Response labels a provider turn can earn on its own, with no moment before it (v1.1: every
+provider turn is screened). `deflecting` needs a moment to move away from; the responsive labels
+and the others answer one."""
+
 REPLY_MEASURE_UNITS = {
     "speech_rate": "syll/s",
     "pitch": "st",

@@ -1,41 +1,71 @@
-"""From transcript to annotations: moments in patient turns and the provider's response to each.
+"""From transcript to annotations: moments in patient turns, and every provider turn screened.
 
     final segments -> TurnBuilder -> closed turns
-      patient turn  -> moment model  -> `moment` event (when it is one)
-      provider turn -> the first after a moment -> response model (the moment as context) -> `response` event
+      patient turn  -> moment model, read in the encounter's case -> `moment` event (when it is one)
+      provider turn -> the first after a moment     -> coded as its reply       -> `response` (immediate)
+                    -> a later one in its window    -> coded when clearly coded -> `response` (later)
+                    -> any other                    -> screened for a microaggression of its own
+                                                                                -> `response` (standalone)
+      each reply to a moment -> the moment again, with its responsiveness score (-3..+3)
+
+The encounter's scenario sets the case (analysis/classifier.py): a race-themed case reads
+implicit challenges as moments and matches its scripted cue lines; a scripted challenge can
+set a longer window (a situational challenge, where the provider's handling of the situation
+is the point). A moment's window ends `WINDOW_S` after it (or the challenge's own window), or
+at the next moment.
 
 The live server and `encounter analyze` drive the same class: the server with finals as they
 arrive and clock ticks, `analyze` with a whole transcript; both get the same turns, hence the
 same events (see analysis/time_order.py). It only reads segments and emits events; it never
 touches audio or transport.
 
-With one mixed track (speaker `unknown`) moments are still flagged, but replies are not coded:
-nobody knows who answered.
+With one mixed track (speaker `unknown`) moments are still flagged, but no provider turn is
+coded: nobody knows who said what.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
-from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, Coding
+from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.analysis.turns import Turn, TurnBuilder
 from encounter_feedback.events import Event, Moment, Response, Segment
 from encounter_feedback.transcript import reply_latency
 
 Emit = Callable[[Event], None]
+WINDOW_S = 90.0
+"""How long after a moment the provider's turns still count as answering it (unless another moment comes first)."""
+
+
+@dataclass
+class _Window:
+    """A moment whose replies are still being coded."""
+
+    moment: Moment
+    until: float
+    """A provider turn starting after this is not a reply to the moment."""
+    replies: list[Response] = field(default_factory=list)
+    turns: int = 0
+    """Provider turns since the moment (the first is the immediate reply)."""
 
 
 class Annotator:
     """Moment and response events for one encounter; see the module doc."""
 
-    def __init__(self, encounter: str, classifier: Classifier, emit: Emit) -> None:
+    def __init__(self, encounter: str, classifier: Classifier, emit: Emit, case_context: CaseContext = GENERAL) -> None:
         self.encounter = encounter
         self.classifier = classifier
+        self.case_context = case_context
         self._emit = emit
         self._turns = TurnBuilder()
-        self._pending: Moment | None = None
-        """The latest patient moment still waiting for the provider's reply."""
+        self._window: _Window | None = None
+        self._last_patient: str | None = None
+        """The latest patient turn: the context a provider turn outside any window is read after."""
         self._moments = 0
+        self._standalone = 0
 
     def add(self, segment: Segment) -> None:
         """A final segment with words (first pass), in arrival order."""
@@ -53,12 +83,12 @@ class Annotator:
         for turn in turns:
             if turn.speaker in ("patient", "unknown"):
                 self._patient_turn(turn)
-            elif turn.speaker == "provider" and self._pending is not None:
-                self._reply(turn, self._pending)
-                self._pending = None
+            elif turn.speaker == "provider":
+                self._provider_turn(turn)
 
     def _patient_turn(self, turn: Turn) -> None:
-        code = self.classifier.classify("patient", turn.text)
+        self._last_patient = turn.text
+        code = self.classifier.code_patient_turns([turn.text], self.case_context)[0]
         if code.moment is None:
             return
         self._moments += 1
@@ -73,37 +103,85 @@ class Annotator:
             segment=turn.segment_ids[-1],
             segments=turn.segment_ids,
             text=turn.text,
+            challenge=code.cue,
         )
         self._emit(moment)
-        if turn.speaker == "patient":
-            self._pending = moment  # the provider's next turn answers the latest moment
+        # the provider's next turns answer the latest moment; with a mixed track, nobody's do
+        self._window = _Window(moment, turn.t1 + self._window_s(code)) if turn.speaker == "patient" else None
 
-    def _reply(self, turn: Turn, moment: Moment) -> None:
-        code = self.classifier.classify("provider", turn.text, context=moment.text)  # the moment's turn
+    def _window_s(self, code: Coding) -> float:
+        if code.cue is not None:
+            window = self.case_context.cues[code.cue].window
+            if window is not None:
+                return window
+        return WINDOW_S
+
+    def _provider_turn(self, turn: Turn) -> None:
+        window = self._window
+        if window is None or turn.t0 > window.until:
+            self._window = None
+            self._standalone_turn(turn)
+            return
+        window.turns += 1
+        relation = "immediate" if window.turns == 1 else "later"
+        [code] = self.classifier.code_replies([turn.text], [window.moment.text], relation)
+        if relation == "later" and code.response is None:
+            return
+        number = window.moment.id.removeprefix("moment-")
+        reply = self._response(
+            turn,
+            code,
+            id=f"response-{number}" if relation == "immediate" else f"response-{number}-{window.turns}",
+            moment=window.moment.id,
+            latency=reply_latency(window.moment.t1, turn.t0),
+            relation=relation,
+        )
+        window.replies.append(reply)
+        self._emit(reply)
+        score = responsiveness([r.label for r in window.replies])
+        window.moment = replace(window.moment, responsiveness=score, emitted_at=time.time())
+        self._emit(window.moment)
+
+    def _standalone_turn(self, turn: Turn) -> None:
+        [code] = self.classifier.code_replies([turn.text], [self._last_patient], "standalone")
+        if code.response is None:
+            return
+        self._standalone += 1
         self._emit(
-            Response(
-                id=f"response-{moment.id.removeprefix('moment-')}",
-                encounter=self.encounter,
-                speaker="provider",
-                t0=turn.t0,
-                t1=turn.t1,
-                label=code.response,
-                group=code.group or "neutral",
-                confidence=round(code.confidence, 3),
-                moment=moment.id,
-                segment=turn.segment_ids[0],
-                latency=reply_latency(moment.t1, turn.t0),
-                segments=turn.segment_ids,
-                text=turn.text,
+            self._response(
+                turn, code, id=f"response-s{self._standalone}", moment=None, latency=None, relation="standalone"
             )
         )
 
+    def _response(
+        self, turn: Turn, code: Coding, id: str, moment: str | None, latency: float | None, relation: str
+    ) -> Response:
+        return Response(
+            id=id,
+            encounter=self.encounter,
+            speaker="provider",
+            t0=turn.t0,
+            t1=turn.t1,
+            label=code.response,
+            group=code.group or "neutral",
+            confidence=round(code.confidence, 3),
+            moment=moment,
+            segment=turn.segment_ids[0],
+            latency=latency,
+            segments=turn.segment_ids,
+            text=turn.text,
+            relation=relation,
+        )
 
-def annotate(encounter: str, segments: list[Segment], classifier: Classifier) -> list[Event]:
-    """Offline: the moment and response events of a whole transcript (final segments with words)."""
-    events: list[Event] = []
-    annotator = Annotator(encounter, classifier, events.append)
+
+def annotate(
+    encounter: str, segments: list[Segment], classifier: Classifier, case_context: CaseContext = GENERAL
+) -> list[Event]:
+    """Offline: the moment and response events of a whole transcript (final segments with words); a
+    moment sent again with its score is given once, in its latest version, where it was first sent."""
+    events: dict[str, Event] = {}
+    annotator = Annotator(encounter, classifier, lambda e: events.__setitem__(e.id, e), case_context=case_context)
     for segment in segments:
         annotator.add(segment)
     annotator.finish()
-    return events
+    return list(events.values())

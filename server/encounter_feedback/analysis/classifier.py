@@ -1,51 +1,75 @@
-"""Racially charged moments in patient turns, and the code of the provider's reply.
+"""Racially charged moments in patient turns, and the code of the provider's turns.
 
-Calibrated linear models over TF-IDF features of word and character n-grams, trained by
-`encounter train` (training/train.py) from the corpus in `models/corpus/` and shipped as
-`models/classifier.joblib`:
+One fine-tuned encoder (analysis/encoder.py, `models/classifier.onnx`, built by `encounter
+train` from `models/corpus/`) reads every turn and gives three sets of probabilities:
 
-- the **moment detector** reads a patient turn: is it a racially charged moment at all? A turn
-  is flagged only if it refers to race (analysis/race_reference.py), says more than a word or
-  two (`MIN_WORDS`), and the detector is sure enough: `thresholds["explicit"]` when the
-  reference is explicit, the much higher `thresholds["implicit"]` when it is only an implicit
-  cue ("assume", "trust", "my name").
-  Most turns of a real visit are not moments, and faculty stop trusting flags that are wrong;
-- the **moment labeler** says which of the five moment labels a detected moment is;
-- the **response model** reads a provider turn *and* the patient turn before it. A reply is
-  coded relative to its context: "OK. Any allergies?" is neutral on its own and `deflecting`
-  right after a moment. The context enters as its moment probability `m` (from the detector),
-  and the reply's features appear twice, once plain and once scaled by `m`, so the linear
-  model can weigh the same words differently after a moment: `[x, m*x, m]`.
+- **moments, general case** (`general`): is the patient turn a racially charged moment, and
+  which of the five labels? Taxonomy v1: the turn must refer to race. The encoder's verdict
+  is only taken for a turn that does (analysis/race_reference.py) and says more than a word or
+  two (`MIN_WORDS`): most turns of a real visit are not moments, and faculty stop trusting
+  flags that are wrong. An implicit reference ("assume", "trust", "discriminated") needs a
+  much surer encoder than an explicit one (`thresholds`);
+- **moments, race-themed case** (`race_themed`): taxonomy v1.1. When the scenario says the SP
+  presents racial challenges, dismissal, being labelled, a challenge to the provider's fairness
+  or group mistrust are moments with no race word: the case supplies the racial context. A
+  patient turn that says a scripted cue line in other words (sentence embeddings, `sentences`)
+  is flagged with the scripted label;
+- **responses** (`response`): the provider's turn *read together with* the turn it answers, as
+  a sentence pair, so the encoder can tell a question that presupposes the patient's fault
+  ("what did you say to set him off?") from one that invites the story ("what happened
+  next?"), a colloquial acknowledgement ("wow, that's wrong") from dismissal, a reflection
+  ("so you feel it was because of your race") from doubt. How a provider turn is read depends
+  on where it stands (`RELATIONS`): the first turn after a moment is coded with every label;
+  later turns in a moment's window only when they are clearly coded (never `deflecting`: the
+  moment was already answered); any other turn only when it is itself a microaggression
+  (`STANDALONE` labels: a stereotyping remark, a colour-blind statement, ...).
 
-Text is normalized the way ASR output looks (lowercase, no punctuation), so written and
-transcribed turns meet the same features.
+Probabilities are calibrated on the dev split (temperature scaling per head), so a
+confidence means what it says: of the codes given 80%, about 8 in 10 were right on text the
+model had not seen.
 """
 
 from __future__ import annotations
 
+import json
 import re
-import warnings
-from dataclasses import dataclass, fields
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import scipy.sparse as sp
 
+from encounter_feedback.analysis.encoder import OnnxEncoder
 from encounter_feedback.analysis.race_reference import Reference, race_reference
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import bundled_dir
-from encounter_feedback.taxonomy import group_of
+from encounter_feedback.scenarios import Scenario
+from encounter_feedback.taxonomy import CASES, MOMENT_LABELS, RESPONSE_LABELS, STANDALONE, group_of
 
-ARTIFACT = bundled_dir("models") / "classifier.joblib"
+MODELS_DIR = bundled_dir("models")
 NONE = "none"
 """The class name standing for `None` (no moment, or neutral talk) inside the models."""
-MOMENT = "moment"
-"""The detector's positive class."""
+MOMENT_CLASSES = (NONE, *MOMENT_LABELS)
+RESPONSE_CLASSES = (NONE, *RESPONSE_LABELS)
+HEADS = {"general": MOMENT_CLASSES, "race_themed": MOMENT_CLASSES, "response": RESPONSE_CLASSES}
+"""The encoder's outputs and their classes, in order."""
+RELATIONS = ("immediate", "later", "standalone")
+"""Where a provider turn stands: the first turn after a moment, a later turn in its window, or
+no moment open (screened for a microaggression of its own)."""
+AFTER_MOMENT = "[challenge] "
+"""Put before the context of a provider turn that answers a moment, so the encoder reads the turn
+as a reply to a racial challenge (a clinical question there is `deflecting`, elsewhere neutral) and
+need not work out from the words alone what the case already says."""
+MIN_WORDS = 3
+"""A moment says something: a one- or two-word turn ("White.", "Black, yes") answers an intake
+question, a neutral demographic."""
 
 
 class ClassifierError(UserError):
-    """The trained artifact is missing or was built for another scikit-learn; says how to rebuild it."""
+    """The trained artifact is missing or unreadable; says how to rebuild it."""
 
 
 _SPLIT_CONTRACTIONS = re.compile(r"\b(do|does|did|is|are|was|were|ca|wo|could|would|should|have|has|had|ai) n't\b")
@@ -62,28 +86,55 @@ def normalize_text(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
-MIN_WORDS = 3
-"""A moment says something about race: a one- or two-word turn ("White.", "Black, yes") answers
-an intake question, a neutral demographic."""
+def could_be_moment(text: str, case: str = "general") -> bool:
+    """Whether a turn can be a moment at all: it says more than a word or two and, in a general
+    case, refers to race."""
+    normalized = normalize_text(text)
+    if len(normalized.split()) < MIN_WORDS:
+        return False
+    return case == "race_themed" or race_reference(normalized) != Reference.NONE
 
 
-def could_be_moment(normalized: str) -> bool:
-    """Whether a (normalized) turn can be a moment at all: it refers to race and says more than a word or two."""
-    return len(normalized.split()) >= MIN_WORDS and race_reference(normalized) != Reference.NONE
+@dataclass(frozen=True)
+class ScriptedCue:
+    """A challenge the scenario scripts: the line the SP says (or the situation), and its label."""
+
+    label: str
+    text: str
+    window: float | None = None
+    """Seconds after the challenge during which the provider's turns answer it (None: the default)."""
 
 
-def detector_probability(detector: Any, normalized: list[str]) -> np.ndarray:
-    """The detector's P(moment) for normalized turns, 0 for a turn that cannot be a moment."""
-    if not normalized:
-        return np.zeros(0)
-    p_moment = detector.predict_proba(normalized)[:, list(detector.classes_).index(MOMENT)]
-    return p_moment * np.array([could_be_moment(t) for t in normalized])
+@dataclass(frozen=True)
+class CaseContext:
+    """How to read an encounter's patient turns: the case (`general` or `race_themed`) and the
+    scripted challenges whose cue lines count as moments in other words too."""
+
+    case: str = "general"
+    cues: tuple[ScriptedCue, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.case not in CASES:
+            raise ValueError(f"case must be one of {CASES}, got {self.case!r}")
 
 
-def response_features(reply_features: sp.spmatrix, context_moment: np.ndarray) -> sp.csr_matrix:
-    """`[x, m*x, m]`: the reply's features, again scaled by the context's moment probability, and m."""
-    m = sp.csr_matrix(context_moment.reshape(-1, 1))
-    return sp.hstack([reply_features, reply_features.multiply(m), m], format="csr")
+GENERAL = CaseContext()
+
+
+SITUATION_WINDOW_S = 180.0
+"""How long a situational challenge stays open when its scenario does not say."""
+
+
+def case_context_of(scenario: Scenario | None) -> CaseContext:
+    """How an encounter of this scenario is read: its case, and its scripted challenges' cue lines
+    (a situational challenge stays open longer); no scenario is a general case."""
+    if scenario is None:
+        return GENERAL
+    cues = tuple(
+        ScriptedCue(c.label, c.cue, c.window or (SITUATION_WINDOW_S if c.kind == "situational" else None))
+        for c in scenario.challenges
+    )
+    return CaseContext("race_themed" if scenario.race_themed else "general", cues)
 
 
 @dataclass(frozen=True)
@@ -94,106 +145,262 @@ class Coding:
     response: str | None
     group: str | None
     confidence: float
-    """Calibrated probability of the label given (of `None` when there is none)."""
+    """Calibrated probability that the code is right (for no code: that there is none)."""
+    cue: int | None = None
+    """The scripted challenge (index into the case's cues) a patient turn was matched to."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body = {
             "moment": self.moment,
             "response": self.response,
             "group": self.group,
             "confidence": round(self.confidence, 3),
         }
+        if self.cue is not None:
+            body["scripted"] = True
+        return body
+
+
+class TurnModel(Protocol):
+    """What the classifier needs from a trained model: the logits of each head (`HEADS`)."""
+
+    def patient_logits(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """`general` and `race_themed` logits, each (n, len(MOMENT_CLASSES))."""
+        ...
+
+    def reply_logits(self, contexts: list[str], replies: list[str]) -> np.ndarray:
+        """`response` logits, (n, len(RESPONSE_CLASSES)), each reply read after its context."""
+        ...
+
+
+class EncoderModel:
+    """The fine-tuned encoder in `models/classifier.onnx`. A patient turn's logits are kept for the
+    last `CACHED` turns: reading it in the other case, or as the context of the reply, costs nothing."""
+
+    CACHED = 2048
+
+    def __init__(self, directory: Path = MODELS_DIR, threads: int = 1) -> None:
+        self.encoder = OnnxEncoder(directory / "classifier.onnx", directory / "tokenizer.json", threads)
+        self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
+
+    def patient_logits(self, texts: list[str]) -> dict[str, np.ndarray]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            out = self.encoder.run(missing)
+            for n, text in enumerate(missing):
+                self._cache[text] = {head: out[head][n] for head in ("general", "race_themed")}
+        rows = [self._cache[t] for t in texts]
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > max(self.CACHED, len(texts)):
+            self._cache.popitem(last=False)
+        return {
+            head: np.stack([r[head] for r in rows]) if rows else np.zeros((0, 6)) for head in ("general", "race_themed")
+        }
+
+    def reply_logits(self, contexts: list[str], replies: list[str]) -> np.ndarray:
+        return self.encoder.run(contexts, replies)["response"]
+
+
+class SentenceEmbeddings:
+    """The stock sentence encoder in `models/sentences.onnx`; cue lines' embeddings are cached."""
+
+    def __init__(self, directory: Path = MODELS_DIR) -> None:
+        self.encoder = OnnxEncoder(directory / "sentences.onnx", directory / "tokenizer.json")
+        self._cache: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.run(texts)["embedding"]
+
+    def similarity(self, texts: list[str], cues: Sequence[ScriptedCue]) -> np.ndarray:
+        """Cosine similarity of each text to each cue line, (len(texts), len(cues))."""
+        missing = [c.text for c in cues if c.text not in self._cache]
+        if missing:
+            self._cache.update(zip(missing, self.embed(missing)))
+        return self.embed(texts) @ np.stack([self._cache[c.text] for c in cues]).T
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 @dataclass
-class Classifier:
-    """The two trained models and what they were trained on (see the module doc)."""
+class Settings:
+    """What `encounter train` chose on the dev split; stored as `models/classifier.json`."""
 
-    detector: Any
-    """Pipeline: TF-IDF features -> calibrated logistic regression; classes `none` and `moment`."""
-    labeler: Any
-    """Pipeline: TF-IDF features -> calibrated logistic regression over the five moment labels."""
-    reply_features: Any
-    """TF-IDF features of a provider reply (fitted on provider turns)."""
-    response_model: Any
-    """Calibrated logistic regression over `response_features`; classes `none` + response labels."""
+    temperatures: dict[str, float]
+    """Per head: logits are divided by this before the softmax (calibration)."""
     thresholds: dict[str, float]
-    """P(moment) a turn needs to be flagged, by how it refers to race: `explicit`, `implicit`."""
-    info: dict[str, Any]
-    """Corpus hash, metrics, versions: written by `encounter train`."""
+    """`explicit`, `implicit`: P(moment) a general-case turn needs, by how it refers to race;
+    `race_themed`: P(moment) in a race-themed case; `later`, `standalone`: P(label) a provider
+    turn needs to be coded outside its first reply to a moment; `cue`: cosine similarity to a
+    scripted cue line."""
+    cue_calibration: tuple[float, float]
+    """P(a turn at similarity s says the cue) = sigmoid(a * s + b), fitted on the dev split."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """Corpus hash, versions, what was compared and the metrics, written by `encounter train`."""
 
-    def save(self, path: Path = ARTIFACT) -> None:
-        """Write the models as a dict of scikit-learn objects, so the artifact does not depend on
-        where this class lives (a pickled dataclass would name its module)."""
-        import joblib
-
-        joblib.dump({f.name: getattr(self, f.name) for f in fields(self)}, path, compress=3)
+    def save(self, path: Path) -> None:
+        body = {
+            "temperatures": self.temperatures,
+            "thresholds": self.thresholds,
+            "cue_calibration": list(self.cue_calibration),
+            "info": self.info,
+        }
+        path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path = ARTIFACT) -> Classifier:
-        import joblib
-        import sklearn
-
+    def load(cls, path: Path) -> Settings:
         if not path.is_file():
             raise ClassifierError(
                 f"no trained classifier at {path}: run `encounter train` to build it from models/corpus"
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a version mismatch is reported below, in words
-            parts = joblib.load(path)
-        if not isinstance(parts, dict) or set(parts) != {f.name for f in fields(cls)}:
-            raise ClassifierError(f"{path} is not a classifier artifact of this version: run `encounter train`")
-        classifier = cls(**parts)
-        built = classifier.info.get("sklearn", "")
-        if built.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+            return cls(body["temperatures"], body["thresholds"], tuple(body["cue_calibration"]), body["info"])
+        except (ValueError, KeyError, TypeError) as exc:
             raise ClassifierError(
-                f"{path} was built with scikit-learn {built}, this is {sklearn.__version__}: "
-                "run `encounter train` to rebuild it (a few seconds, deterministic)"
-            )
-        return classifier
+                f"{path} is not a classifier of this version ({exc}): run `encounter train`"
+            ) from None
 
-    def moment_probability(self, texts: list[str]) -> np.ndarray:
-        """P(the turn is a moment of any label), per text; 0 for a turn that does not refer to race."""
-        return self._detect(texts)[0]
 
-    def _detect(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """P(moment) per turn, and whether it is flagged: it refers to race, and P(moment) reaches
-        the threshold for how it does (`thresholds`)."""
-        normalized = [normalize_text(t) for t in texts]
-        p_moment = detector_probability(self.detector, normalized)
-        needed = [self.thresholds.get(race_reference(t).name.lower(), np.inf) for t in normalized]
-        return p_moment, p_moment >= np.array(needed)
+class Classifier:
+    """Moments and responses from a trained `TurnModel` and the `Settings` chosen for it (see the module doc)."""
 
-    def code_patient_turns(self, texts: list[str]) -> list[Coding]:
-        """The moment (or None) of each patient turn; confidence P(moment) * P(label | moment), or P(none)."""
-        p_moment, flagged = self._detect(texts)
-        out = [Coding(None, None, None, float(1.0 - p)) for p in p_moment]
-        if flagged.any():
-            indices = np.flatnonzero(flagged)
-            labels = self.labeler.predict_proba([normalize_text(texts[i]) for i in indices])
-            for i, row in zip(indices, labels):
-                best = int(np.argmax(row))
-                out[i] = Coding(str(self.labeler.classes_[best]), None, None, float(p_moment[i] * row[best]))
-        return out
+    def __init__(self, model: TurnModel, settings: Settings, sentences: SentenceEmbeddings | None = None) -> None:
+        self.model = model
+        self.settings = settings
+        self._sentences = sentences
 
-    def code_replies(self, replies: list[str], contexts: list[str | None]) -> list[Coding]:
-        """The response label (or None: neutral) and group of each provider reply, read after its context turn."""
-        m = np.zeros(len(contexts))
-        given = {i: c for i, c in enumerate(contexts) if c and c.strip()}
-        if given:
-            m[list(given)] = self.moment_probability(list(given.values()))
-        x = self.reply_features.transform([normalize_text(r) for r in replies])
-        probs = self.response_model.predict_proba(response_features(x, m))
-        classes = list(self.response_model.classes_)
+    @classmethod
+    def load(cls, directory: Path = MODELS_DIR) -> Classifier:
+        return cls(EncoderModel(directory), Settings.load(directory / "classifier.json"), SentenceEmbeddings(directory))
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.settings.info
+
+    @cached_property
+    def sentences(self) -> SentenceEmbeddings:
+        return self._sentences or SentenceEmbeddings()
+
+    # -- patient turns ----------------------------------------------------------------------
+
+    def moment_probabilities(self, texts: list[str], case: str = "general") -> np.ndarray:
+        """Calibrated P(class) over `MOMENT_CLASSES` per turn, in the case's head."""
+        if not texts:
+            return np.zeros((0, len(MOMENT_CLASSES)))
+        return softmax(self.model.patient_logits(texts)[case], self.settings.temperatures[case])
+
+    def code_patient_turns(self, texts: list[str], case_context: CaseContext = GENERAL) -> list[Coding]:
+        """The moment (or None) of each patient turn, read in the case (see the module doc)."""
+        probs = self.moment_probabilities(texts, case_context.case)
+        flagged = (1.0 - probs[:, 0]) >= np.array([self._needed(t, case_context.case) for t in texts])
         out = []
-        for row in probs:
-            best = int(np.argmax(row))
-            label = None if classes[best] == NONE else classes[best]
-            out.append(Coding(None, label, group_of(label), float(row[best])))
+        for p, flag in zip(probs, flagged):
+            best = 1 + int(np.argmax(p[1:]))
+            out.append(
+                Coding(MOMENT_CLASSES[best], None, None, float(p[best]))
+                if flag
+                else Coding(None, None, None, float(p[0]))
+            )
+        if case_context.cues and texts:
+            out = self._match_cues(texts, case_context, probs, out)
         return out
 
-    def classify(self, speaker: str, text: str, context: str | None = None) -> Coding:
+    def _needed(self, text: str, case: str) -> float:
+        """P(moment) the turn needs to be flagged; infinite where it cannot be a moment."""
+        if not could_be_moment(text, case):
+            return np.inf
+        if case == "race_themed":
+            return self.settings.thresholds["race_themed"]
+        return self.settings.thresholds[race_reference(normalize_text(text)).name.lower()]
+
+    def _match_cues(
+        self, texts: list[str], case_context: CaseContext, probs: np.ndarray, codes: list[Coding]
+    ) -> list[Coding]:
+        """A turn close enough to a scripted cue line is that challenge, with the scripted label."""
+        cues = case_context.cues
+        similarity = self.sentences.similarity(texts, cues)
+        a, b = self.settings.cue_calibration
+        out = list(codes)
+        for i, row in enumerate(similarity):
+            best = int(np.argmax(row))
+            if row[best] < self.settings.thresholds["cue"] or len(normalize_text(texts[i]).split()) < MIN_WORDS:
+                continue
+            label = cues[best].label
+            matched = 1.0 / (1.0 + np.exp(-(a * row[best] + b)))
+            out[i] = Coding(label, None, None, float(max(matched, probs[i, MOMENT_CLASSES.index(label)])), cue=best)
+        return out
+
+    # -- provider turns ---------------------------------------------------------------------
+
+    def response_probabilities(
+        self, replies: list[str], contexts: list[str | None], after_moment: bool = True
+    ) -> np.ndarray:
+        """Calibrated P(class) over `RESPONSE_CLASSES` per reply, read after its context turn (a moment,
+        or ordinary talk)."""
+        if not replies:
+            return np.zeros((0, len(RESPONSE_CLASSES)))
+        logits = self.model.reply_logits([reply_context(c, after_moment) for c in contexts], replies)
+        return softmax(logits, self.settings.temperatures["response"])
+
+    def code_replies(self, replies: list[str], contexts: list[str | None], relation: str = "immediate") -> list[Coding]:
+        """The code of each provider turn, standing in `relation` to a moment (`RELATIONS`): after
+        `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code."""
+        probs = self.response_probabilities(replies, contexts, after_moment=relation != "standalone")
+        candidates = _candidates(relation)
+        out = []
+        for p in probs:
+            best = max(candidates, key=lambda k: p[k])
+            if relation != "immediate" and p[best] < self.settings.thresholds[relation]:
+                best = 0
+            response = None if best == 0 else RESPONSE_CLASSES[best]
+            out.append(Coding(None, response, group_of(response), float(p[best])))
+        return out
+
+    def code_provider_turns(
+        self, replies: list[str], contexts: list[str | None], case_context: CaseContext = GENERAL
+    ) -> list[Coding]:
+        """Each provider turn coded as the first reply to its context turn where that turn is a
+        moment in the case, else screened for a microaggression of its own."""
+        given = [i for i, c in enumerate(contexts) if c and c.strip()]
+        moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
+        after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
+        out: list[Coding | None] = [None] * len(replies)
+        for relation, indices in (
+            ("immediate", sorted(after_moment)),
+            ("standalone", [i for i in range(len(replies)) if i not in after_moment]),
+        ):
+            codes = self.code_replies([replies[i] for i in indices], [contexts[i] for i in indices], relation)
+            for i, code in zip(indices, codes):
+                out[i] = code
+        return [code for code in out if code is not None]
+
+    def classify(
+        self, speaker: str, text: str, context: str | None = None, case_context: CaseContext = GENERAL
+    ) -> Coding:
         """Code one utterance: a patient turn for moments, a provider turn for its response."""
         if speaker == "patient":
-            return self.code_patient_turns([text])[0]
-        return self.code_replies([text], [context])[0]
+            return self.code_patient_turns([text], case_context)[0]
+        return self.code_provider_turns([text], [context], case_context)[0]
+
+
+def reply_context(context: str | None, after_moment: bool) -> str:
+    """The first part of a provider turn's input: the turn it answers, marked when that is a moment."""
+    return (AFTER_MOMENT if after_moment else "") + (context or "")
+
+
+def _candidates(relation: str) -> list[int]:
+    """The classes a provider turn standing in `relation` is coded with (indices into `RESPONSE_CLASSES`):
+    every class for the first reply to a moment; otherwise the labels it can earn there, kept when
+    probable enough (`Settings.thresholds`)."""
+    if relation == "immediate":
+        return list(range(len(RESPONSE_CLASSES)))
+    if relation == "later":
+        return [RESPONSE_CLASSES.index(label) for label in RESPONSE_LABELS if label != "deflecting"]
+    if relation == "standalone":
+        return [RESPONSE_CLASSES.index(label) for label in STANDALONE]
+    raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")

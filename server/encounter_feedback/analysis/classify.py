@@ -1,8 +1,16 @@
 """`encounter classify`: the stable JSONL interface to the moment and response models.
 
-In, one object per line: `{"speaker": "patient"|"provider", "text": "...", "context": "optional preceding turn"}`.
-Out, one object per input line, in the same order: `{"moment": label|null, "response": label|null,
-"group": "microaggression"|"responsive"|"neutral"|null, "confidence": float}`.
+In, one object per line: `{"speaker": "patient"|"provider", "text": "...", "context": "optional
+preceding turn", "case": "general"|"race_themed" (optional), "scenario": "ID" (optional)}`.
+`case` says how a patient turn is read (taxonomy v1.1; default `general`); `scenario` names a
+scenario in `scenarios/`, which implies its case and adds its scripted cue lines. A provider
+line is coded as the reply to its context when the context is a moment (read in the same
+case), and otherwise screened for a microaggression of its own (none: neutral).
+
+Out, one object per input line, in the same order: `{"moment": label|null, "response":
+label|null, "group": "microaggression"|"responsive"|"neutral"|null, "confidence": float}`,
+plus `"scripted": true` for a patient turn matched to a scripted cue line. Empty and blank
+input gives no output.
 
 Every line is checked before anything is classified, so bad input stops the run with the line
 numbers to fix and no partial output.
@@ -14,10 +22,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from encounter_feedback.analysis.classifier import Classifier, Coding
+from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, Coding, case_context_of
 from encounter_feedback.errors import UserError
+from encounter_feedback.scenarios import ScenarioError, find_scenario
+from encounter_feedback.taxonomy import CASES
 
 MAX_REPORTED = 10
+FIELDS = ("speaker", "text", "context", "case", "scenario")
 
 
 class ClassifyError(UserError):
@@ -29,9 +40,28 @@ class Request:
     speaker: str
     text: str
     context: str | None
+    case_context: CaseContext = GENERAL
 
 
-def parse_request(line: str, number: int) -> Request:
+@dataclass(frozen=True)
+class Defaults:
+    """What a line that names neither `case` nor `scenario` is read in (`--case`, `--scenario`)."""
+
+    case: str = "general"
+    scenario: str | None = None
+
+
+def case_context(case: str | None, scenario: str | None, defaults: Defaults) -> CaseContext:
+    """A line's reading: its scenario (with the scenario's cue lines), else its case, else the defaults."""
+    if scenario is None and case is None:
+        case, scenario = defaults.case, defaults.scenario
+    if scenario is not None:
+        context = case_context_of(find_scenario(scenario))
+        return CaseContext(case, context.cues) if case is not None else context
+    return CaseContext(case or "general")
+
+
+def parse_request(line: str, number: int, defaults: Defaults = Defaults()) -> Request:
     """One input line; ClassifyError names the line number and what is wrong."""
     try:
         data = json.loads(line)
@@ -39,27 +69,37 @@ def parse_request(line: str, number: int) -> Request:
         raise ClassifyError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
         raise ClassifyError(f"line {number}: expected a JSON object with speaker and text")
-    unknown = set(data) - {"speaker", "text", "context"}
+    unknown = set(data) - set(FIELDS)
     if unknown:
-        raise ClassifyError(f"line {number}: unknown field(s) {', '.join(sorted(unknown))}; use speaker, text, context")
+        raise ClassifyError(f"line {number}: unknown field(s) {', '.join(sorted(unknown))}; use {', '.join(FIELDS)}")
     speaker, text, context = data.get("speaker"), data.get("text"), data.get("context")
+    case, scenario = data.get("case"), data.get("scenario")
     if speaker not in ("patient", "provider"):
         raise ClassifyError(f'line {number}: speaker must be "patient" or "provider", got {json.dumps(speaker)}')
     if not isinstance(text, str):
         raise ClassifyError(f"line {number}: text must be a string")
     if context is not None and not isinstance(context, str):
         raise ClassifyError(f"line {number}: context must be a string or null")
-    return Request(speaker, text, context)
+    if case is not None and case not in CASES:
+        raise ClassifyError(
+            f"line {number}: case must be {' or '.join(json.dumps(c) for c in CASES)}, got {json.dumps(case)}"
+        )
+    if scenario is not None and not isinstance(scenario, str):
+        raise ClassifyError(f"line {number}: scenario must be a scenario id")
+    try:
+        return Request(speaker, text, context, case_context(case, scenario, defaults))
+    except ScenarioError as exc:
+        raise ClassifyError(f"line {number}: {exc}") from None
 
 
-def parse_requests(lines: Iterable[str]) -> list[Request]:
+def parse_requests(lines: Iterable[str], defaults: Defaults = Defaults()) -> list[Request]:
     """Every non-blank line as a request; all errors (up to ten) reported together."""
     requests, errors = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            requests.append(parse_request(line, number))
+            requests.append(parse_request(line, number, defaults))
         except ClassifyError as exc:
             errors.append(str(exc))
     if errors:
@@ -69,20 +109,21 @@ def parse_requests(lines: Iterable[str]) -> list[Request]:
 
 
 def classify_requests(classifier: Classifier, requests: list[Request]) -> list[Coding]:
-    """Codes in input order: patient lines through the moment model, provider lines through the
-    response model, each in one batch."""
-    patients = [i for i, r in enumerate(requests) if r.speaker == "patient"]
-    providers = [i for i, r in enumerate(requests) if r.speaker == "provider"]
-    codes = dict(zip(patients, classifier.code_patient_turns([requests[i].text for i in patients])))
-    codes.update(
-        zip(
-            providers,
-            classifier.code_replies([requests[i].text for i in providers], [requests[i].context for i in providers]),
-        )
-    )
-    return [codes[i] for i in range(len(requests))]
+    """Codes in input order; lines of one speaker and one reading are coded in one batch."""
+    codes: dict[int, Coding] = {}
+    groups: dict[tuple[str, CaseContext], list[int]] = {}
+    for n, request in enumerate(requests):
+        groups.setdefault((request.speaker, request.case_context), []).append(n)
+    for (speaker, context), indices in groups.items():
+        texts = [requests[n].text for n in indices]
+        if speaker == "patient":
+            batch = classifier.code_patient_turns(texts, context)
+        else:
+            batch = classifier.code_provider_turns(texts, [requests[n].context for n in indices], context)
+        codes.update(zip(indices, batch))
+    return [codes[n] for n in range(len(requests))]
 
 
-def classify_lines(classifier: Classifier, lines: Iterable[str]) -> list[str]:
+def classify_lines(classifier: Classifier, lines: Iterable[str], defaults: Defaults = Defaults()) -> list[str]:
     """JSONL in, JSONL out (see the module doc)."""
-    return [json.dumps(c.to_dict()) for c in classify_requests(classifier, parse_requests(lines))]
+    return [json.dumps(c.to_dict()) for c in classify_requests(classifier, parse_requests(lines, defaults))]

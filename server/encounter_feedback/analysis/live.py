@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from encounter_feedback.analysis.annotator import Annotator
-from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier
 from encounter_feedback.analysis.dynamics import CueTracker
 from encounter_feedback.analysis.prosody import Acoustics, measure_utterance, warm_up
 from encounter_feedback.analysis.time_order import earliest
@@ -59,11 +59,19 @@ class ProsodyWorker:
 class LiveAnalysis:
     """Moments, responses, cues and metrics of one live encounter (see the module doc)."""
 
-    def __init__(self, encounter: str, emit: Emit, worker: ProsodyWorker, classifier: Classifier | None) -> None:
+    def __init__(
+        self,
+        encounter: str,
+        emit: Emit,
+        worker: ProsodyWorker,
+        classifier: Classifier | None,
+        case_context: CaseContext = GENERAL,
+    ) -> None:
         self._emit = emit
         self._worker = worker
         self._cues = CueTracker(encounter, emit)
-        self._annotator = Annotator(encounter, classifier, self._annotation) if classifier else None
+        self._annotator = Annotator(encounter, classifier, self._annotation, case_context) if classifier else None
+        self._moments: set[str] = set()
         self._measuring: dict[asyncio.Task[None], tuple[str, float]] = {}  # task -> (speaker, utterance start)
 
     def final(self, utterance: Utterance, segment: Segment) -> None:
@@ -79,7 +87,8 @@ class LiveAnalysis:
 
     def _annotation(self, event: Event) -> None:
         self._emit(event)
-        if isinstance(event, Moment):
+        if isinstance(event, Moment) and event.id not in self._moments:  # not again when its score changes
+            self._moments.add(event.id)
             self._cues.moment(event)
 
     def tick(self, now: float, in_flight: dict[str, float]) -> None:

@@ -5,17 +5,19 @@ model trained on written examples also learns their style (emotion, "you", "they
 and real visits are full of that style with no racial element: alone, it flags several turns
 an hour of ordinary clinical talk. So the detector only flags a turn that refers to race:
 
-- **explicit** (`EXPLICIT`): a racial, ethnic or national group, racism and its vocabulary, the
+- **explicit** (`EXPLICIT`): a racial, ethnic or national group, race and racism named, the
   history of racism in medicine, skin colour and appearance, race-coded stereotypes, and "people
   like me" phrasings. Colour words in their clinical or everyday senses do not count ("white
   blood cells", "black stool", "the white ones", "turned black"), nor do surnames ("Dr. White");
 - **implicit** (`IMPLICIT`): cues that often carry race in these encounters but are common in
-  ordinary talk too ("assume", "trust", "my name", "police"). The detector needs much
+  ordinary talk too ("assume", "trust", "my name", "police"), and the vocabulary of unfair
+  treatment that does not say which kind ("discriminated", "prejudice", "stereotype", "bias":
+  accounts of sexism, homophobia or ableism use the same words). The detector needs much
   stronger evidence for these (analysis/classifier.py). Words that are everyday clinical talk far
   more often than a racial cue ("I'm assuming", "legal proxy", "anyone else in the family",
   "security", "my face") are not cues at all.
 
-Text is matched after `moments.normalize_text` (lowercase, no punctuation, no apostrophes).
+Text is matched after `classifier.normalize_text` (lowercase, no punctuation, no apostrophes).
 """
 
 from __future__ import annotations
@@ -53,7 +55,14 @@ _NAME_OR_CHANGE = "".join(
 )
 """A colour word after one of these is a surname ("doctor white") or a colour change ("turned black")."""
 
-_COLOURS = _NAME_OR_CHANGE + r"(black|white|brown)" + _NOT_CLINICAL
+_AMONG_COLOURS = "".join(
+    rf"(?<!\b{colour} {conjunction} )"
+    for colour in ("dark", "tarry", "bloody", "red", "maroon", "grey", "gray", "yellow", "green", "purple", "blue")
+    for conjunction in ("or", "and")
+)
+"""A colour word listed after another colour or a clinical look is a colour ("dark or tarry or black")."""
+
+_COLOURS = _NAME_OR_CHANGE + _AMONG_COLOURS + r"(black|white|brown)" + _NOT_CLINICAL
 """Colour words naming race: only outside their clinical and everyday senses, names and colour changes."""
 
 _GROUPS = (
@@ -77,8 +86,8 @@ _HISTORY = (
 """The history of racism, in medicine and beyond, that mistrust refers to."""
 
 _RACISM_AND_APPEARANCE = (
-    r"race|races|racial|racially|racism|racist|racists|stereotypes?|stereotyped|stereotyping|prejudice|discriminate|"
-    r"discriminated|discrimination|my color|your color|our color|skin color|skin tone|skin like|dark skin|darker skin|"
+    r"race|races|racial|racially|racism|racist|racists|my color|your color|our color|skin color|skin tone|skin like|"
+    r"dark skin|darker skin|"
     r"dark skinned|light skinned|lighter skinned|complexion|melanin|natural hair|dreadlocks|locs|ghetto|the hood|"
     r"inner city|side of town|zip code|soul food|fried chicken|collard greens|watermelon|articulate|well spoken|"
     r"speak so well|speak really well|sickler|called me boy|code switch|code switching|"
@@ -105,7 +114,8 @@ IMPLICIT = re.compile(
     r"did to us|test on us|used us|if i was|if i were|would you ask|would you say that|would you treat|"
     r"would you do that|would you talk|do you treat|do you believe|did you ask|didnt ask|your own|neighborhood|"
     r"projects|public housing|yall|lighter|darker|appearance|blond|blonde|blue eyes|my hair|braids|braided|"
-    r"edges|profiling|profiled|systemic|bias|biased|drug seeking|drug seeker|treat us|treated us|see us|"
+    r"edges|profiling|profiled|systemic|bias|biased|stereotypes?|stereotyped|stereotyping|prejudice|prejudiced|"
+    r"discriminate|discriminated|discrimination|drug seeking|drug seeker|treat us|treated us|see us|"
     r"people like|folks like|families like|women like|men like|someone like|somebody like|patients like|look at me|"
     r"looked at me|looking at me|looked like|record)\b"
 )

@@ -1,61 +1,158 @@
-"""`encounter bench moments`: held-out accuracy, false alarms on ordinary clinical talk, and speed.
+"""`encounter bench moments`: each evaluation set on its own, false alarms, non-racial bias, speed, and
+the responsiveness score against a coder on a worked example.
 
-False alarms are counted over the patient turns of real clinical dialogue in which essentially
-no racially charged moment occurs (ACI-Bench and MTS-Dialog, `../shared/data/clinical-transcripts`),
-and expressed per hour of talk at 150 words a minute, so the figure says how often faculty
-would see a wrong flag. Every flagged turn is listed, so the figure can be checked by reading.
+- **held-out** (`models/corpus/test/`): reported, never tuned on; **dev** for reference (the
+  settings were chosen on it);
+- **external** (`models/eval/*.jsonl`): sets written outside the project, each on its own;
+- **false alarms** per hour on clinical dialogue the model did not train on (ACI-Bench; and
+  MTS-Dialog's dev sets, which thresholds were held to): patient turns in a general case, in a
+  race-themed case (where dismissal stories are moments by design), provider turns screened as
+  standalone microaggressions. Every flag of the general case is listed, so the figure can be
+  checked by reading;
+- **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... flagged;
+- **speed**: milliseconds to code one utterance alone, as the live server does (a patient turn,
+  and a provider turn with its context), on one thread; the TF-IDF family for comparison;
+- **responsiveness**: the system's -3..+3 scores on the worked example
+  (`models/responsiveness_example.jsonl`: challenges, the provider's turns after each, and the
+  score a reader of the seed study's anchors gave) against that reader's, with the statistics
+  `encounter agreement` reports.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from encounter_feedback.analysis.classifier import Classifier
-from encounter_feedback.training.corpus import load_split
+from encounter_feedback.analysis.classifier import MODELS_DIR, CaseContext, Classifier, TurnModel
+from encounter_feedback.analysis.responsiveness import responsiveness
+from encounter_feedback.research.agreement import ScoreAgreement, score_agreement
+from encounter_feedback.training.corpus import external_sets, load_split
 from encounter_feedback.training.evaluate import (
     WORDS_PER_MINUTE,
     Turn,
+    clinical_files,
+    dialogue_turns,
     evaluate,
     false_alarms,
+    format_labels,
     format_metrics,
-    patient_turns,
+    provider_false_alarms,
 )
+
+Progress = Callable[[str], None]
+WORKED_EXAMPLE = MODELS_DIR / "responsiveness_example.jsonl"
 
 
 def latency_ms(classifier: Classifier, turns: list[Turn], n: int = 300) -> tuple[float, float]:
-    """Median and p95 milliseconds to code one utterance alone (as the live server does)."""
-    sample = [t.text for t in turns[:n]] or ["I went to the emergency room and they sent me home."] * n
+    """Median and p95 milliseconds to code one utterance alone: a patient turn in a race-themed case
+    and a provider turn read after its context, alternately, each text new to the classifier."""
+    if not turns:
+        turns = [Turn("test", i.speaker, i.text, i.context) for i in load_split("test")]
+    patients = [t.text for t in turns if t.speaker == "patient"][:n]
+    providers = [(t.context or "", t.text) for t in turns if t.speaker == "provider"][:n]
     times = []
-    for text in sample:
+    for text, (context, reply) in zip(patients, providers):
         start = time.perf_counter()
-        classifier.classify("patient", text)
-        classifier.classify("provider", text, context=text)
-        times.append((time.perf_counter() - start) * 1000 / 2)
+        classifier.code_patient_turns([text], CaseContext("race_themed"))
+        middle = time.perf_counter()
+        classifier.code_replies([reply], [context])
+        end = time.perf_counter()
+        times += [(middle - start) * 1000, (end - middle) * 1000]
     times.sort()
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
 def bench_moments(
-    classifier: Classifier, transcripts: Path | None, progress: Callable[[str], None] = lambda _: None
+    classifier: Classifier,
+    transcripts: Path | None,
+    progress: Progress = lambda _: None,
+    baseline: TurnModel | None = None,
 ) -> str:
-    """The report: held-out metrics, false alarms per hour of clinical talk, latency per utterance."""
-    progress("held-out split")
-    lines = [format_metrics(evaluate(classifier, load_split("test"))), ""]
-    turns: list[Turn] = []
+    """The report (see the module doc)."""
+    dialogue = {}
     if transcripts is not None:
-        progress("clinical transcripts")
-        turns = patient_turns(transcripts)
-        alarms = false_alarms(classifier, turns)
-        lines.append(
-            f"false alarms: {len(alarms.flagged)} moments in {alarms.turns} patient turns, {alarms.words} words "
-            f"= {alarms.hours:.1f} h at {WORDS_PER_MINUTE} words/min -> {alarms.per_hour:.2f} per hour"
-        )
-        for turn, label, confidence in alarms.flagged:
-            lines.append(f"  {confidence:.2f} {label:26s} {turn.source}: {turn.text[:160]}")
+        files = clinical_files(transcripts)
+        dialogue = {name: dialogue_turns(files[name]) for name in ("aci", "mts_dev")}
+    # Speed first, while every text is new to the classifier (it keeps the logits of recent patient turns).
     progress("latency")
-    median, p95 = latency_ms(classifier, turns)
-    lines.append(f"latency per utterance: median {median:.1f} ms, p95 {p95:.1f} ms (one at a time, CPU)")
-    return "\n".join(lines)
+    speed = [
+        f"latency per utterance, {name}: median {median:.1f} ms, p95 {p95:.1f} ms (one at a time, one thread)"
+        for name, model in (("encoder (shipped)", classifier), ("tf-idf", _with_model(classifier, baseline)))
+        if model is not None
+        for median, p95 in [latency_ms(model, dialogue.get("mts_dev", []))]
+    ]
+    lines = []
+    progress("held-out and dev splits")
+    test = evaluate(classifier, load_split("test"))
+    lines += [format_metrics(test, "held-out (report only)"), format_labels(test), ""]
+    lines += [format_metrics(evaluate(classifier, load_split("dev")), "dev (settings chosen here)"), ""]
+    for name, items in external_sets().items():
+        progress(f"external set {name}")
+        lines.append(format_metrics(evaluate(classifier, items), f"external: {name}"))
+    for name, turns in dialogue.items():
+        progress(f"false alarms on {name}")
+        lines += ["", *_false_alarm_lines(classifier, name, turns, listed=name == "aci")]
+    progress("responsiveness on the worked example")
+    result = worked_example(classifier)
+    lines += [
+        "",
+        f"responsiveness on the worked example ({len(result.pairs)} challenges, {WORKED_EXAMPLE.name}): "
+        f"exact {100 * (result.exact or 0):.0f}%, within one point {100 * (result.within_one or 0):.0f}%, "
+        f"weighted kappa {_figure(result.weighted_kappa)}, ICC(2,1) {_figure(result.icc)}, "
+        f"Spearman {_figure(result.spearman)}",
+    ]
+    return "\n".join([*lines, "", *speed])
+
+
+def _with_model(classifier: Classifier, model: TurnModel | None) -> Classifier | None:
+    return None if model is None else Classifier(model, classifier.settings, classifier.sentences)
+
+
+def _false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], listed: bool) -> list[str]:
+    general = false_alarms(classifier, turns)
+    themed = false_alarms(classifier, turns, CaseContext("race_themed"))
+    provider = provider_false_alarms(classifier, turns)
+    lines = [
+        f"false alarms on {name} ({general.turns} patient turns, {general.words} words = {general.hours:.1f} h at "
+        f"{WORDS_PER_MINUTE} words/min; {provider.turns} provider turns = {provider.hours:.1f} h):",
+        f"  patient turns, general case: {len(general.flagged)} -> {general.per_hour:.2f} per hour",
+        f"  patient turns, race-themed case: {len(themed.flagged)} -> {themed.per_hour:.2f} per hour "
+        "(dismissal and mistrust with no race word are moments there by design)",
+        f"  provider turns, standalone microaggressions: {len(provider.flagged)} -> {provider.per_hour:.2f} per hour",
+    ]
+    if listed:
+        for turn, label, confidence in general.flagged + provider.flagged:
+            lines.append(f"    {confidence:.2f} {label:26s} {turn.speaker}: {turn.text[:150]}")
+    return lines
+
+
+def tfidf_baseline(transcripts: Path | None, progress: Progress) -> TurnModel:
+    """The TF-IDF family trained on the same examples (for its speed only)."""
+    from encounter_feedback.training.baseline import TfidfModel
+    from encounter_feedback.training.train import load_data
+
+    progress("training the TF-IDF family for its latency")
+    return TfidfModel(load_data(transcripts, progress).examples)
+
+
+def worked_example(classifier: Classifier, path: Path = WORKED_EXAMPLE) -> ScoreAgreement:
+    """The system's score for each challenge of the worked example (its first turn read as the immediate
+    reply, the rest as later turns, as the annotator reads them) against the example's score."""
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        turns, challenge = row["turns"], row["challenge"]
+        [first] = classifier.code_replies(turns[:1], [challenge], "immediate")
+        later = classifier.code_replies(turns[1:], [challenge] * (len(turns) - 1), "later")
+        labels = [first.response] + [code.response for code in later if code.response is not None]
+        score = responsiveness(labels)
+        if score is not None:
+            pairs.append((score, int(row["score"])))
+    return score_agreement(pairs)
+
+
+def _figure(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"

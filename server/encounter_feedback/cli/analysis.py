@@ -8,6 +8,7 @@ from pathlib import Path
 
 from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, asr_options, data_option, existing_file, roles
 from encounter_feedback.speech.models import BUNDLED_MODEL, larger_model
+from encounter_feedback.taxonomy import CASES
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -32,25 +33,40 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     asr_options(analyze_cmd, model_default=larger_model() or BUNDLED_MODEL)
     analyze_cmd.set_defaults(run=_analyze)
 
-    train_cmd = commands.add_parser("train", help="rebuild models/classifier.joblib from models/corpus (deterministic)")
+    train_cmd = commands.add_parser(
+        "train",
+        help="rebuild the classifier in models/ from models/corpus (deterministic; needs the [train] extra)",
+    )
     train_cmd.add_argument(
         "--compare",
         action="store_true",
-        help="only compare feature sets (n-grams, sentence embeddings) on the held-out split, "
-        "with false alarms on --transcripts",
+        help="only compare the shipped encoder with the TF-IDF family trained on the same examples: "
+        "dev, held-out, external sets, false alarms",
     )
     train_cmd.add_argument(
         "--transcripts",
         type=Path,
         default=CLINICAL_TRANSCRIPTS,
-        help="clinical dialogue CSVs for --compare's false alarms (default: %(default)s)",
+        help="clinical dialogue CSVs: training negatives (MTS-Dialog training set) and false alarms "
+        "(default: %(default)s)",
     )
     train_cmd.set_defaults(run=_train)
 
     classify_cmd = commands.add_parser(
-        "classify", help="code utterances: JSONL {speaker, text, context} in, {moment, response, group, confidence} out"
+        "classify",
+        help="code utterances: JSONL {speaker, text, context, case, scenario} in, "
+        "{moment, response, group, confidence} out",
     )
     classify_cmd.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="JSONL input (default: stdin)")
+    classify_cmd.add_argument(
+        "--case",
+        choices=CASES,
+        default="general",
+        help="how lines that name no case or scenario are read (default: %(default)s)",
+    )
+    classify_cmd.add_argument(
+        "--scenario", help="scenario id for lines that name no case or scenario: its case and scripted cue lines"
+    )
     classify_cmd.set_defaults(run=_classify)
 
 
@@ -93,28 +109,32 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from encounter_feedback.training.evaluate import format_metrics
+    from encounter_feedback.training.evaluate import format_assessment
     from encounter_feedback.training.train import build, compare
 
     def progress(step: str) -> None:
         print(f"train: {step}...", file=sys.stderr)
 
+    transcripts = args.transcripts if args.transcripts.is_dir() else None
+    if transcripts is None:
+        print(f"no clinical transcripts at {args.transcripts}: no clinical negatives, no false alarms", file=sys.stderr)
     if args.compare:
-        transcripts = args.transcripts if args.transcripts.is_dir() else None
-        for features, metrics in compare(transcripts, progress):
-            print(f"== {features}\n{format_metrics(metrics)}\n")
+        for family, assessment in compare(transcripts, progress).items():
+            print(f"== {family}\n{format_assessment(assessment)}\n")
         return 0
-    built = build(progress=progress)
-    built.classifier.save()
-    print(format_metrics(built.metrics))
+    classifier = build(transcripts=transcripts, progress=progress)
+    print(format_assessment(classifier.info["assessment"]))
     return 0
 
 
 def _classify(args: argparse.Namespace) -> int:
     from encounter_feedback.analysis.classifier import Classifier
-    from encounter_feedback.analysis.classify import classify_lines
+    from encounter_feedback.analysis.classify import Defaults, classify_lines
+    from encounter_feedback.scenarios import find_scenario
 
+    if args.scenario:
+        find_scenario(args.scenario)  # an unknown scenario stops before reading the input
     text = sys.stdin.read() if args.file == "-" else existing_file(Path(args.file)).read_text(encoding="utf-8")
-    for line in classify_lines(Classifier.load(), text.splitlines()):
+    for line in classify_lines(Classifier.load(), text.splitlines(), Defaults(args.case, args.scenario)):
         print(line)
     return 0

@@ -89,12 +89,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     asr_options(crosstalk_cmd)
     crosstalk_cmd.set_defaults(run=_bench_crosstalk)
 
-    moments_cmd = benches.add_parser("moments", help="moment and response accuracy, false alarms, speed")
+    moments_cmd = benches.add_parser(
+        "moments",
+        help="moments and responses on each set (held-out, external), false alarms, non-racial bias, speed, "
+        "responsiveness agreement",
+    )
     moments_cmd.add_argument(
         "--transcripts",
         type=Path,
         default=CLINICAL_TRANSCRIPTS,
         help="clinical dialogue CSVs (ACI-Bench, MTS-Dialog) for false alarms (default: %(default)s)",
+    )
+    moments_cmd.add_argument(
+        "--no-baseline", action="store_true", help="skip training the TF-IDF family for its latency (a few minutes)"
     )
     moments_cmd.set_defaults(run=_bench_moments)
 
@@ -148,14 +155,16 @@ def _bench_live(args: argparse.Namespace) -> int:
 
 def _bench_moments(args: argparse.Namespace) -> int:
     from encounter_feedback.analysis.classifier import Classifier
-    from encounter_feedback.bench.moments import bench_moments
+    from encounter_feedback.bench.moments import bench_moments, tfidf_baseline
+
+    def progress(step: str) -> None:
+        print(f"bench moments: {step}...", file=sys.stderr)
 
     transcripts = args.transcripts if args.transcripts.is_dir() else None
     if transcripts is None:
         print(f"no clinical transcripts at {args.transcripts}: false alarms not measured", file=sys.stderr)
-    print(
-        bench_moments(Classifier.load(), transcripts, lambda step: print(f"bench moments: {step}...", file=sys.stderr))
-    )
+    baseline = None if args.no_baseline else tfidf_baseline(transcripts, progress)
+    print(bench_moments(Classifier.load(), transcripts, progress, baseline))
     return 0
 
 

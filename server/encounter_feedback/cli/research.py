@@ -41,7 +41,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     export_cmd.set_defaults(run=_export)
 
     agreement_cmd = commands.add_parser(
-        "agreement", help="agreement of two codings: percent, Cohen's kappa, confusion matrix"
+        "agreement",
+        help="agreement of two codings: percent, Cohen's kappa, confusion matrix; or of responsiveness scores: "
+        "weighted kappa, ICC, Spearman",
     )
     for side in ("a", "b"):
         agreement_cmd.add_argument(
@@ -54,7 +56,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             if side == "a"
             else "the other coding, in any of the same forms",
         )
-    agreement_cmd.add_argument("--scheme", choices=SCHEMES, help="moment, response or group codes (default: all three)")
+    agreement_cmd.add_argument(
+        "--scheme",
+        choices=(*SCHEMES, "responsiveness"),
+        help="moment, response or group codes (default: all three), or responsiveness scores "
+        "(the default when a side is a coder's CSV with a score column: moment,score or t0,t1,score)",
+    )
     agreement_cmd.add_argument("--unit", type=float, help="frame length in seconds (default: 1)")
     data_option(agreement_cmd)
     agreement_cmd.set_defaults(run=_agreement)
@@ -111,9 +118,23 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from encounter_feedback.research.agreement import UNIT_S, compare, format_agreement, load_codes
+    from encounter_feedback.research.agreement import (
+        UNIT_S,
+        compare,
+        format_agreement,
+        format_score_agreement,
+        is_score_file,
+        load_codes,
+        load_scores,
+        pair_scores,
+        score_agreement,
+    )
 
     store = Store(args.data)
+    if args.scheme == "responsiveness" or (args.scheme is None and (is_score_file(args.a) or is_score_file(args.b))):
+        sa, sb = load_scores(args.a, store), load_scores(args.b, store)
+        print(format_score_agreement(sa, sb, score_agreement(*pair_scores(sa, sb))))
+        return 0
     a, b = load_codes(args.a, store), load_codes(args.b, store)
     schemes = [args.scheme] if args.scheme else SCHEMES
     print("\n\n".join(format_agreement(a, b, compare(a, b, scheme, args.unit or UNIT_S)) for scheme in schemes))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from aiortc import MediaStreamTrack, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
-from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.analysis.classifier import Classifier, case_context_of
 from encounter_feedback.analysis.live import LiveAnalysis, ProsodyWorker
 from encounter_feedback.analysis.time_order import earliest
 from encounter_feedback.errors import UserError
@@ -42,6 +42,7 @@ from encounter_feedback.media.recording import WavRecorder
 from encounter_feedback.media.webrtc import OfferError, answer_offer, hang_up, receive_audio
 from encounter_feedback.pipeline.reannotate import follow_speakers
 from encounter_feedback.pipeline.room import LiveRoom
+from encounter_feedback.scenarios import scenario_or_none
 from encounter_feedback.speech.scheduler import AsrScheduler
 from encounter_feedback.speech.streaming import StreamingConfig, StreamingTranscriber
 from encounter_feedback.store.database import Encounter, Store
@@ -115,7 +116,13 @@ class LiveEncounter:
         """Offers and the finish take turns, so no station joins an encounter that is closing."""
         self._status_count = 0
         self._recent_words: deque[str] = deque(maxlen=CONTEXT_WORDS)
-        self.analysis = LiveAnalysis(record.id, self.publish, shared.prosody, shared.classifier)
+        self.analysis = LiveAnalysis(
+            record.id,
+            self.publish,
+            shared.prosody,
+            shared.classifier,
+            case_context_of(scenario_or_none(record.scenario)),
+        )
         self._classifier = shared.classifier
         self._relabelled = False
         """A room track's voices were re-estimated with new speakers for segments the analysis had heard."""

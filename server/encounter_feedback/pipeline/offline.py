@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from encounter_feedback.analysis.annotator import annotate
-from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.analysis.classifier import Classifier, case_context_of
 from encounter_feedback.analysis.dynamics import replay_cues
 from encounter_feedback.analysis.prosody import measure_utterance
 from encounter_feedback.analysis.summary import summarize
@@ -127,7 +127,8 @@ def analyze(
     if [s.track.speaker for s in sources] == ["unknown"]:
         pairs, speakers = attribute_room(encounter.id, pairs)
     segments = [segment for segment, _ in pairs]
-    annotations = annotate(encounter.id, segments, classifier) if classifier else []
+    script = find_scenario(scenario) if scenario else None
+    annotations = annotate(encounter.id, segments, classifier, case_context_of(script)) if classifier else []
     moments = [e for e in annotations if isinstance(e, Moment)]
     cues, dynamics = replay_cues(encounter.id, [(s, measure_utterance(u)) for s, u in pairs], moments, duration)
     events += sorted(
@@ -140,7 +141,7 @@ def analyze(
     )
     store.add_events(events)
     store.finish(encounter.id)
-    summary = summarize([e.to_dict() for e in events], find_scenario(scenario) if scenario else None)
+    summary = summarize([e.to_dict() for e in events], script)
     summary["dynamics"] = dynamics
     if speakers is not None:
         summary["speakers"] = speakers

@@ -27,15 +27,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from encounter_feedback.analysis.annotator import annotate
-from encounter_feedback.analysis.classifier import Classifier
+from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, case_context_of
 from encounter_feedback.events import Event, Moment, Response, Segment, event_from_dict
+from encounter_feedback.scenarios import scenario_or_none
 from encounter_feedback.store.database import Store
 from encounter_feedback.store.hub import Hub
 
 FLAGS = ("moment", "response")
 
 
-def reannotate(encounter: str, events: Sequence[dict[str, Any]], classifier: Classifier) -> list[Event]:
+def reannotate(
+    encounter: str, events: Sequence[dict[str, Any]], classifier: Classifier, case_context: CaseContext = GENERAL
+) -> list[Event]:
     """The flag events (new, and withdrawals) that bring the stored moments and responses in line
     with the speakers of the segments in `events` (an encounter's latest events, corrections applied:
     `Store.latest_events`). Nothing when they already agree."""
@@ -48,10 +51,10 @@ def reannotate(encounter: str, events: Sequence[dict[str, Any]], classifier: Cla
     stored_id: dict[str, str] = {}
     """A coded moment's id -> the id it has in the store (for its response's `moment`)."""
     changes: list[Event] = []
-    for flag in annotate(encounter, [s for s in segments if s.final and s.words], classifier):
+    for flag in annotate(encounter, [s for s in segments if s.final and s.words], classifier, case_context):
         if not isinstance(flag, Moment | Response):
             continue
-        if isinstance(flag, Response):
+        if isinstance(flag, Response) and flag.moment is not None:  # a standalone remark answers no moment
             flag.moment = stored_id[flag.moment]
         same = next((key for key, old in stored.items() if key not in kept and _same(old, flag)), None)
         if same is None:
@@ -66,9 +69,11 @@ def reannotate(encounter: str, events: Sequence[dict[str, Any]], classifier: Cla
 
 
 def follow_speakers(store: Store, hub: Hub, encounter: str, classifier: Classifier) -> list[Event]:
-    """Re-code the encounter's flags under its segments' current speakers (`reannotate`); the
-    changes are stored and sent to its viewers, and returned."""
-    changes = reannotate(encounter, store.latest_events(encounter), classifier)
+    """Re-code the encounter's flags under its segments' current speakers (`reannotate`), read in
+    its scenario's case as the live analysis reads them; the changes are stored and sent to its
+    viewers, and returned."""
+    case_context = case_context_of(scenario_or_none(store.encounter(encounter).scenario))
+    changes = reannotate(encounter, store.latest_events(encounter), classifier, case_context)
     for event, seq in zip(changes, store.add_events(changes)):
         hub.publish(encounter, {**event.to_dict(), "seq": seq})
     return changes

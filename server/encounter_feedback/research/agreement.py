@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from encounter_feedback.errors import UserError
@@ -240,3 +241,183 @@ def _checked(name: str, codes: list[Interval], path: Path, lines: list[int] | No
             )
         normalized.append(Interval(code.t0, code.t1, NONE if label in NEUTRAL else label))
     return TimedCodes(name, tuple(normalized), max((code.t1 for code in normalized), default=0.0))
+
+
+# -- responsiveness scores ------------------------------------------------------------------------
+
+SCORE_LABELS = list(range(-3, 4))
+
+
+@dataclass(frozen=True)
+class Score:
+    """One racial challenge's responsiveness score (-3..+3), by moment id and/or time."""
+
+    moment: str | None
+    t0: float | None
+    t1: float | None
+    score: int
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One side's responsiveness scores: the system's (moments' `responsiveness`) or a coder's."""
+
+    name: str
+    scores: tuple[Score, ...]
+
+
+@dataclass(frozen=True)
+class ScoreAgreement:
+    pairs: tuple[tuple[int, int], ...]
+    """(A's score, B's score) for each challenge both sides scored."""
+    only_a: int
+    only_b: int
+    """Challenges only one side scored (the system missed it, or the coder did not rate it)."""
+    exact: float | None
+    within_one: float | None
+    weighted_kappa: float | None
+    """Cohen's kappa with quadratic weights over the seven points (near misses count partly)."""
+    icc: float | None
+    """ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout and Fleiss)."""
+    spearman: float | None
+
+
+def is_score_file(spec: str) -> bool:
+    """A coder's CSV of responsiveness scores (a `score` column) rather than of labels."""
+    path = Path(spec)
+    if path.suffix.lower() != ".csv" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8", newline="") as file:
+        return "score" in (csv.DictReader(file).fieldnames or ())
+
+
+def load_scores(spec: str, store: Store) -> Scores:
+    """Scores from a coder's CSV (`moment,score` or `t0,t1,score`), or the system's from a stored
+    encounter or an exported events file (`FILE#ENCOUNTER` as for codes)."""
+    if is_score_file(spec):
+        return _scores_csv(Path(spec))
+    path, selector = Path(spec), None
+    if not path.is_file() and "#" in spec:
+        head, selector = spec.rsplit("#", 1)
+        path = Path(head)
+    if path.is_file() and path.suffix.lower() == ".jsonl":
+        events, name = _jsonl(path), str(path)
+    elif path.is_file():
+        raise AgreementError(
+            f"{path}: responsiveness scores come from a coder's CSV with a score column, or events.jsonl"
+        )
+    else:
+        try:
+            events, name = store.latest_events(spec), f"{spec} (system)"
+        except UnknownEncounter:
+            raise AgreementError(f"{spec}: no such file, and no encounter {spec!r} in {store.data_dir}") from None
+    encounters = sorted({e["encounter"] for e in events})
+    if selector is None and len(encounters) > 1:
+        raise AgreementError(f"{name} holds {len(encounters)} encounters; choose one as {name}#ENCOUNTER")
+    moments = [
+        e
+        for e in latest(events)
+        if e["type"] == "moment"
+        and e.get("responsiveness") is not None
+        and (selector is None or e["encounter"] == selector)
+    ]
+    return Scores(name, tuple(Score(m["id"], m["t0"], m["t1"], int(m["responsiveness"])) for m in moments))
+
+
+def _scores_csv(path: Path) -> Scores:
+    with path.open(encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        columns = set(reader.fieldnames or ())
+        if "moment" not in columns and not {"t0", "t1"} <= columns:
+            raise AgreementError(f"{path}: line 1: needs a score column and either moment or t0, t1")
+        scores = []
+        for number, row in enumerate(reader, start=2):
+            try:
+                score = int(row["score"])
+            except (TypeError, ValueError):
+                score = 99
+            if score not in SCORE_LABELS:
+                raise AgreementError(
+                    f"{path}: line {number}: score must be a whole number from -3 to 3, got {row['score']!r}"
+                )
+            t0, t1 = _seconds(path, number, row) if row.get("t0") not in (None, "") else (None, None)
+            scores.append(Score(row.get("moment") or None, t0, t1, score))
+    return Scores(str(path), tuple(scores))
+
+
+def pair_scores(a: Scores, b: Scores) -> tuple[list[tuple[int, int]], int, int]:
+    """Challenges both sides scored: matched by moment id, else by the largest time overlap (each once)."""
+    left, right = list(a.scores), list(b.scores)
+    pairs = []
+    for x in list(left):
+        match = next((y for y in right if x.moment and y.moment == x.moment), None)
+        if match is None:
+            overlaps = [(_overlap(x, y), n) for n, y in enumerate(right)]
+            best = max(overlaps, default=(0.0, -1))
+            match = right[best[1]] if best[0] > 0 else None
+        if match is not None:
+            pairs.append((x.score, match.score))
+            left.remove(x)
+            right.remove(match)
+    return pairs, len(left), len(right)
+
+
+def _overlap(x: Score, y: Score) -> float:
+    if x.t0 is None or x.t1 is None or y.t0 is None or y.t1 is None:
+        return 0.0
+    return max(0.0, min(x.t1, y.t1) - max(x.t0, y.t0))
+
+
+def score_agreement(pairs: list[tuple[int, int]], only_a: int = 0, only_b: int = 0) -> ScoreAgreement:
+    """Exact and within-one agreement, quadratic-weighted kappa, ICC(2,1) and Spearman's rho of paired scores."""
+    from scipy.stats import spearmanr
+
+    if not pairs:
+        return ScoreAgreement((), only_a, only_b, None, None, None, None, None)
+    a, b = (np.array(side, dtype=float) for side in zip(*pairs))
+    distinct = len(set(a) | set(b)) > 1
+    kappa = (
+        float(cohen_kappa_score(a.astype(int), b.astype(int), labels=SCORE_LABELS, weights="quadratic"))
+        if distinct
+        else None
+    )
+    rho = spearmanr(a, b).statistic if len(pairs) > 2 and a.std() and b.std() else None
+    return ScoreAgreement(
+        tuple(pairs),
+        only_a,
+        only_b,
+        float(np.mean(a == b)),
+        float(np.mean(np.abs(a - b) <= 1)),
+        kappa,
+        _icc(np.stack([a, b], axis=1)),
+        None if rho is None else float(rho),
+    )
+
+
+def _icc(x: np.ndarray) -> float | None:
+    """ICC(2,1) of n targets (rows) by k raters (columns)."""
+    n, k = x.shape
+    if n < 2:
+        return None
+    grand = x.mean()
+    ssr = k * ((x.mean(axis=1) - grand) ** 2).sum()
+    ssc = n * ((x.mean(axis=0) - grand) ** 2).sum()
+    sse = ((x - grand) ** 2).sum() - ssr - ssc
+    msr, msc, mse = ssr / (n - 1), ssc / (k - 1), sse / ((n - 1) * (k - 1))
+    denominator = msr + (k - 1) * mse + k * (msc - mse) / n
+    return float((msr - mse) / denominator) if denominator else None
+
+
+def format_score_agreement(a: Scores, b: Scores, result: ScoreAgreement) -> str:
+    def figure(value: float | None, percent: bool = False) -> str:
+        return "undefined" if value is None else f"{100 * value:.1f}%" if percent else f"{value:.3f}"
+
+    return "\n".join(
+        [
+            f"responsiveness scores (-3..+3): A = {a.name}, B = {b.name}",
+            f"  challenges scored by both {len(result.pairs)}; only A {result.only_a}, only B {result.only_b}",
+            f"  exact agreement {figure(result.exact, True)}, within one point {figure(result.within_one, True)}",
+            f"  weighted kappa (quadratic) {figure(result.weighted_kappa)}, ICC(2,1) {figure(result.icc)}, "
+            f"Spearman's rho {figure(result.spearman)}",
+        ]
+    )

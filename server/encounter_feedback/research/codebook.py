@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
+from encounter_feedback.analysis.responsiveness import ANCHORS
 from encounter_feedback.taxonomy import (
     ASSESSMENT_RATINGS,
     MICROAGGRESSIONS,
@@ -53,7 +54,10 @@ EVENT_COLUMNS = {
     "t1": ("end on the encounter audio clock", "s"),
     "label": ("moment or response label (see the label sections), or a note's corrected label", ""),
     "group": ("response group: microaggression | responsive | neutral", ""),
-    "confidence": ("classifier probability of the label", "probability 0-1"),
+    "confidence": (
+        "calibrated probability that the code is right: of codes given 0.8, about 8 in 10 were right on held-out text",
+        "probability 0-1",
+    ),
     "text": (
         "segment: the words recognised; moment/response: the turn quoted (its segments' latest revision); "
         "note: the faculty note; assessment: the objective or checklist item rated",
@@ -61,11 +65,22 @@ EVENT_COLUMNS = {
     ),
     "segment": ("id of the (last) segment the moment or response was coded on", ""),
     "segments": ("ids of all segments of the turn, space-separated", ""),
-    "moment": ("response: id of the moment it answers", ""),
+    "moment": ("response: id of the moment it answers (empty: a standalone microaggression)", ""),
     "latency": (
         "response: from the moment's end to the reply's start, on the latest transcript "
         "(negative: started before the patient finished)",
         "s",
+    ),
+    "relation": (
+        "response: immediate (the provider's first turn after the moment), later (a later turn in the "
+        "moment's window, coded when it earns a label) or standalone (no moment before it: the turn is "
+        "itself a microaggression)",
+        "",
+    ),
+    "challenge": ("moment: index (0 = first) of the scenario's scripted challenge whose cue line it says", ""),
+    "responsiveness": (
+        "moment: the seed study's responsiveness score of the provider's replies (see the responsiveness section)",
+        "-3 to +3",
     ),
     "kind": ("cue kind (see the cue section)", ""),
     "value": ("cue value", "the row's unit column"),
@@ -113,6 +128,9 @@ CHALLENGE_COLUMNS = {
     "group": ("response group", ""),
     "latency": ("from the moment's end to the reply's start (the events' response latency)", "s"),
     "reply": ("the provider's reply as transcribed", ""),
+    "confidence": ("calibrated probability that the detected moment's label is right", "probability 0-1"),
+    "later_replies": ("later coded turns in the moment's window: 'label (group, t0 s)', separated by ' | '", ""),
+    "responsiveness": ("the system's responsiveness score for the challenge (empty: no reply)", "-3 to +3"),
     "interrupted_disclosure": ("times the provider interrupted the patient's moment turn", "count"),
     "reply_speech_rate_z": ("the reply's speech rate against the provider's own utterances", "z-score"),
     "reply_pitch_z": ("the reply's mean F0 against the provider's own utterances", "z-score"),
@@ -172,7 +190,8 @@ TIERS = {
     "provider": "provider speech, one interval per utterance (text)",
     "unknown": "speech of a mixed track (who spoke is unknown)",
     "moments": "racially charged patient turns (moment label)",
-    "responses": "the provider's reply to each moment (response label; 'neutral' when none)",
+    "responses": "coded provider turns: each moment's immediate reply ('neutral' when none), later replies "
+    "and standalone microaggressions (response label)",
     "cues": "prosodic and turn-taking cues ('kind value unit')",
     "notes": "faculty notes ('author: text', with a judgement on another event if any)",
     "NAME 2, NAME 3, ...": "overlapping intervals of tier NAME (both tools forbid overlaps within a tier)",
@@ -211,6 +230,7 @@ def codebook_csv(blind: bool) -> str:
         for kind, ratings in ASSESSMENT_RATINGS.items()
         for rating, text in ratings.items()
     ]
+    rows += [("responsiveness", f"{score:+d}", "", anchor, "") for score, anchor in ANCHORS.items()]
     rows.append(
         (
             "blinding",

@@ -1,9 +1,24 @@
-"""How good the classifier is: metrics on a labelled split, and false alarms on real clinical talk.
+"""How good the classifier is: metrics on a labelled set, and false alarms on real clinical talk.
 
-False alarms are counted over the patient turns of real clinical dialogue in which essentially
-no racially charged moment occurs (ACI-Bench and MTS-Dialog, `../shared/data/clinical-transcripts`),
-and expressed per hour of talk at 150 words a minute, so the figure says how often faculty
-would see a wrong flag. `encounter train --compare` and `encounter bench moments` both use it.
+A labelled set (a corpus split, or a set written outside the project) is scored on:
+
+- **moments**, per case: a patient item is read in each case it has a label for
+  (`Item.moment_in`); in a race-themed case with the scripted cue lines of its scenario, if
+  it names one. Detection (moment vs none), labels, and how well the confidence of what is
+  flagged matches how often it is right (expected calibration error, ECE);
+- **responses**: each provider item as `encounter classify` codes it: its context read as a
+  patient turn in the item's case, the item coded as the first reply when that is a moment and
+  screened for a microaggression of its own when not (labels and groups);
+- **standalone**: provider items whose context is not a moment (`category` `standalone`),
+  screened as the live annotator screens such turns: is it a microaggression of its own?
+- **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... (patient items
+  with another `category`) flagged as racially charged moments.
+
+False alarms are counted over the turns of real clinical dialogue in which essentially no
+racially charged moment occurs (`../shared/data/clinical-transcripts`), per hour of the
+speaker's talk at 150 words a minute, so the figure says how often faculty would see a wrong
+flag. MTS-Dialog's training set gives the training negatives, its other sets the dev false
+alarms thresholds are chosen on, and ACI-Bench, never trained or tuned on, the reported figure.
 """
 
 from __future__ import annotations
@@ -11,6 +26,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +34,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from encounter_feedback.analysis.classifier import NONE, Classifier
-from encounter_feedback.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
+from encounter_feedback.analysis.classifier import GENERAL, NONE, CaseContext, Classifier, Coding, case_context_of
+from encounter_feedback.scenarios import find_scenario
+from encounter_feedback.taxonomy import CASES, GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 from encounter_feedback.training.corpus import Item
+
+NOT_BIAS = ("standalone",)
+"""Categories that are not accounts of non-racial bias."""
 
 
 def label_name(value: str | None) -> str:
@@ -28,25 +48,86 @@ def label_name(value: str | None) -> str:
     return NONE if value is None else value
 
 
+def case_items(items: Iterable[Item], case: str) -> list[tuple[Item, str]]:
+    """The patient items that say what they are in `case`, with that label (`none` for None)."""
+    out = []
+    for item in items:
+        if item.speaker == "patient":
+            applies, label = item.moment_in(case)
+            if applies:
+                out.append((item, label_name(label)))
+    return out
+
+
+def code_moments(classifier: Classifier, items: list[Item], case: str) -> list[tuple[str, float]]:
+    """(label, confidence) per item read in `case`; in a race-themed case an item naming a scenario
+    is read with that scenario's scripted cues."""
+    contexts: dict[str | None, CaseContext] = {None: CaseContext(case)}
+    if case == "race_themed":
+        for scenario in {i.scenario for i in items if i.scenario}:
+            contexts[scenario] = case_context_of(find_scenario(scenario))
+    out: list[tuple[str, float] | None] = [None] * len(items)
+    for key, context in contexts.items():
+        indices = [n for n, i in enumerate(items) if (i.scenario if case == "race_themed" else None) == key]
+        codes = classifier.code_patient_turns([items[n].text for n in indices], context)
+        for n, code in zip(indices, codes):
+            out[n] = (label_name(code.moment), code.confidence)
+    return [o for o in out if o is not None]
+
+
 def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
-    """Held-out metrics: moment detection, moment labels, response labels and groups, calibration."""
-    patients = [i for i in items if i.speaker == "patient"]
+    """Moments per case, responses, standalone screening and non-racial bias (see the module doc)."""
+    metrics: dict[str, Any] = {"items": {"patient": 0, "provider": 0}}
+    for item in items:
+        metrics["items"][item.speaker] += 1
+    metrics["moments"] = {}
+    for case in CASES:
+        pairs = case_items(items, case)
+        if pairs:
+            coded = code_moments(classifier, [i for i, _ in pairs], case)
+            metrics["moments"][case] = _moment_metrics([t for _, t in pairs], coded)
     providers = [i for i in items if i.speaker == "provider"]
-    moments = classifier.code_patient_turns([i.text for i in patients])
-    responses = classifier.code_replies([i.text for i in providers], [i.context for i in providers])
-    truth_m = [label_name(i.moment) for i in patients]
-    pred_m = [label_name(c.moment) for c in moments]
-    truth_r = [label_name(i.response) for i in providers]
-    pred_r = [label_name(c.response) for c in responses]
-    detected = [label != NONE for label in pred_m]
-    p_moment = classifier.moment_probability([i.text for i in patients])
+    if providers:
+        codes = code_provider_items(classifier, providers)
+        truth = [label_name(i.response) for i in providers]
+        predicted = [label_name(c.response) for c in codes]
+        metrics["response_labels"] = per_label(truth, predicted, (NONE, *RESPONSE_LABELS))
+        metrics["response_groups"] = per_label([_group(t) for t in truth], [_group(p) for p in predicted], GROUPS)
+    standalone = [i for i in providers if i.category == "standalone"]
+    if standalone:
+        codes = classifier.code_replies([i.text for i in standalone], [i.context for i in standalone], "standalone")
+        metrics["standalone"] = binary(
+            [i.response is not None for i in standalone], [c.response is not None for c in codes]
+        )
+    bias = [i for i in items if i.speaker == "patient" and i.category and i.category not in NOT_BIAS]
+    if bias:
+        metrics["nonracial_bias_flagged"] = {
+            case: round(float(np.mean([label != NONE for label, _ in code_moments(classifier, bias, case)])), 4)
+            for case in CASES
+        }
+        metrics["nonracial_bias_items"] = len(bias)
+    return metrics
+
+
+def code_provider_items(classifier: Classifier, items: list[Item]) -> list[Coding]:
+    """Each provider item coded after its context, read in the item's case (general when it names none)."""
+    out: dict[int, Coding] = {}
+    for case in CASES:
+        indices = [n for n, i in enumerate(items) if (i.case or "general") == case]
+        codes = classifier.code_provider_turns(
+            [items[n].text for n in indices], [items[n].context for n in indices], CaseContext(case)
+        )
+        out.update(zip(indices, codes))
+    return [out[n] for n in range(len(items))]
+
+
+def _moment_metrics(truth: list[str], coded: list[tuple[str, float]]) -> dict[str, Any]:
+    predicted = [label for label, _ in coded]
+    flagged = [(label, confidence, label == t) for (label, confidence), t in zip(coded, truth) if label != NONE]
     return {
-        "items": {"patient": len(patients), "provider": len(providers)},
-        "moment_detection": _binary([t != NONE for t in truth_m], detected),
-        "moment_labels": _perlabel_name(truth_m, pred_m, (NONE, *MOMENT_LABELS)),
-        "moment_brier": round(float(np.mean((p_moment - np.array([t != NONE for t in truth_m])) ** 2)), 4),
-        "response_labels": _perlabel_name(truth_r, pred_r, (NONE, *RESPONSE_LABELS)),
-        "response_groups": _perlabel_name([_group(t) for t in truth_r], [_group(p) for p in pred_r], GROUPS),
+        "detection": binary([t != NONE for t in truth], [p != NONE for p in predicted]),
+        "labels": per_label(truth, predicted, (NONE, *MOMENT_LABELS)),
+        "flag_ece": expected_calibration_error([c for _, c, _ in flagged], [ok for _, _, ok in flagged]),
     }
 
 
@@ -54,7 +135,7 @@ def _group(label: str) -> str:
     return group_of(None if label == NONE else label)
 
 
-def _binary(truth: list[bool], predicted: list[bool]) -> dict[str, float]:
+def binary(truth: list[bool], predicted: list[bool]) -> dict[str, float]:
     p, r, f, _ = precision_recall_fscore_support(truth, predicted, average="binary", zero_division=0)
     return {
         "precision": round(float(p), 4),
@@ -64,7 +145,9 @@ def _binary(truth: list[bool], predicted: list[bool]) -> dict[str, float]:
     }
 
 
-def _perlabel_name(truth: list[str], predicted: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
+def per_label(truth: list[str], predicted: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
+    """Per-label P/R/F1; macro-F1 over the labels that occur in the truth (a set written outside the
+    project need not cover every label)."""
     p, r, f, n = precision_recall_fscore_support(truth, predicted, labels=list(labels), zero_division=0)
     per = {
         label: {
@@ -75,48 +158,89 @@ def _perlabel_name(truth: list[str], predicted: list[str], labels: tuple[str, ..
         }
         for i, label in enumerate(labels)
     }
+    present = [f[i] for i in range(len(labels)) if n[i] > 0]
     accuracy = float(np.mean([a == b for a, b in zip(truth, predicted)])) if truth else 0.0
-    return {"macro_f1": round(float(np.mean(f)), 4), "accuracy": round(accuracy, 4), "labels": per}
+    return {
+        "macro_f1": round(float(np.mean(present)) if present else 0.0, 4),
+        "accuracy": round(accuracy, 4),
+        "labels": per,
+    }
 
+
+def expected_calibration_error(confidence: list[float], correct: list[bool], bins: int = 10) -> float | None:
+    """Mean |confidence - accuracy| over equal-width confidence bins, weighted by their size."""
+    if not confidence:
+        return None
+    c, ok = np.array(confidence), np.array(correct, dtype=float)
+    index = np.minimum((c * bins).astype(int), bins - 1)
+    gaps = [
+        abs(c[index == b].mean() - ok[index == b].mean()) * (index == b).sum()
+        for b in range(bins)
+        if (index == b).any()
+    ]
+    return round(float(sum(gaps) / len(c)), 4)
+
+
+# -- real clinical dialogue ----------------------------------------------------------------------
 
 WORDS_PER_MINUTE = 150
 _SPEAKER = re.compile(r"^\s*(?:\[(?P<tag>[a-z_ ]+)\]|(?P<name>[A-Za-z_ ]+):)\s*(?P<text>.*)$")
+SPEAKERS = {"patient": "patient", "doctor": "provider"}
+"""Speaker tags of the two corpora (ACI-Bench `[doctor]`, MTS-Dialog `Doctor:`); others (family) are skipped."""
 
 
 @dataclass(frozen=True)
 class Turn:
     source: str
+    speaker: str
     text: str
+    context: str | None
+    """The turn before it in the dialogue (anyone's), or None at the start."""
 
 
-def patient_turns(directory: Path) -> list[Turn]:
-    """Patient turns of every dialogue in the CSV files under `directory` (a `dialogue` column),
-    in ACI-Bench (`[patient] ...`) or MTS-Dialog (`Patient: ...`) form; repeated dialogues once."""
+def clinical_files(directory: Path) -> dict[str, list[Path]]:
+    """The dialogue CSVs by use: `mts_train` (training negatives), `mts_dev` (dev false alarms) and
+    `aci` (reported false alarms, never trained or tuned on)."""
+    mts = sorted(directory.glob("mts-dialog/**/*.csv"))
+    return {
+        "mts_train": [p for p in mts if "TrainingSet" in p.name],
+        "mts_dev": [p for p in mts if "TrainingSet" not in p.name],
+        "aci": sorted(directory.glob("aci-bench/**/*.csv")),
+    }
+
+
+def dialogue_turns(paths: list[Path]) -> list[Turn]:
+    """Every patient and doctor turn of every dialogue in the CSVs (a `dialogue` column), in ACI-Bench
+    (`[patient] ...`) or MTS-Dialog (`Patient: ...`) form; repeated dialogues once."""
     csv.field_size_limit(sys.maxsize)
     turns: list[Turn] = []
     seen: set[str] = set()
-    for path in sorted(directory.rglob("*.csv")):
+    for path in paths:
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 dialogue = row.get("dialogue")
                 if not dialogue or dialogue in seen:
                     continue
                 seen.add(dialogue)
-                turns += [Turn(path.name, text) for text in _patient_lines(dialogue)]
+                turns += _turns(path.name, dialogue)
     return turns
 
 
-def _patient_lines(dialogue: str) -> list[str]:
-    """The patient's turns; a line without a speaker continues the turn before it."""
-    turns: list[tuple[str, str]] = []
+def _turns(source: str, dialogue: str) -> list[Turn]:
+    """A line without a speaker continues the turn before it."""
+    lines: list[tuple[str, str]] = []
     for line in dialogue.splitlines():
         match = _SPEAKER.match(line)
         if match:
-            speaker = (match["tag"] or match["name"]).strip().lower()
-            turns.append((speaker, match["text"]))
-        elif turns and line.strip():
-            turns[-1] = (turns[-1][0], turns[-1][1] + " " + line.strip())
-    return [text.strip() for speaker, text in turns if speaker == "patient" and text.strip()]
+            lines.append(((match["tag"] or match["name"]).strip().lower(), match["text"]))
+        elif lines and line.strip():
+            lines[-1] = (lines[-1][0], lines[-1][1] + " " + line.strip())
+    out = []
+    for n, (speaker, text) in enumerate(lines):
+        if speaker in SPEAKERS and text.strip():
+            context = lines[n - 1][1].strip() if n else None
+            out.append(Turn(source, SPEAKERS[speaker], text.strip(), context or None))
+    return out
 
 
 @dataclass(frozen=True)
@@ -133,35 +257,99 @@ class FalseAlarms:
     def per_hour(self) -> float:
         return len(self.flagged) / self.hours if self.words else 0.0
 
+    def summary(self) -> dict[str, float]:
+        return {
+            "flags": len(self.flagged),
+            "turns": self.turns,
+            "hours": round(self.hours, 2),
+            "per_hour": round(self.per_hour, 3),
+        }
 
-def false_alarms(classifier: Classifier, turns: list[Turn]) -> FalseAlarms:
-    codes = classifier.code_patient_turns([t.text for t in turns])
-    flagged = [(turn, code.moment, code.confidence) for turn, code in zip(turns, codes) if code.moment is not None]
-    return FalseAlarms(len(turns), sum(len(t.text.split()) for t in turns), flagged)
+
+def false_alarms(classifier: Classifier, turns: list[Turn], case_context: CaseContext = GENERAL) -> FalseAlarms:
+    """Patient turns flagged as moments."""
+    patients = [t for t in turns if t.speaker == "patient"]
+    codes = classifier.code_patient_turns([t.text for t in patients], case_context)
+    flagged = [(turn, code.moment, code.confidence) for turn, code in zip(patients, codes) if code.moment is not None]
+    return FalseAlarms(len(patients), sum(len(t.text.split()) for t in patients), flagged)
 
 
-def format_metrics(metrics: dict[str, Any]) -> str:
-    """Held-out metrics as a readable table."""
-    d = metrics["moment_detection"]
-    alarms = metrics.get("false_alarms_per_hour")
-    lines = [] if alarms is None else [f"false alarms on clinical dialogue: {alarms:.2f} per hour"]
-    lines += [
-        f"held-out: {metrics['items']['patient']} patient and {metrics['items']['provider']} provider items",
-        f"moment detection (moment vs none): P {d['precision']:.3f}  R {d['recall']:.3f}  F1 {d['f1']:.3f}"
-        f"  (Brier {metrics['moment_brier']:.3f})",
-        f"moment labels: macro-F1 {metrics['moment_labels']['macro_f1']:.3f}"
-        f"  accuracy {metrics['moment_labels']['accuracy']:.3f}",
-        f"response groups: macro-F1 {metrics['response_groups']['macro_f1']:.3f}"
-        f"  accuracy {metrics['response_groups']['accuracy']:.3f}",
-        f"response labels: macro-F1 {metrics['response_labels']['macro_f1']:.3f}"
-        f"  accuracy {metrics['response_labels']['accuracy']:.3f}",
-        "",
-        f"{'label':28s} {'P':>6s} {'R':>6s} {'F1':>6s} {'n':>5s}",
-    ]
-    for table in ("moment_labels", "response_groups", "response_labels"):
-        for label, row in metrics[table]["labels"].items():
+def provider_false_alarms(classifier: Classifier, turns: list[Turn]) -> FalseAlarms:
+    """Provider turns screened as standalone microaggressions (no moment precedes them in ordinary talk)."""
+    providers = [t for t in turns if t.speaker == "provider"]
+    codes = classifier.code_replies([t.text for t in providers], [t.context for t in providers], "standalone")
+    flagged = [(t, c.response, c.confidence) for t, c in zip(providers, codes) if c.response is not None]
+    return FalseAlarms(len(providers), sum(len(t.text.split()) for t in providers), flagged)
+
+
+def format_metrics(metrics: dict[str, Any], title: str = "") -> str:
+    """Metrics of one set as a readable block."""
+    lines = [f"{title}: {metrics['items']['patient']} patient and {metrics['items']['provider']} provider items"]
+    for case, m in metrics.get("moments", {}).items():
+        d = m["detection"]
+        ece = "n/a" if m["flag_ece"] is None else f"{m['flag_ece']:.3f}"
+        lines.append(
+            f"  moments ({case}, {d['support']} moments): P {d['precision']:.3f}  R {d['recall']:.3f}  F1 {d['f1']:.3f}"
+            f"  | labels macro-F1 {m['labels']['macro_f1']:.3f}  | confidence ECE {ece}"
+        )
+    if "response_groups" in metrics:
+        g, r = metrics["response_groups"], metrics["response_labels"]
+        lines.append(
+            f"  responses: groups macro-F1 {g['macro_f1']:.3f} accuracy {g['accuracy']:.3f}"
+            f"  | labels macro-F1 {r['macro_f1']:.3f} accuracy {r['accuracy']:.3f}"
+        )
+    if "standalone" in metrics:
+        s = metrics["standalone"]
+        lines.append(
+            f"  standalone microaggressions ({s['support']}): "
+            f"P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}"
+        )
+    if "nonracial_bias_flagged" in metrics:
+        rates = metrics["nonracial_bias_flagged"]
+        lines.append(
+            f"  non-racial bias accounts flagged ({metrics['nonracial_bias_items']}): "
+            + ", ".join(f"{case} {100 * rate:.1f}%" for case, rate in rates.items())
+        )
+    return "\n".join(lines)
+
+
+def format_labels(metrics: dict[str, Any]) -> str:
+    """Per-label tables of one set."""
+    lines = [f"{'label':28s} {'P':>6s} {'R':>6s} {'F1':>6s} {'n':>5s}"]
+    tables = [m["labels"] for m in metrics.get("moments", {}).values()][:1]
+    tables += [metrics[k] for k in ("response_groups", "response_labels") if k in metrics]
+    for table in tables:
+        for label, row in table["labels"].items():
             lines.append(
                 f"{label:28s} {row['precision']:6.3f} {row['recall']:6.3f} {row['f1']:6.3f} {row['support']:5d}"
             )
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def assess(classifier: Classifier, sets: dict[str, list[Item]], dialogue: dict[str, list[Turn]]) -> dict[str, Any]:
+    """`evaluate` on each labelled set, and false alarms on each set of clinical dialogue: patient turns
+    read in a general and in a race-themed case (no cues), provider turns screened as standalone."""
+    out: dict[str, Any] = {"sets": {name: evaluate(classifier, items) for name, items in sets.items()}}
+    out["false_alarms"] = {
+        name: {
+            "general": false_alarms(classifier, turns).summary(),
+            "race_themed": false_alarms(classifier, turns, CaseContext("race_themed")).summary(),
+            "provider_standalone": provider_false_alarms(classifier, turns).summary(),
+        }
+        for name, turns in dialogue.items()
+    }
+    return out
+
+
+def format_assessment(assessment: dict[str, Any]) -> str:
+    lines = [format_metrics(metrics, name) for name, metrics in assessment["sets"].items()]
+    for name, rates in assessment["false_alarms"].items():
+        g, r, p = rates["general"], rates["race_themed"], rates["provider_standalone"]
+        lines.append(
+            f"false alarms on {name} ({g['turns']} patient turns, {g['hours']} h; "
+            f"{p['turns']} provider turns, {p['hours']} h): "
+            f"general {g['per_hour']:.2f}/h ({g['flags']}), race-themed {r['per_hour']:.2f}/h ({r['flags']}), "
+            f"standalone provider codes {p['per_hour']:.2f}/h ({p['flags']})"
+        )
+    return "\n".join(lines)

@@ -1,176 +1,148 @@
-"""`encounter train`: build `models/classifier.joblib` from the corpus, deterministically, and test it.
+"""`encounter train`: build the classifier in `models/` from the corpus, deterministically.
 
-Everything is seeded and single-threaded, so the same corpus gives the same models and the
-same metrics on any machine; the artifact records the corpus hash and the held-out metrics,
-and a test checks both against the corpus in the repository.
+    corpus train split (+ a seeded sample of MTS-Dialog training turns as negatives)
+      -> fine-tune all-MiniLM-L6-v2's top layers and three heads (training/finetune.py, PyTorch)
+      -> export to ONNX, weights quantized to 8 bits (models/classifier.onnx; the stock model
+         as models/sentences.onnx for scripted cue lines; models/tokenizer.json)
+      -> settings chosen on the dev split (training/calibrate.py) -> models/classifier.json
+      -> reported: dev, held-out test, the sets written outside the project (models/eval/),
+         false alarms on clinical dialogue the model did not train on
 
-Feature choice (`encounter train --compare` prints the table behind it): word n-grams miss
-paraphrases and ASR spellings; character n-grams (within word boundaries) catch word pieces
-such as "discriminat", "racis" or "tuskeg" however they are inflected or misheard. Both are
-kept: the union scored best on held-out items.
+`encounter train --compare` trains the previous model family (TF-IDF and logistic regression,
+training/baseline.py) on the same examples, chooses its settings the same way, and prints both
+side by side; the encoder ships because it reads replies as pairs and generalizes to text
+written outside the project (the model card has the figures).
 """
 
 from __future__ import annotations
 
+import hashlib
 import platform
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
-
 from encounter_feedback.analysis.classifier import (
-    MOMENT,
-    NONE,
+    MODELS_DIR,
     Classifier,
-    could_be_moment,
-    detector_probability,
-    normalize_text,
-    response_features,
+    EncoderModel,
+    SentenceEmbeddings,
+    TurnModel,
 )
-from encounter_feedback.training.corpus import Item, corpus_hash, load_split
-from encounter_feedback.training.evaluate import evaluate, false_alarms, label_name, patient_turns
+from encounter_feedback.training.calibrate import DevData, choose_settings
+from encounter_feedback.training.corpus import corpus_hash, external_sets, load_split
+from encounter_feedback.training.evaluate import Turn, assess, clinical_files, dialogue_turns
+from encounter_feedback.training.examples import Example, from_items, from_turns, sample_negatives, thin_negatives
 
-FEATURES = ("word", "char", "word+char", "emb", "word+char+emb")
-DEFAULT_FEATURES = "word+char"
-C = 10.0
-"""Inverse regularization of both logistic regressions (from a grid 1-100 scored on training folds)."""
-THRESHOLDS = {"explicit": 0.3, "implicit": 0.9}
-"""P(moment) a turn must reach to be flagged, by how it refers to race (analysis/race_reference.py).
-An explicit reference ("because I'm Black", "Tuskegee") already says race is in play, so modest
-evidence that the turn is about treatment, trust or a challenge suffices; an implicit cue
-("why would you assume that", "my name") is common in ordinary talk, so the detector must be sure."""
-CANDIDATE_WEIGHT = 3.0
-"""Training weight of patient turns that could be moments (`could_be_moment`) against the rest.
-The detector only ever decides on such turns; weighting them spends the model on the distinction
-it actually makes (a disclosure vs a neutral demographic or a colour word) while it still learns
-what ordinary talk sounds like from the rest. Held-out F1 0.90 -> 0.92 at the same false alarms."""
 SEED = 0
-
-
-def text_features(kind: str = DEFAULT_FEATURES) -> FeatureUnion:
-    """TF-IDF of word 1-2-grams and/or character 2-5-grams inside word boundaries, and/or
-    sentence embeddings (`emb`, for `--compare` only: analysis/embeddings.py)."""
-    parts = []
-    if "word" in kind:
-        parts.append(("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)))
-    if "char" in kind:
-        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)))
-    if "emb" in kind:
-        from encounter_feedback.analysis.embeddings import EmbeddingFeatures
-
-        parts.append(("emb", EmbeddingFeatures()))
-    return FeatureUnion(parts)
-
-
-def calibrated_logistic(balanced: bool = True) -> CalibratedClassifierCV:
-    """Logistic regression, sigmoid-calibrated on 5 seeded folds.
-
-    `ensemble=False`: one regression fitted on all the data, calibrated on the folds' held-out
-    predictions: a fifth of the size and time of averaging five, at the same accuracy.
-    `balanced` weighs classes equally (labels of similar importance); the moment detector is
-    not balanced, so its probabilities keep the corpus's odds of a moment.
-    """
-    model = LogisticRegression(C=C, class_weight="balanced" if balanced else None, max_iter=5000)
-    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
-    return CalibratedClassifierCV(model, method="sigmoid", cv=folds, ensemble=False)
-
-
-def fit_detector(items: list[Item], features: str) -> Pipeline:
-    """Moment vs none on patient items (not balanced: its probabilities keep the corpus's odds),
-    turns that could be moments weighted up (`CANDIDATE_WEIGHT`)."""
-    texts = [normalize_text(i.text) for i in items]
-    weights = np.array([CANDIDATE_WEIGHT if could_be_moment(t) else 1.0 for t in texts])
-    pipeline = make_pipeline(text_features(features), calibrated_logistic(balanced=False))
-    return pipeline.fit(
-        texts, [MOMENT if i.moment else NONE for i in items], calibratedclassifiercv__sample_weight=weights
-    )
-
-
-def fit_labeler(items: list[Item], features: str) -> Pipeline:
-    """Which of the five labels, on the patient moments only."""
-    moments = [i for i in items if i.moment]
-    pipeline = make_pipeline(text_features(features), calibrated_logistic())
-    return pipeline.fit([normalize_text(i.text) for i in moments], [i.moment for i in moments])
-
-
-def fit_response_model(items: list[Item], detector: Pipeline, features: str) -> tuple[FeatureUnion, Any]:
-    """Reply features and the response model on provider items, each read after its context."""
-    vectorizer = text_features(features)
-    x = vectorizer.fit_transform([normalize_text(i.text) for i in items])
-    m = detector_probability(detector, [normalize_text(i.context or "") for i in items])
-    model = calibrated_logistic().fit(response_features(x, m), [label_name(i.response) for i in items])
-    return vectorizer, model
-
-
-def train(items: list[Item], features: str = DEFAULT_FEATURES) -> Classifier:
-    """Both models from training items (patient items teach moments, provider items responses)."""
-    patients = [i for i in items if i.speaker == "patient"]
-    providers = [i for i in items if i.speaker == "provider"]
-    detector = fit_detector(patients, features)
-    vectorizer, response_model = fit_response_model(providers, detector, features)
-    return Classifier(
-        detector, fit_labeler(patients, features), vectorizer, response_model, dict(THRESHOLDS), {"features": features}
-    )
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Built:
-    classifier: Classifier
-    metrics: dict[str, Any]
+class Data:
+    """Everything training and its report read."""
+
+    examples: list[Example]
+    negatives: list[Turn]
+    dev: DevData
+    sets: dict[str, list]
+    """dev, test and the external sets, by name."""
+    dialogue: dict[str, list[Turn]]
+    """Clinical dialogue the model did not train on: `mts_dev` (thresholds) and `aci` (reported)."""
 
 
-def build(features: str = DEFAULT_FEATURES, progress: Callable[[str], None] = lambda _: None) -> Built:
-    """Train on the train split, test on the held-out split, record both in the classifier's info."""
+def load_data(transcripts: Path | None, progress: Progress) -> Data:
+    progress("loading the corpus and the clinical dialogue")
+    train, dev, test = load_split("train"), load_split("dev"), load_split("test")
+    files = clinical_files(transcripts) if transcripts is not None else {}
+    negatives = sample_negatives(dialogue_turns(files["mts_train"]), SEED) if files else []
+    dialogue = {name: dialogue_turns(files[name]) for name in ("mts_dev", "aci")} if files else {}
+    return Data(
+        thin_negatives(from_items(train) + from_turns(negatives), SEED),
+        negatives,
+        DevData(dev, dialogue.get("mts_dev", [])),
+        {"dev": dev, "test": test, **{f"external:{k}": v for k, v in external_sets().items()}},
+        dialogue,
+    )
+
+
+def finish(model: TurnModel, sentences: SentenceEmbeddings, data: Data, progress: Progress) -> Classifier:
+    """Settings chosen on dev, then every set assessed; the classifier's info holds it all."""
+    progress("choosing thresholds and calibration on the dev split")
+    settings = choose_settings(model, sentences, data.dev)
+    classifier = Classifier(model, settings, sentences)
+    progress("assessing on dev, held-out, external sets and clinical dialogue")
+    settings.info["assessment"] = assess(classifier, data.sets, data.dialogue)
+    return classifier
+
+
+def build(
+    out_dir: Path = MODELS_DIR, transcripts: Path | None = None, progress: Progress = lambda _: None
+) -> Classifier:
+    """Train, export, choose settings, assess, and write the classifier into `out_dir`."""
+    import numpy
+    import onnxruntime
     import sklearn
+    import torch
 
-    progress("loading the corpus")
-    train_items, test_items = load_split("train"), load_split("test")
-    progress(f"training on {len(train_items)} items")
-    classifier = train(train_items, features)
-    progress(f"testing on {len(test_items)} held-out items")
-    metrics = evaluate(classifier, test_items)
-    classifier.info = {
-        "features": features,
-        "corpus_sha256": corpus_hash(),
-        "train_items": len(train_items),
-        "test_items": len(test_items),
-        "thresholds": classifier.thresholds,
-        "metrics": metrics,
-        "sklearn": sklearn.__version__,
-        "python": platform.python_version(),
-    }
-    return Built(classifier, metrics)
+    from encounter_feedback.training.finetune import (
+        FinetuneConfig,
+        copy_tokenizer,
+        export_onnx,
+        export_sentence_encoder,
+        finetune,
+    )
+
+    data = load_data(transcripts, progress)
+    config = FinetuneConfig(seed=SEED)
+    progress(f"fine-tuning on {len(data.examples)} examples")
+    start = time.perf_counter()
+    model = finetune(data.examples, config, progress)
+    seconds = time.perf_counter() - start
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copy_tokenizer(out_dir / "tokenizer.json")
+    export_onnx(model, out_dir / "classifier.onnx", ("general", "race_themed", "response"))
+    if not (out_dir / "sentences.onnx").is_file():
+        export_sentence_encoder(out_dir / "sentences.onnx")
+    classifier = finish(EncoderModel(out_dir, threads=2), SentenceEmbeddings(out_dir), data, progress)
+    classifier.settings.info.update(
+        {
+            "model": "all-MiniLM-L6-v2 fine-tuned (top layers and heads), ONNX, int8 per-channel weights",
+            "finetune": asdict(config),
+            "finetune_seconds": round(seconds),
+            "corpus_sha256": corpus_hash(),
+            "examples": len(data.examples),
+            "clinical_negatives": {
+                "source": "MTS-Dialog training set (CC BY 4.0; Ben Abacha et al., EACL 2023)",
+                "turns": len(data.negatives),
+                "sha256": hashlib.sha256("\n".join(t.text for t in data.negatives).encode()).hexdigest(),
+            },
+            "sizes_mb": {p.name: round(p.stat().st_size / 1e6, 1) for p in sorted(out_dir.glob("*.onnx"))},
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "onnxruntime": onnxruntime.__version__,
+                "numpy": numpy.__version__,
+                "sklearn": sklearn.__version__,
+            },
+        }
+    )
+    classifier.settings.save(out_dir / "classifier.json")
+    return classifier
 
 
-def compare(
-    transcripts: Path | None = None, progress: Callable[[str], None] = lambda _: None
-) -> list[tuple[str, dict[str, Any]]]:
-    """Held-out metrics of each feature set, and false alarms per hour on `transcripts` (clinical
-    dialogue CSVs) when given, for the model card. Embedding sets are skipped, with a message,
-    where the embedding model is not installed."""
-    from encounter_feedback.analysis.embeddings import EmbeddingError, model_dir
+def compare(transcripts: Path | None, progress: Progress = lambda _: None) -> dict[str, dict[str, Any]]:
+    """The shipped encoder and the TF-IDF family trained on the same examples, settings chosen the same
+    way, assessed on the same sets: `{family: assessment}`."""
+    from encounter_feedback.training.baseline import TfidfModel
 
-    train_items, test_items = load_split("train"), load_split("test")
-    turns = patient_turns(transcripts) if transcripts else []
-    rows = []
-    for features in FEATURES:
-        if "emb" in features:
-            try:
-                model_dir()
-            except EmbeddingError as exc:
-                progress(f"{features} skipped: {exc}")
-                continue
-        progress(features)
-        classifier = train(train_items, features)
-        metrics = evaluate(classifier, test_items)
-        if turns:
-            metrics["false_alarms_per_hour"] = round(false_alarms(classifier, turns).per_hour, 2)
-        rows.append((features, metrics))
-    return rows
+    data = load_data(transcripts, progress)
+    progress("training the TF-IDF family")
+    tfidf = finish(TfidfModel(data.examples), SentenceEmbeddings(), data, progress)
+    shipped = Classifier.load()
+    if shipped.info.get("corpus_sha256") != corpus_hash():
+        progress("the shipped encoder was trained on another corpus: assessing it as it is")
+    encoder = finish(shipped.model, shipped.sentences, data, progress)
+    return {"tfidf": tfidf.info["assessment"], "encoder": encoder.info["assessment"]}
