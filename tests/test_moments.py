@@ -449,7 +449,7 @@ def test_responsiveness_follows_the_seed_studys_anchors(labels, score):
     assert responsiveness(labels) == score
 
 
-@pytest.mark.slow
+@pytest.mark.retrain
 def test_training_is_deterministic(classifier, shared_data, tmp_path):
     """A rebuild from the same corpus gives the same labels, and the same probabilities within float rounding."""
     from encounter_feedback.training.train import build

@@ -11,6 +11,11 @@ Two of them ship in `models/`, both built by `encounter train` from all-MiniLM-L
 Both are quantized to 8-bit integers (per channel), which keeps their outputs within about 1%
 (cosine 0.99 of the float embeddings) at a quarter of the size. One thread each: the live server
 runs speech recognition beside them, and one short turn takes milliseconds.
+
+Every text is run alone. The 8-bit export quantizes activations per call (a scale from the whole
+batch, padding included), so a turn batched beside a longer one came out slightly different
+(up to 0.05 in an embedding): the live server codes one turn at a time, and `encounter classify`,
+the benchmarks and training's assessment must give the same answer for the same turn.
 """
 
 from __future__ import annotations
@@ -56,13 +61,14 @@ class OnnxEncoder:
     def _tokenizer(self):  # tokenizers.Tokenizer
         return load_tokenizer(self.tokenizer_path)
 
-    def run(self, first: list[str], second: list[str] | None = None, batch: int = 32) -> dict[str, np.ndarray]:
-        """Every output of the model for each text (or pair `first[i]`, `second[i]`), stacked in input order."""
+    def run(self, first: list[str], second: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Every output of the model for each text (or pair `first[i]`, `second[i]`), each run alone
+        (see the module's docstring), stacked in input order."""
         if not first:
             return {o.name: np.zeros((0, *o.shape[1:])) for o in self._session.get_outputs()}
         chunks = [
-            self._run_batch(first[i : i + batch], second[i : i + batch] if second is not None else None)
-            for i in range(0, len(first), batch)
+            self._run_batch(first[i : i + 1], second[i : i + 1] if second is not None else None)
+            for i in range(len(first))
         ]
         return {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
 
