@@ -44,6 +44,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "dev, held-out, external sets, false alarms",
     )
     train_cmd.add_argument(
+        "--settings-only",
+        action="store_true",
+        help="keep the trained encoder; choose thresholds and calibration on dev again and reassess "
+        "(after a change in how the model is run; no PyTorch needed)",
+    )
+    train_cmd.add_argument(
         "--transcripts",
         type=Path,
         default=CLINICAL_TRANSCRIPTS,
@@ -110,7 +116,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from encounter_feedback.training.evaluate import format_assessment
-    from encounter_feedback.training.train import build, compare
+    from encounter_feedback.training.train import build, compare, resettle
 
     def progress(step: str) -> None:
         print(f"train: {step}...", file=sys.stderr)
@@ -122,7 +128,8 @@ def _train(args: argparse.Namespace) -> int:
         for family, assessment in compare(transcripts, progress).items():
             print(f"== {family}\n{format_assessment(assessment)}\n")
         return 0
-    classifier = build(transcripts=transcripts, progress=progress)
+    remake = resettle if args.settings_only else build
+    classifier = remake(transcripts=transcripts, progress=progress)
     print(format_assessment(classifier.info["assessment"]))
     return 0
 

@@ -31,6 +31,7 @@ from encounter_feedback.analysis.classifier import (
     SentenceEmbeddings,
     TurnModel,
 )
+from encounter_feedback.errors import UserError
 from encounter_feedback.training.calibrate import DevData, choose_settings
 from encounter_feedback.training.corpus import corpus_hash, external_sets, load_split
 from encounter_feedback.training.evaluate import Turn, assess, clinical_files, dialogue_turns
@@ -51,6 +52,10 @@ class Data:
     """dev, test and the external sets, by name."""
     dialogue: dict[str, list[Turn]]
     """Clinical dialogue the model did not train on: `mts_dev` (thresholds) and `aci` (reported)."""
+
+
+class TrainError(UserError):
+    """The corpus and the shipped model do not fit together; the message says what to run."""
 
 
 def load_data(transcripts: Path | None, progress: Progress) -> Data:
@@ -75,6 +80,23 @@ def finish(model: TurnModel, sentences: SentenceEmbeddings, data: Data, progress
     classifier = Classifier(model, settings, sentences)
     progress("assessing on dev, held-out, external sets and clinical dialogue")
     settings.info["assessment"] = assess(classifier, data.sets, data.dialogue)
+    return classifier
+
+
+def resettle(
+    out_dir: Path = MODELS_DIR, transcripts: Path | None = None, progress: Progress = lambda _: None
+) -> Classifier:
+    """Choose the settings on dev again and reassess, for the encoder already in `out_dir` (no
+    fine-tuning, no PyTorch): what a change in how the model is run (not what it learned) needs.
+    The corpus must be the one it was trained on."""
+    shipped = Classifier.load(out_dir)
+    if shipped.info.get("corpus_sha256") != corpus_hash():
+        raise TrainError("the corpus changed since the encoder was trained: run `encounter train`")
+    classifier = finish(
+        EncoderModel(out_dir, threads=2), SentenceEmbeddings(out_dir), load_data(transcripts, progress), progress
+    )
+    classifier.settings.info = {**shipped.info, "assessment": classifier.info["assessment"]}
+    classifier.settings.save(out_dir / "classifier.json")
     return classifier
 
 
