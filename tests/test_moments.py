@@ -469,3 +469,18 @@ def test_training_is_deterministic(classifier, shared_data, tmp_path):
     labels = [c.response for c in classifier.code_replies(replies, contexts)]
     assert [c.response for c in rebuilt.code_replies(replies, contexts)] == labels
     assert rebuilt.settings.thresholds == pytest.approx(classifier.settings.thresholds, abs=0.011)
+
+
+def test_settings_only_refuses_an_encoder_trained_on_another_corpus(tmp_path):
+    """`encounter train --settings-only` keeps the encoder, so its corpus must be the one it learned."""
+    from encounter_feedback.analysis.classifier import MODELS_DIR
+    from encounter_feedback.training.train import TrainError, resettle
+
+    for name in ("classifier.onnx", "sentences.onnx", "tokenizer.json"):
+        (tmp_path / name).symlink_to(MODELS_DIR / name)
+    body = json.loads((MODELS_DIR / "classifier.json").read_text())
+    body["info"]["corpus_sha256"] = "0" * 64
+    (tmp_path / "classifier.json").write_text(json.dumps(body))
+    with pytest.raises(TrainError, match="run `encounter train`"):
+        resettle(tmp_path)
+    assert json.loads((tmp_path / "classifier.json").read_text()) == body  # nothing written
