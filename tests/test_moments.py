@@ -304,7 +304,6 @@ def _segment(n: int, speaker: str, t0: float, t1: float, text: str) -> Segment:
     )
 
 
-@pytest.mark.xfail(reason=MODEL_GAP, strict=True)
 def test_a_moment_spread_over_segments_is_one_turn_and_its_reply_is_coded(classifier):
     segments = [
         _segment(1, "provider", 0.5, 2.0, "What brings you in today?"),

@@ -8,20 +8,21 @@ Two of them ship in `models/`, both built by `encounter train` from all-MiniLM-L
 - `sentences.onnx`, the stock model: a turn in, its sentence embedding out (unit length,
   mean-pooled), to find the patient turn that says a scenario's scripted cue line in other words.
 
-Both are quantized to 8-bit integers (per channel), which keeps their outputs within about 1%
-(cosine 0.99 of the float embeddings) at a quarter of the size. One thread each: the live server
-runs speech recognition beside them, and one short turn takes milliseconds.
-
-Every text is run alone. The 8-bit export quantizes activations per call (a scale from the whole
-batch, padding included), so a turn batched beside a longer one came out slightly different
-(up to 0.05 in an embedding): the live server codes one turn at a time, and `encounter classify`,
-the benchmarks and training's assessment must give the same answer for the same turn.
+Both ship with 8-bit weights (per channel), a quarter of the float size. They are run with
+float activations: on loading, every integer matrix product of the 8-bit export (its inputs
+quantized per call from the whole batch) is turned back into a float product with the weights
+dequantized (`float_activations`). With 8-bit activations a turn's logits moved by up to 1.0
+with the turns batched beside it, so the same turn could be coded differently live (one at a
+time) and offline (in batches); with float activations they agree to float rounding, and the
+model is the one that was trained, up to its weights' rounding. One thread each: the live
+server runs speech recognition beside them, and one short turn takes about 7 ms.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,7 @@ class OnnxEncoder:
 
     @cached_property
     def _session(self):  # onnxruntime.InferenceSession
+        import onnx
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -55,7 +57,8 @@ class OnnxEncoder:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
-        return onnxruntime.InferenceSession(str(self.model), options, providers=["CPUExecutionProvider"])
+        graph = float_activations(onnx.load(str(self.model))).SerializeToString()
+        return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     @cached_property
     def _tokenizer(self):  # tokenizers.Tokenizer
@@ -76,6 +79,48 @@ class OnnxEncoder:
         inputs = encode_batch(self._tokenizer, first, second)
         names = [o.name for o in self._session.get_outputs()]
         return dict(zip(names, self._session.run(names, inputs)))
+
+
+def float_activations(model):  # onnx.ModelProto -> onnx.ModelProto
+    """`model` (as `onnxruntime.quantization.quantize_dynamic` writes it) with each
+    DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(scale) chain replaced by one float MatMul
+    of the unquantized input and the dequantized weights ((W - zero point) * scale, per column);
+    nodes nobody reads any more are dropped. A model without MatMulInteger comes back as it was."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    producer = {output: node for node in graph.node for output in node.output}
+    readers: dict[str, list[Any]] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    replaced: dict[int, Any] = {}
+    """id of a chain's last node (the Mul by the scales) -> its float MatMul; the other nodes go."""
+    for node in [n for n in graph.node if n.op_type == "MatMulInteger"]:
+        quantize = producer[node.input[0]]
+        [cast] = readers[node.output[0]]
+        [rescale] = readers[cast.output[0]]
+        scales = producer[next(name for name in rescale.input if name != cast.output[0])]
+        weight_scale = numpy_helper.to_array(initializers[next(i for i in scales.input if i in initializers)])
+        weights = numpy_helper.to_array(initializers[node.input[1]]).astype(np.float32)
+        zero = numpy_helper.to_array(initializers[node.input[3]]).astype(np.float32) if len(node.input) > 3 else 0.0
+        name = f"{node.input[1]}_float"
+        graph.initializer.append(numpy_helper.from_array(((weights - zero) * weight_scale).astype(np.float32), name))
+        replaced[id(rescale)] = helper.make_node("MatMul", [quantize.input[0], name], list(rescale.output), name=name)
+    nodes = [replaced.get(id(node), node) for node in graph.node]
+    wanted = {output.name for output in graph.output}
+    kept: list[Any] = []
+    for node in reversed(nodes):  # nodes are in topological order: keep what a later kept node reads
+        if any(output in wanted for output in node.output):
+            kept.append(node)
+            wanted.update(node.input)
+    graph.ClearField("node")
+    graph.node.extend(reversed(kept))
+    used = [i for i in graph.initializer if i.name in wanted]
+    graph.ClearField("initializer")
+    graph.initializer.extend(used)
+    return model
 
 
 def load_tokenizer(path: Path):  # tokenizers.Tokenizer
