@@ -95,6 +95,7 @@ def test_roles_from_questions_and_pronouns():
     assert not assign_roles(("Hello.", "Hello.")).confident
 
 
+@pytest.mark.slow  # loads PyTorch as the reference (about 20 s)
 def test_encoder_matches_pytorch():
     torch = pytest.importorskip("torch", reason="PyTorch is the reference for the NumPy LSTM (not needed at run time)")
     weights = np.load(weights_path())

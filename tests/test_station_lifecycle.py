@@ -18,6 +18,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import websockets.sync.client
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -223,6 +224,7 @@ def test_an_encounter_without_stations_closes_itself(tmp_path, engine):
     assert record["finished_at"] is not None and not record["live"]
 
 
+@pytest.mark.slow  # a real server process, a stuck encounter and the drain deadline (about 40 s)
 def test_sigterm_drains_a_stuck_encounter_and_exits(tmp_path):
     data = tmp_path / "data"
     command = [sys.executable, "-m", "encounter_feedback.cli.main", "serve", "--port", "0", "--data", str(data)]
