@@ -60,8 +60,9 @@ def test_live_demo_streams_the_scenario_and_prints_the_transcript(tmp_path, caps
     flags = [line for line in lines if line.startswith("    >> ")]
     assert len(out) == 8, lines
     assert all(line.startswith(("  revised: [00:", "    >> ")) for line in lines if line not in out)
-    assert [f.split()[1] for f in flags] == ["MOMENT", "RESPONSE"], flags
+    assert [f.split()[1] for f in flags] == ["MOMENT", "RESPONSE", "SCORE"], flags
     assert "discrimination_disclosure" in flags[0] and "responsive" in flags[1]
+    assert flags[2].startswith("    >> SCORE +") and flags[2].endswith("for the discrimination_disclosure moment")
     assert "challenge discrimination_disclosure: discrimination_disclosure at 00:" in captured.err
     assert out[0].startswith("[00:00") and "PROVIDER: " in out[0]
     challenge = next(line for line in out if "emergency room" in line.lower())

@@ -105,16 +105,3 @@ function on(model, note, flags) {
   if (target.type === "response") return flags[0]?.type === "response" ? "" : "reply: ";
   return `line ${clock(target.t0)}: `;
 }
-
-/** A provider turn that is itself a microaggression, with no moment before it. */
-export function remarkCard(response, model, { encounter, onSeek = null, annotate = false } = {}) {
-  const time = onSeek
-    ? el("button", { type: "button", class: "link time", "aria-label": `Play remark from ${clock(response.t0)}`, onclick: () => onSeek(response.t0) }, `\u25b6 ${clock(response.t0)}`)
-    : el("span", { class: "time" }, clock(response.t0));
-  return el("article", { class: "card remark", dataset: { id: response.id }, "aria-label": `Provider remark at ${clock(response.t0)}: ${human(response.label)}` },
-    el("h3", {}, el("span", { class: `tag ${response.group}` }, human(response.label)), time,
-      el("span", { class: "muted", title: CONFIDENCE_NOTE }, `confidence ${percent(response.confidence)}`)),
-    el("blockquote", { class: "provider" }, el("strong", {}, "Provider: "), `\u201c${response.text}\u201d`),
-    el("p", { class: "muted" }, "No racially charged moment came before this turn: it was coded on its own."),
-    annotate ? el("div", {}, el("strong", { class: "muted" }, "Remark: "), verdictControls(encounter, response, model)) : null);
-}

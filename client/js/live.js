@@ -3,7 +3,7 @@
 import { api, openStream } from "./api.js";
 import { authorField, noteForm, renderNotes, verdictControls } from "./annotate.js";
 import { describeCue } from "./cues.js";
-import { clock, el, groupText, human, params, speakerName } from "./dom.js";
+import { clock, el, groupText, human, params, signed, speakerName } from "./dom.js";
 import { EncounterModel } from "./model.js";
 import { renderTalk } from "./talk.js";
 import { TranscriptView } from "./transcript.js";
@@ -43,12 +43,12 @@ function pendingReply(moment) {
 function renderFlags() {
   const list = document.getElementById("flags");
   const moments = model.momentList();
-  const remarks = model.standaloneList();
+  const remarks = model.remarks();
   if (!moments.length && !remarks.length) return list.replaceChildren(el("li", { class: "empty" }, "No racially charged moment flagged yet."));
   list.replaceChildren(...remarks.map(remarkItem), ...moments.map((moment) => {
     const response = model.responseTo(moment.id);
     const pending = response ? null : pendingReply(moment);
-    const key = [moment.text, moment.label, response?.id, response?.text, response?.label, pending?.id, pending?.text,
+    const key = [moment.text, moment.label, moment.responsiveness, response?.id, response?.text, response?.label, pending?.id, pending?.text,
       model.verdict(moment.id)?.id, response && model.verdict(response.id)?.id].join("|");
     const [known, item] = flagItems.get(moment.id) || [];
     if (known === key) return item;
@@ -58,12 +58,23 @@ function renderFlags() {
   }));
 }
 
+/** A provider remark coded as a microaggression with no patient moment before it. */
+function remarkItem(response) {
+  return el("li", { class: "flag-item remark", dataset: { id: response.id } },
+    el("div", {}, el("span", { class: "time" }, clock(response.t0)), " ",
+      el("span", { class: `tag ${model.group(response)}` }, `${groupText(model.group(response)).split(" ")[0]} remark: ${human(model.label(response))}`), " ",
+      el("span", { class: "muted" }, "no moment before it")),
+    el("q", {}, response.text),
+    verdictControls(encounter, response, model));
+}
+
 function flagItem(moment, response, pending) {
   let reply;
   if (response) {
     reply = el("div", { class: "reply" },
       el("span", { class: `tag ${model.group(response)}` }, `${groupText(model.group(response)).split(" ")[0]} reply: ${human(model.label(response))}`), " ",
       el("span", {}, `${model.latency(moment, response).toFixed(1)} s later: \u201c${response.text}\u201d`),
+      typeof moment.responsiveness === "number" ? el("span", { class: "muted score" }, ` responsiveness ${signed(moment.responsiveness, 0)}`) : null,
       verdictControls(encounter, response, model));
   } else if (pending) {
     reply = el("div", { class: "reply pending" }, el("span", { class: "tag" }, "reply: coding\u2026"), " ", `\u201c${pending.text}\u201d`);

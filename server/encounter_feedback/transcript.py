@@ -64,18 +64,29 @@ def format_transcript(events: list[Event]) -> str:
         if isinstance(event, Segment):
             lines.append(transcript_line(event.to_dict()))
         elif event.type in ("moment", "response"):
-            lines.append(flag_line(event.to_dict()))
+            lines.append(flag_line(event.to_dict()) or "")
     return "".join(line + "\n" for line in lines)
 
 
-def flag_line(event: dict) -> str:
-    """A moment or response event (JSON form) as an indented line under its turn."""
-    if event["type"] == "moment":
-        return f"    >> MOMENT {event['label']} ({event['confidence']:.2f})"
-    return (
-        f"    >> RESPONSE {event['label'] or 'neutral'}, {event['group']} "
-        f"({event['confidence']:.2f}, {event['latency']:+.1f} s after the moment)"
-    )
+def flag_line(event: dict, again: bool = False) -> str | None:
+    """A moment or response event (JSON form) as an indented line under its turn. `again`: the
+    flag was printed before, so only what changed is said (a moment's responsiveness score once
+    its replies are in; a withdrawal), or nothing."""
+    kind, label = event["type"], event["label"] or "neutral"
+    if event.get("withdrawn"):
+        return f"    >> WITHDRAWN {kind.upper()} {label} (no longer holds after a change of speaker)"
+    if again:
+        score = event.get("responsiveness")
+        return None if kind != "moment" or score is None else f"    >> SCORE {score:+d} for the {label} moment"
+    if kind == "moment":
+        return f"    >> MOMENT {label} ({event['confidence']:.2f})"
+    if event["latency"] is None:
+        timing = "no moment before it"
+    else:
+        timing = f"{event['latency']:+.1f} s after the moment" + (
+            ", a later reply" if event.get("relation") == "later" else ""
+        )
+    return f"    >> RESPONSE {label}, {event['group']} ({event['confidence']:.2f}, {timing})"
 
 
 def transcript_line(segment: dict) -> str:

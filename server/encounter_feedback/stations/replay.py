@@ -161,14 +161,19 @@ async def follow_transcript(api: ApiClient, encounter: str, out: TextIO) -> None
     """Print the encounter's final segments as they arrive, until it finishes.
 
     A second-pass revision of an earlier line is printed again, marked `revised:`, where it
-    arrives: a terminal cannot rewrite a line that has scrolled away.
+    arrives: a terminal cannot rewrite a line that has scrolled away; so is what changes in a
+    flag (its responsiveness score, a withdrawal).
     """
+    flagged: set[str] = set()
     async for event in api.subscribe(encounter):
         if event["type"] == "segment" and event["final"] and event["text"]:
             marker = "  revised: " if event.get("revision") else ""
             print(marker + transcript_line(event), file=out, flush=True)
         elif event["type"] in ("moment", "response"):
-            print(flag_line(event), file=out, flush=True)
+            line = flag_line(event, again=event["id"] in flagged)
+            flagged.add(event["id"])
+            if line:
+                print(line, file=out, flush=True)
         elif event["type"] == "status" and event["state"] in ("degraded", "recovered", "error"):
             print(f"[{event['state']}] {event['message']}", file=out, flush=True)
         elif event["type"] == "status" and event["state"] == "finished":
