@@ -110,7 +110,8 @@ def test_bench_live_reports_latency_cpu_memory_and_backlog(tmp_path, dialogue, c
     assert "% of the server's CPU" in prosody and "s CPU per s of audio" in prosody, report
     assert "server CPU" in report and "backlog over time" in report
     by_model = report.split("finals by model")[1].splitlines()[0]
-    assert f"faster-whisper:tiny.en {timed} live" in by_model and "base" not in by_model, report
+    live = int(by_model.split("faster-whisper:tiny.en ")[1].split(" live")[0])
+    assert 2 <= live <= 4 and "base" not in by_model, report
 
 
 def test_stream_stops_with_a_message_when_the_server_dies(tmp_path, dialogue, capsys):
