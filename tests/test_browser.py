@@ -330,7 +330,7 @@ def _cues(encounter: str, events: list[dict]) -> list[Cue]:
     a busy stretch of a real encounter has them, a cue that reports no event (no interruption of
     the disclosure: value 0), one that could not be measured, and a kind no code emits yet."""
     finals = sorted((e for e in events if e["type"] == "segment"), key=lambda e: e["t0"])
-    [moment] = [e for e in events if e["type"] == "moment"]
+    [moment] = {e["id"]: e for e in events if e["type"] == "moment"}.values()  # its latest version
     cue = partial(Cue, encounter=encounter, unit="s")
     crowded = []
     for i, s in enumerate(finals):
@@ -383,8 +383,8 @@ def debriefed(server, streamed):
     """The streamed encounter with crowded cues added, as the debrief tests see it."""
     server.services.store.add_events(_cues(streamed["id"], streamed["events"]))
     events = server.call(server.api.events(streamed["id"]))
-    [moment] = [e for e in events if e["type"] == "moment"]
-    [response] = [e for e in events if e["type"] == "response"]
+    [moment] = {e["id"]: e for e in events if e["type"] == "moment"}.values()  # its latest version, with its score
+    [response] = {e["id"]: e for e in events if e["type"] == "response"}.values()
     segments = {e["id"]: e for e in events if e["type"] == "segment"}  # the latest version of each
     return {"id": streamed["id"], "moment": moment, "response": response, "segments": segments}
 
