@@ -26,15 +26,6 @@ from collections.abc import Sequence
 from encounter_feedback.taxonomy import MICROAGGRESSIONS
 
 SCORES = tuple(range(-3, 4))
-ANCHORS = {
-    -3: "strong, immediate negative reaction",
-    -2: "strong negative reaction at any time",
-    -1: "mild negative reaction, or ignoring the challenge",
-    0: "passive reaction",
-    1: "mild positive reaction",
-    2: "strong positive reaction at any time",
-    3: "strong, immediate positive reaction",
-}
 REACTION: dict[str | None, int] = {
     **{label: -2 for label in MICROAGGRESSIONS},
     "deflecting": -1,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 
-from encounter_feedback.analysis.responsiveness import ANCHORS
 from encounter_feedback.taxonomy import (
     ASSESSMENT_RATINGS,
     MICROAGGRESSIONS,
@@ -18,6 +17,7 @@ from encounter_feedback.taxonomy import (
     NOTE_TAGS,
     RESPONSE_LABELS,
     RESPONSIVE,
+    RESPONSIVENESS_SCALE,
     group_of,
 )
 
@@ -230,7 +230,7 @@ def codebook_csv(blind: bool) -> str:
         for kind, ratings in ASSESSMENT_RATINGS.items()
         for rating, text in ratings.items()
     ]
-    rows += [("responsiveness", f"{score:+d}", "", anchor, "") for score, anchor in ANCHORS.items()]
+    rows += [("responsiveness", f"{score:+d}", "", anchor, "") for score, anchor in RESPONSIVENESS_SCALE.items()]
     rows.append(
         (
             "blinding",
