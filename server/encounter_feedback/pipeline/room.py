@@ -164,6 +164,8 @@ class LiveRoom:
         """What is out for each segment: its parts as last published."""
         self._held: list[str] = []
         """First-pass finals the analysis has not heard yet (waiting for two voices)."""
+        self._embedded: set[str] = set()
+        """Finals whose utterance has been embedded (or failed to be: their words stay `unknown`)."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="room")
         self._pending: dict[asyncio.Task[None], float] = {}
         self._clustered_s = 0.0
@@ -198,28 +200,40 @@ class LiveRoom:
 
     async def _embed_and_label(self, segment: Segment) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._pool, self.diarizer.add, [(segment, self._utterances[segment.id])])
+        try:
+            await loop.run_in_executor(self._pool, self.diarizer.add, [(segment, self._utterances[segment.id])])
+        finally:
+            self._embedded.add(segment.id)
         relabelled = self._publish(segment)  # under the voices as they stand: re-clustering takes longer
         if self.diarizer.speech_s - self._clustered_s >= self.config.recluster_every_s:
-            self._clustered_s = self.diarizer.speech_s
-            await loop.run_in_executor(self._pool, self.diarizer.update)
-            relabelled = any([self._publish(other) for other in self._segments.values()]) or relabelled
+            relabelled = await self._reestimate() or relabelled
         if relabelled:
             self._on_relabel()
         if self.diarizer.voices.count == 2:
             self._release()
 
+    async def _reestimate(self) -> bool:
+        """Re-estimate the voices from all the speech so far and publish every segment again under
+        them. Whether the analysis had heard any of them otherwise."""
+        self._clustered_s = self.diarizer.speech_s
+        await asyncio.get_running_loop().run_in_executor(self._pool, self.diarizer.update)
+        return any([self._publish(segment) for segment in self._segments.values()])
+
     def _release(self) -> None:
-        """Hand the held finals to the analysis, labelled, in the order they were spoken."""
-        held, self._held = self._held, []
-        for key in held:
+        """Hand the held finals to the analysis, labelled under the voices as they stand now (a
+        re-estimate may have finished since a final was last published), in the order they were
+        spoken: up to the first one whose utterance is still being embedded (no voice yet)."""
+        while self._held and self._held[0] in self._embedded:
+            key = self._held[0]
+            self._publish(self._segments[key])
+            self._held.pop(0)
             parts = self._parts[key]
             for k, part in enumerate(parts):
                 self._on_final(part_utterance(self._utterances[key], part, k, len(parts)), part)
 
     def _publish(self, segment: Segment) -> bool:
         """Label `segment` under the current voices; send its parts where they changed. Whether the
-        analysis had heard it with other speakers (it is no longer held, and a part's speaker changed)."""
+        analysis had heard it otherwise (it is no longer held, and its parts' speakers or words changed)."""
         runs = split_by_speaker(segment, label_words(self.diarizer, [segment]).words[segment.id])
         parts = [
             Segment.from_words(
@@ -243,12 +257,16 @@ class LiveRoom:
                 self._emit(_withdrawal(stale))
         self._parts[segment.id] = parts
         heard = segment.id not in self._held
-        return heard and [(p.id, p.speaker) for p in before] != [(p.id, p.speaker) for p in parts]
+        return heard and changed
 
     async def drain(self) -> None:
-        """Wait until every final is labelled; hand what is still held to the analysis; stop the worker."""
+        """Wait until every final is labelled; label them all once more under voices estimated
+        from the whole encounter (the last seconds of speech may not have had a re-estimate);
+        hand what is still held to the analysis; stop the worker."""
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+        if self.diarizer.speech_s > self._clustered_s and await self._reestimate():
+            self._on_relabel()
         self._release()
         self._pool.shutdown(wait=True)
 
