@@ -11,7 +11,7 @@ import pytest
 from encounter_feedback.analysis.annotator import annotate
 from encounter_feedback.analysis.classifier import GENERAL, CaseContext, case_context_of, normalize_text
 from encounter_feedback.analysis.classify import ClassifyError, classify_lines
-from encounter_feedback.analysis.race_reference import Reference, race_reference
+from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.analysis.summary import summarize
 from encounter_feedback.cli.main import main
@@ -110,6 +110,25 @@ def test_the_shipped_artifact_matches_the_corpus_and_its_recorded_held_out_figur
 )
 def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, expected):
     assert race_reference(normalize_text(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text, another_ground",
+    [
+        ("I was discriminated against because I'm a woman.", True),
+        ("People like me, in a wheelchair, get talked over.", True),
+        ("They said I was too old for the surgery.", True),
+        ("As a Black woman, nobody believes my pain.", False),  # a racial group named: race, too
+        ("They asked if I was legal because of my last name. I'm a veteran.", False),  # a race-coded cue
+        ("My aunt came out of a simple surgery unable to have kids.", False),  # "came out" of surgery
+        ("People like me get brushed off.", False),  # no other ground: race, in these encounters
+    ],
+)
+def test_an_account_naming_another_ground_of_unfairness_is_no_moment_in_any_case(classifier, text, another_ground):
+    assert names_another_ground(normalize_text(text)) is another_ground
+    if another_ground:
+        for case in (GENERAL, RACE_THEMED):
+            assert classifier.code_patient_turns([text], case)[0].moment is None
 
 
 @pytest.mark.parametrize("case", [GENERAL, RACE_THEMED])

@@ -11,7 +11,9 @@ train` from `models/corpus/`) reads every turn and gives three sets of probabili
   much surer encoder than an explicit one (`thresholds`);
 - **moments, race-themed case** (`race_themed`): taxonomy v1.1. When the scenario says the SP
   presents racial challenges, dismissal, being labelled, a challenge to the provider's fairness
-  or group mistrust are moments with no race word: the case supplies the racial context. A
+  or group mistrust are moments with no race word: the case supplies the racial context. In
+  either case an account that names another ground of unfair treatment and nothing
+  race-coded ("because I'm a woman", "in a wheelchair") is no moment. A
   patient turn that says a scripted cue line in other words (sentence embeddings, `sentences`)
   is flagged with the scripted label;
 - **responses** (`response`): the provider's turn *read together with* the turn it answers, as
@@ -43,7 +45,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from encounter_feedback.analysis.encoder import OnnxEncoder
-from encounter_feedback.analysis.race_reference import Reference, race_reference
+from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import bundled_dir
 from encounter_feedback.scenarios import Scenario
@@ -87,10 +89,11 @@ def normalize_text(text: str) -> str:
 
 
 def could_be_moment(text: str, case: str = "general") -> bool:
-    """Whether a turn can be a moment at all: it says more than a word or two and, in a general
-    case, refers to race."""
+    """Whether a turn can be a moment at all: it says more than a word or two, is not an account
+    of unfair treatment on another ground that it names (sexism, ableism, ...: not this label in
+    any case), and, in a general case, refers to race."""
     normalized = normalize_text(text)
-    if len(normalized.split()) < MIN_WORDS:
+    if len(normalized.split()) < MIN_WORDS or names_another_ground(normalized):
         return False
     return case == "race_themed" or race_reference(normalized) != Reference.NONE
 

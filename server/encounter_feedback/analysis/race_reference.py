@@ -85,6 +85,12 @@ _HISTORY = (
 )
 """The history of racism, in medicine and beyond, that mistrust refers to."""
 
+_LIKE_ME = (
+    r"(people|folks|someone|somebody|patients?|women|woman|men|man|girls?|guys?|families|family|kids|anybody|nobody|"
+    r"everybody|mothers|moms) (like|who look like|that look like|who looks like|that looks like) (me|us|mine|ours)"
+)
+"""'People like me': race in these encounters, unless the turn says which other group it means."""
+
 _RACISM_AND_APPEARANCE = (
     r"race|races|racial|racially|racism|racist|racists|my color|your color|our color|skin color|skin tone|skin like|"
     r"dark skin|darker skin|"
@@ -93,8 +99,7 @@ _RACISM_AND_APPEARANCE = (
     r"speak so well|speak really well|sickler|called me boy|code switch|code switching|"
     r"you people|your people|my people|our people|our community|my community|your community|you folks|"
     r"one of your own|different face|"
-    r"(people|folks|someone|somebody|patients?|women|woman|men|man|girls?|guys?|families|family|kids|anybody|nobody|"
-    r"everybody|mothers|moms) (like|who look like|that look like|who looks like|that looks like) (me|us|mine|ours)|"
+    rf"{_LIKE_ME}|"
     r"one look at me|took one look|the way i look|how i look|what i look like|what we look like|what i looked like|"
     r"look like me|looks like me|look like us|if i was white|if i were white|if i looked|"
     r"where im from|where im really from"
@@ -119,6 +124,43 @@ IMPLICIT = re.compile(
     r"people like|folks like|families like|women like|men like|someone like|somebody like|patients like|look at me|"
     r"looked at me|looking at me|looked like|record)\b"
 )
+
+
+OTHER_GROUNDS = re.compile(
+    r"\b(sexist|sexism|misogyn\w*|(im|as|being|for) a (woman|girl|female)|emotional woman|young women|"
+    r"women (always|get|cant|my age|in)|male doctors?|hysterical|sweetheart|pretty head|"
+    r"my husbands (signature|permission)|maternity leave|"
+    r"gay|lesbian|queer|bisexual|homophobi\w*|same sex|sex with (men|women)|came out (to|as)|lgbt\w*|"
+    r"trans|transgender|nonbinary|non binary|pronouns|my old name|dead ?nam\w*|"
+    r"disabled|my disability|disabilities|ableis\w*|wheelchair|hard of hearing|service dog|autistic|autism|"
+    r"cerebral palsy|epilepsy|stutter|"
+    r"ageis\w*|elderly|at my age|for my age|too old|too young|senior citizens?|old (man|woman|lady)|normal aging|"
+    r"overweight|obese|obesity|bmi|fat (people|folks|patients?)|bigger (people|folks)|lose weight|my size|"
+    r"poor people|homeless|no insurance|without insurance|sliding scale|trailer park|rich patients|"
+    r"jehovahs? witness|atheist|christian scientist|mormon|"
+    r"country folks?|appalachia\w*|rural|redneck|hillbilly|veterans?)\b"
+)
+"""Grounds of unfair treatment other than race, named: sex and gender, sexuality, gender identity,
+disability, age, weight, class, religion, place. An account of those is not a racially charged
+moment (the taxonomy's hard negatives), whatever words of unfairness it shares with one."""
+
+_UNFAIRNESS = re.compile(
+    r"(assume|assumed|assumes|assumption|trust|trusting|bias|biased|stereotypes?|stereotyped|stereotyping|"
+    r"prejudice|prejudiced|discriminate|discriminated|discrimination|people like|folks like|families like|women like|"
+    r"men like|someone like|somebody like|patients like|look at me|looked at me|looking at me|looked like|"
+    r"they always|they never|record|did you ask|didnt ask|do you believe|if i was|if i were)"
+)
+"""Implicit cues that are the vocabulary of unfair treatment of any kind, not of race."""
+
+
+def names_another_ground(normalized: str) -> bool:
+    """Whether a (normalized) turn is about unfair treatment on another ground than race: it names
+    one (`OTHER_GROUNDS`), no racial group ("people like me" then means the group it named) and no
+    race-coded cue (an accent, a name, "your culture", papers, hair: `IMPLICIT` less the vocabulary
+    of unfairness that every kind of account uses)."""
+    if not OTHER_GROUNDS.search(normalized) or EXPLICIT.search(re.sub(_LIKE_ME, "", normalized)):
+        return False
+    return all(_UNFAIRNESS.fullmatch(cue.group()) for cue in IMPLICIT.finditer(normalized))
 
 
 class Reference(IntEnum):

@@ -6,9 +6,14 @@ A labelled set (a corpus split, or a set written outside the project) is scored 
   (`Item.moment_in`); in a race-themed case with the scripted cue lines of its scenario, if
   it names one. Detection (moment vs none), labels, and how well the confidence of what is
   flagged matches how often it is right (expected calibration error, ECE);
-- **responses**: each provider item as `encounter classify` codes it: its context read as a
-  patient turn in the item's case, the item coded as the first reply when that is a moment and
-  screened for a microaggression of its own when not (labels and groups);
+- **responses**, the reply coder on its own: each provider item coded in the relation the item
+  declares, the first reply to a moment when its context is one (`Item.answers_moment`) and
+  screened for a microaggression of its own when not, as the live annotator codes a turn once
+  the moment before it is flagged (labels and groups);
+- **responses end to end**, as `encounter classify` codes them: the context first read as a
+  patient turn, the item coded as a reply only when that is flagged as a moment. Read in the
+  item's case, and in a race-themed case when it names none: a corpus reply's label holds
+  wherever its context is a moment, and a challenge with no race word is one only there;
 - **standalone**: provider items whose context is not a moment (`category` `standalone`),
   screened as the live annotator screens such turns: is it a microaggression of its own?
 - **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... (patient items
@@ -88,11 +93,12 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
             metrics["moments"][case] = _moment_metrics([t for _, t in pairs], coded)
     providers = [i for i in items if i.speaker == "provider"]
     if providers:
-        codes = code_provider_items(classifier, providers)
         truth = [label_name(i.response) for i in providers]
-        predicted = [label_name(c.response) for c in codes]
+        predicted = [label_name(c.response) for c in code_replies_as_declared(classifier, providers)]
         metrics["response_labels"] = per_label(truth, predicted, (NONE, *RESPONSE_LABELS))
-        metrics["response_groups"] = per_label([_group(t) for t in truth], [_group(p) for p in predicted], GROUPS)
+        metrics["response_groups"] = _groups(truth, predicted)
+        end_to_end = [label_name(c.response) for c in code_provider_items(classifier, providers, "race_themed")]
+        metrics["end_to_end_groups"] = _groups(truth, end_to_end)
     standalone = [i for i in providers if i.category == "standalone"]
     if standalone:
         codes = classifier.code_replies([i.text for i in standalone], [i.context for i in standalone], "standalone")
@@ -109,11 +115,23 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
     return metrics
 
 
-def code_provider_items(classifier: Classifier, items: list[Item]) -> list[Coding]:
-    """Each provider item coded after its context, read in the item's case (general when it names none)."""
+def code_replies_as_declared(classifier: Classifier, items: list[Item]) -> list[Coding]:
+    """Each provider item coded as the first reply to a moment when its context is one, else
+    screened as a standalone turn: the reply coder given the moments."""
+    out: dict[int, Coding] = {}
+    for relation in ("immediate", "standalone"):
+        indices = [n for n, i in enumerate(items) if i.answers_moment() == (relation == "immediate")]
+        codes = classifier.code_replies([items[n].text for n in indices], [items[n].context for n in indices], relation)
+        out.update(zip(indices, codes))
+    return [out[n] for n in range(len(items))]
+
+
+def code_provider_items(classifier: Classifier, items: list[Item], default_case: str = "general") -> list[Coding]:
+    """Each provider item coded after its context, read in the item's case (`default_case` when it
+    names none), as `encounter classify` codes it."""
     out: dict[int, Coding] = {}
     for case in CASES:
-        indices = [n for n, i in enumerate(items) if (i.case or "general") == case]
+        indices = [n for n, i in enumerate(items) if (i.case or default_case) == case]
         codes = classifier.code_provider_turns(
             [items[n].text for n in indices], [items[n].context for n in indices], CaseContext(case)
         )
@@ -129,6 +147,10 @@ def _moment_metrics(truth: list[str], coded: list[tuple[str, float]]) -> dict[st
         "labels": per_label(truth, predicted, (NONE, *MOMENT_LABELS)),
         "flag_ece": expected_calibration_error([c for _, c, _ in flagged], [ok for _, _, ok in flagged]),
     }
+
+
+def _groups(truth: list[str], predicted: list[str]) -> dict[str, Any]:
+    return per_label([_group(t) for t in truth], [_group(p) for p in predicted], GROUPS)
 
 
 def _group(label: str) -> str:
@@ -295,8 +317,14 @@ def format_metrics(metrics: dict[str, Any], title: str = "") -> str:
     if "response_groups" in metrics:
         g, r = metrics["response_groups"], metrics["response_labels"]
         lines.append(
-            f"  responses: groups macro-F1 {g['macro_f1']:.3f} accuracy {g['accuracy']:.3f}"
+            f"  responses (moment known): groups macro-F1 {g['macro_f1']:.3f} accuracy {g['accuracy']:.3f}"
             f"  | labels macro-F1 {r['macro_f1']:.3f} accuracy {r['accuracy']:.3f}"
+        )
+    if "end_to_end_groups" in metrics:
+        e = metrics["end_to_end_groups"]
+        lines.append(
+            f"  responses end to end (context detected as a moment first): groups macro-F1 {e['macro_f1']:.3f}"
+            f" accuracy {e['accuracy']:.3f}"
         )
     if "standalone" in metrics:
         s = metrics["standalone"]
