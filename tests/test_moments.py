@@ -281,6 +281,20 @@ def test_classify_case_and_scenario_defaults_apply_to_lines_that_name_neither(cl
     assert moments == ["provider_bias_challenge", None]
 
 
+def test_classify_codes_a_reply_to_a_challenge_the_line_says_is_one(classifier):
+    """In a general case a dismissal story with no race word is no moment, so the reply to it is
+    only screened; a researcher who knows it was a challenge says so with `context_moment`."""
+    challenge = "They sent me home from the ER twice and said it was all in my head."
+    replies = ["That was wrong of them. You deserved to be taken seriously.", "I'm sorry, that sounds awful."]
+    for context_moment, groups in ((None, ["neutral", "neutral"]), (True, ["responsive", "responsive"])):
+        extra = {} if context_moment is None else {"context_moment": context_moment}
+        lines = [json.dumps({"speaker": "provider", "text": r, "context": challenge, **extra}) for r in replies]
+        out = [json.loads(line) for line in classify_lines(classifier, lines)]
+        assert [o["group"] for o in out] == groups
+    standalone = json.dumps({"speaker": "provider", "text": replies[0], "context": challenge, "context_moment": False})
+    assert json.loads(classify_lines(classifier, [standalone])[0])["group"] == "neutral"
+
+
 def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path, capsys):
     lines = [
         '{"speaker": "patient", "text": "hello"}',
@@ -289,6 +303,8 @@ def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path,
         '{"speaker": "provider", "text": "ok", "extra": 1}',
         '{"speaker": "patient", "text": "hi", "case": "racial"}',
         '{"speaker": "patient", "text": "hi", "scenario": "no-such-case"}',
+        '{"speaker": "patient", "text": "hi", "context_moment": true}',
+        '{"speaker": "provider", "text": "ok", "context": "hi", "context_moment": "yes"}',
     ]
     with pytest.raises(ClassifyError) as info:
         classify_lines(classifier, lines)
@@ -298,6 +314,8 @@ def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path,
     assert (
         'line 5: case must be "general" or "race_themed"' in message and "line 6: no scenario 'no-such-case'" in message
     )
+    assert "line 7: context_moment is true or false, on a provider line" in message
+    assert "line 8: context_moment" in message
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(lines))
     assert main(["classify", str(path)]) == 2

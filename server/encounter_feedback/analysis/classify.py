@@ -1,11 +1,15 @@
 """`encounter classify`: the stable JSONL interface to the moment and response models.
 
 In, one object per line: `{"speaker": "patient"|"provider", "text": "...", "context": "optional
-preceding turn", "case": "general"|"race_themed" (optional), "scenario": "ID" (optional)}`.
+preceding turn", "case": "general"|"race_themed" (optional), "scenario": "ID" (optional),
+"context_moment": true|false (optional, provider lines)}`.
 `case` says how a patient turn is read (taxonomy v1.1; default `general`); `scenario` names a
 scenario in `scenarios/`, which implies its case and adds its scripted cue lines. A provider
 line is coded as the reply to its context when the context is a moment (read in the same
 case), and otherwise screened for a microaggression of its own (none: neutral).
+`context_moment` says whether the context is a moment instead of reading it: a researcher
+coding the replies to challenges already identified (as the seed study's coders did) gets the
+reply coder alone, without the moment detector's misses.
 
 Out, one object per input line, in the same order: `{"moment": label|null, "response":
 label|null, "group": "microaggression"|"responsive"|"neutral"|null, "confidence": float}`,
@@ -28,7 +32,7 @@ from encounter_feedback.scenarios import ScenarioError, find_scenario
 from encounter_feedback.taxonomy import CASES
 
 MAX_REPORTED = 10
-FIELDS = ("speaker", "text", "context", "case", "scenario")
+FIELDS = ("speaker", "text", "context", "case", "scenario", "context_moment")
 
 
 class ClassifyError(UserError):
@@ -41,6 +45,8 @@ class Request:
     text: str
     context: str | None
     case_context: CaseContext = GENERAL
+    context_moment: bool | None = None
+    """Whether the context is a moment, when the line says so (else it is read)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ def parse_request(line: str, number: int, defaults: Defaults = Defaults()) -> Re
     if unknown:
         raise ClassifyError(f"line {number}: unknown field(s) {', '.join(sorted(unknown))}; use {', '.join(FIELDS)}")
     speaker, text, context = data.get("speaker"), data.get("text"), data.get("context")
-    case, scenario = data.get("case"), data.get("scenario")
+    case, scenario, context_moment = data.get("case"), data.get("scenario"), data.get("context_moment")
     if speaker not in ("patient", "provider"):
         raise ClassifyError(f'line {number}: speaker must be "patient" or "provider", got {json.dumps(speaker)}')
     if not isinstance(text, str):
@@ -86,8 +92,10 @@ def parse_request(line: str, number: int, defaults: Defaults = Defaults()) -> Re
         )
     if scenario is not None and not isinstance(scenario, str):
         raise ClassifyError(f"line {number}: scenario must be a scenario id")
+    if context_moment is not None and (speaker != "provider" or not isinstance(context_moment, bool)):
+        raise ClassifyError(f"line {number}: context_moment is true or false, on a provider line")
     try:
-        return Request(speaker, text, context, case_context(case, scenario, defaults))
+        return Request(speaker, text, context, case_context(case, scenario, defaults), context_moment)
     except ScenarioError as exc:
         raise ClassifyError(f"line {number}: {exc}") from None
 
@@ -111,15 +119,18 @@ def parse_requests(lines: Iterable[str], defaults: Defaults = Defaults()) -> lis
 def classify_requests(classifier: Classifier, requests: list[Request]) -> list[Coding]:
     """Codes in input order; lines of one speaker and one reading are coded in one batch."""
     codes: dict[int, Coding] = {}
-    groups: dict[tuple[str, CaseContext], list[int]] = {}
+    groups: dict[tuple[str, CaseContext, bool | None], list[int]] = {}
     for n, request in enumerate(requests):
-        groups.setdefault((request.speaker, request.case_context), []).append(n)
-    for (speaker, context), indices in groups.items():
+        groups.setdefault((request.speaker, request.case_context, request.context_moment), []).append(n)
+    for (speaker, context, context_moment), indices in groups.items():
         texts = [requests[n].text for n in indices]
+        contexts = [requests[n].context for n in indices]
         if speaker == "patient":
             batch = classifier.code_patient_turns(texts, context)
+        elif context_moment is None:
+            batch = classifier.code_provider_turns(texts, contexts, context)
         else:
-            batch = classifier.code_provider_turns(texts, [requests[n].context for n in indices], context)
+            batch = classifier.code_replies(texts, contexts, "immediate" if context_moment else "standalone")
         codes.update(zip(indices, batch))
     return [codes[n] for n in range(len(requests))]
 
