@@ -108,22 +108,31 @@ _RACISM_AND_APPEARANCE = (
 
 EXPLICIT = re.compile(r"\b(" + "|".join((_COLOURS, _GROUPS, _HISTORY, _RACISM_AND_APPEARANCE)) + r")\b")
 
-IMPLICIT = re.compile(
-    r"\b(assume|assumed|assumes|assumption|guessing|guessed|trust|trusting|government|"
+_RACE_CODED_CUES = (
+    r"guessing|guessed|government|"
     r"police|cops|followed me|papers|illegal|undocumented|green card|citizen|foreign|interpreter|spanish|"
     r"english|accent|medicaid|afford|welfare|food stamps|wic|single mom|baby daddy|rapper|nanny|pimp|crack|"
     r"gangs?|thug|boy|tradition|culture|cultural|culturally|heritage|ancestors|ancestry|my name|your name|last name|"
-    r"they always|they never|experiments?|experimented|guinea pigs?|"
+    r"experiments?|experimented|guinea pigs?|"
     r"history with (us|our|people|doctors|hospitals|this)|"
     r"our history|what they did|what was done|"
-    r"did to us|test on us|used us|if i was|if i were|would you ask|would you say that|would you treat|"
-    r"would you do that|would you talk|do you treat|do you believe|did you ask|didnt ask|your own|neighborhood|"
+    r"did to us|test on us|used us|would you ask|would you say that|would you treat|"
+    r"would you do that|would you talk|do you treat|your own|neighborhood|"
     r"projects|public housing|yall|lighter|darker|appearance|blond|blonde|blue eyes|my hair|braids|braided|"
-    r"edges|profiling|profiled|systemic|bias|biased|stereotypes?|stereotyped|stereotyping|prejudice|prejudiced|"
-    r"discriminate|discriminated|discrimination|drug seeking|drug seeker|treat us|treated us|see us|"
-    r"people like|folks like|families like|women like|men like|someone like|somebody like|patients like|look at me|"
-    r"looked at me|looking at me|looked like|record)\b"
+    r"edges|profiling|profiled|systemic|drug seeking|drug seeker|treat us|treated us|see us"
 )
+"""Implicit cues that carry race in these encounters: place, papers, names, culture, hair, history."""
+
+_UNFAIRNESS_CUES = (
+    r"assume|assumed|assumes|assumption|trust|trusting|bias|biased|stereotypes?|stereotyped|stereotyping|"
+    r"prejudice|prejudiced|discriminate|discriminated|discrimination|people like|folks like|families like|women like|"
+    r"men like|someone like|somebody like|patients like|look at me|looked at me|looking at me|looked like|"
+    r"they always|they never|record|did you ask|didnt ask|do you believe|if i was|if i were"
+)
+"""Implicit cues that are the vocabulary of unfair treatment of any kind, not only of race."""
+
+RACE_CODED = re.compile(rf"\b({_RACE_CODED_CUES})\b")
+IMPLICIT = re.compile(rf"\b({_RACE_CODED_CUES}|{_UNFAIRNESS_CUES})\b")
 
 
 OTHER_GROUNDS = re.compile(
@@ -144,23 +153,14 @@ OTHER_GROUNDS = re.compile(
 disability, age, weight, class, religion, place. An account of those is not a racially charged
 moment (the taxonomy's hard negatives), whatever words of unfairness it shares with one."""
 
-_UNFAIRNESS = re.compile(
-    r"(assume|assumed|assumes|assumption|trust|trusting|bias|biased|stereotypes?|stereotyped|stereotyping|"
-    r"prejudice|prejudiced|discriminate|discriminated|discrimination|people like|folks like|families like|women like|"
-    r"men like|someone like|somebody like|patients like|look at me|looked at me|looking at me|looked like|"
-    r"they always|they never|record|did you ask|didnt ask|do you believe|if i was|if i were)"
-)
-"""Implicit cues that are the vocabulary of unfair treatment of any kind, not of race."""
-
 
 def names_another_ground(normalized: str) -> bool:
     """Whether a (normalized) turn is about unfair treatment on another ground than race: it names
     one (`OTHER_GROUNDS`), no racial group ("people like me" then means the group it named) and no
-    race-coded cue (an accent, a name, "your culture", papers, hair: `IMPLICIT` less the vocabulary
-    of unfairness that every kind of account uses)."""
-    if not OTHER_GROUNDS.search(normalized) or EXPLICIT.search(re.sub(_LIKE_ME, "", normalized)):
-        return False
-    return all(_UNFAIRNESS.fullmatch(cue.group()) for cue in IMPLICIT.finditer(normalized))
+    race-coded cue (an accent, a name, "your culture", papers, hair: `RACE_CODED`)."""
+    return bool(OTHER_GROUNDS.search(normalized)) and not (
+        EXPLICIT.search(re.sub(_LIKE_ME, "", normalized)) or RACE_CODED.search(normalized)
+    )
 
 
 class Reference(IntEnum):
