@@ -365,13 +365,22 @@ class Classifier:
         return out
 
     def code_provider_turns(
-        self, replies: list[str], contexts: list[str | None], case_context: CaseContext = GENERAL
+        self,
+        replies: list[str],
+        contexts: list[str | None],
+        case_context: CaseContext = GENERAL,
+        context_moments: list[bool] | None = None,
     ) -> list[Coding]:
         """Each provider turn coded as the first reply to its context turn where that turn is a
-        moment in the case, else screened for a microaggression of its own."""
-        given = [i for i, c in enumerate(contexts) if c and c.strip()]
-        moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
-        after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
+        moment in the case, else screened for a microaggression of its own. `context_moments`
+        says which contexts are moments instead (a researcher's, or a corpus item's, knowledge):
+        the contexts are then not read."""
+        if context_moments is None:
+            given = [i for i, c in enumerate(contexts) if c and c.strip()]
+            moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
+            after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
+        else:
+            after_moment = {i for i, is_moment in enumerate(context_moments) if is_moment}
         out: list[Coding | None] = [None] * len(replies)
         for relation, indices in (
             ("immediate", sorted(after_moment)),

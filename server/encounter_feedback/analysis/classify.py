@@ -127,10 +127,9 @@ def classify_requests(classifier: Classifier, requests: list[Request]) -> list[C
         contexts = [requests[n].context for n in indices]
         if speaker == "patient":
             batch = classifier.code_patient_turns(texts, context)
-        elif context_moment is None:
-            batch = classifier.code_provider_turns(texts, contexts, context)
         else:
-            batch = classifier.code_replies(texts, contexts, "immediate" if context_moment else "standalone")
+            known = None if context_moment is None else [context_moment] * len(indices)
+            batch = classifier.code_provider_turns(texts, contexts, context, known)
         codes.update(zip(indices, batch))
     return [codes[n] for n in range(len(requests))]
 

@@ -6,8 +6,8 @@ A labelled set (a corpus split, or a set written outside the project) is scored 
   (`Item.moment_in`); in a race-themed case with the scripted cue lines of its scenario, if
   it names one. Detection (moment vs none), labels, and how well the confidence of what is
   flagged matches how often it is right (expected calibration error, ECE);
-- **responses**, the reply coder on its own: each provider item coded in the relation the item
-  declares, the first reply to a moment when its context is one (`Item.answers_moment`) and
+- **responses**, the reply coder on its own: each provider item coded as the item declares its
+  context, the first reply to a moment when its context is one (`Item.answers_moment`) and
   screened for a microaggression of its own when not, as the live annotator codes a turn once
   the moment before it is flagged (labels and groups);
 - **responses end to end**, as `encounter classify` codes them: the context first read as a
@@ -94,7 +94,10 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
     providers = [i for i in items if i.speaker == "provider"]
     if providers:
         truth = [label_name(i.response) for i in providers]
-        predicted = [label_name(c.response) for c in code_replies_as_declared(classifier, providers)]
+        texts, contexts = [i.text for i in providers], [i.context for i in providers]
+        declared = [i.answers_moment() for i in providers]  # the reply coder alone: contexts not read
+        replies = classifier.code_provider_turns(texts, contexts, GENERAL, declared)
+        predicted = [label_name(c.response) for c in replies]
         metrics["response_labels"] = per_label(truth, predicted, (NONE, *RESPONSE_LABELS))
         metrics["response_groups"] = _groups(truth, predicted)
         end_to_end = [label_name(c.response) for c in code_provider_items(classifier, providers, "race_themed")]
@@ -113,17 +116,6 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
         }
         metrics["nonracial_bias_items"] = len(bias)
     return metrics
-
-
-def code_replies_as_declared(classifier: Classifier, items: list[Item]) -> list[Coding]:
-    """Each provider item coded as the first reply to a moment when its context is one, else
-    screened as a standalone turn: the reply coder given the moments."""
-    out: dict[int, Coding] = {}
-    for relation in ("immediate", "standalone"):
-        indices = [n for n, i in enumerate(items) if i.answers_moment() == (relation == "immediate")]
-        codes = classifier.code_replies([items[n].text for n in indices], [items[n].context for n in indices], relation)
-        out.update(zip(indices, codes))
-    return [out[n] for n in range(len(items))]
 
 
 def code_provider_items(classifier: Classifier, items: list[Item], default_case: str = "general") -> list[Coding]:
