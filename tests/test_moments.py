@@ -30,11 +30,6 @@ failures, so the next `encounter train` shows at once what it fixed."""
 # -- the corpus ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="held-out tv-0759 repeats a train/dev greeting; removing it changes the corpus hash the shipped "
-    "classifier records, so it goes with the next `encounter train`",
-    strict=True,
-)
 def test_corpus_covers_every_label_with_separate_dev_and_test_splits():
     train, dev, test = load_split("train"), load_split("dev"), load_split("test")
     assert len(train) >= 10000 and len(dev) >= 1000 and len(test) >= 700
@@ -122,6 +117,12 @@ def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, ex
         ("They asked if I was legal because of my last name. I'm a veteran.", False),  # a race-coded cue
         ("My aunt came out of a simple surgery unable to have kids.", False),  # "came out" of surgery
         ("People like me get brushed off.", False),  # no other ground: race, in these encounters
+        ("They said it was just hormones, every time.", True),  # a ground implied by its usual words
+        ("Since I came out, my doctor asks about my sexual history at every visit.", True),
+        ("Everything is 'just your age' once you're over seventy.", True),
+        ("They treat you like dirt when you're on state insurance.", True),
+        ("The nurse said our women are strong and skipped my pain pump.", False),  # "our women": a group
+        ("Why would you assume I can't pay for the scan?", False),  # a stereotype reaction, not a ground
     ],
 )
 def test_an_account_naming_another_ground_of_unfairness_is_no_moment_in_any_case(classifier, text, another_ground):
@@ -380,7 +381,6 @@ def test_a_later_reply_in_the_window_changes_the_moments_score(classifier):
     assert relations == [("immediate", "deflecting"), ("later", "validation")]
 
 
-@pytest.mark.xfail(reason=MODEL_GAP, strict=True)
 def test_a_standalone_stereotyping_remark_is_coded_with_no_moment(classifier):
     segments = [
         _segment(1, "provider", 0.0, 2.0, "Hi, what can I do for you today?"),

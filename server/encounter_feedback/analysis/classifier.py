@@ -354,7 +354,7 @@ class Classifier:
         """The code of each provider turn, standing in `relation` to a moment (`RELATIONS`): after
         `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code."""
         probs = self.response_probabilities(replies, contexts, after_moment=relation != "standalone")
-        candidates = _candidates(relation)
+        candidates = relation_candidates(relation)
         out = []
         for p in probs:
             best = max(candidates, key=lambda k: p[k])
@@ -405,7 +405,7 @@ def reply_context(context: str | None, after_moment: bool) -> str:
     return (AFTER_MOMENT if after_moment else "") + (context or "")
 
 
-def _candidates(relation: str) -> list[int]:
+def relation_candidates(relation: str) -> list[int]:
     """The classes a provider turn standing in `relation` is coded with (indices into `RESPONSE_CLASSES`):
     every class for the first reply to a moment; otherwise the labels it can earn there, kept when
     probable enough (`Settings.thresholds`)."""

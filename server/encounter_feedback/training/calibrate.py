@@ -24,6 +24,7 @@ from encounter_feedback.analysis.classifier import (
     case_context_of,
     could_be_moment,
     normalize_text,
+    relation_candidates,
     reply_context,
     softmax,
 )
@@ -36,10 +37,8 @@ from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_it
 FALSE_ALARM_BUDGET = 0.2
 """Flags per hour of a speaker's talk allowed on the dev clinical dialogue."""
 GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
-LATER = 0.5
-"""P(label) a later turn in a moment's window needs to be coded: the label is more probable than all
-the others together. Not tuned: no split has later turns to tune it on (`deflecting`, which most
-clinical questions after a moment get, is not a candidate there, so they stay uncoded)."""
+LATER_SEED = 0
+"""Which dev moment each dev clinical provider turn is read after, as a later turn in its window."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevDat
     thresholds = general_thresholds(model, temperatures["general"], dev)
     thresholds["race_themed"] = race_themed_threshold(model, temperatures["race_themed"], dev.items)
     thresholds["standalone"] = standalone_threshold(model, temperatures["response"], dev)
-    thresholds["later"] = LATER
+    thresholds["later"] = later_threshold(model, temperatures["response"], dev)
     cue, calibration = cue_matching(sentences, dev)
     thresholds["cue"] = cue
     return Settings(temperatures, {k: float(v) for k, v in thresholds.items()}, calibration)
@@ -154,6 +153,34 @@ def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> 
     n = len(items)
     allowed = [t for t in GRID if per_hour(int((best_p[n:] >= t).sum()), providers) <= FALSE_ALARM_BUDGET]
     return max(allowed or [0.99], key=lambda t: (f1(truth, best_p[:n] >= t), t))
+
+
+def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
+    """P(label) a later turn in a moment's window needs: best dev F1 over two kinds of later turn.
+    The dev replies, read after their moment: a code other than `deflecting` (not a candidate
+    there) should be kept, and a neutral or deflecting one should not be coded at all. And the
+    dev clinical dialogue's provider turns, each read after a seeded dev moment: ordinary talk
+    that goes on in a moment's window (a symptom question, an instruction), with nothing to code.
+    A code counts as found only with the right label."""
+    replies = [i for i in dev.items if i.speaker == "provider" and i.category != "standalone"]
+    moments = [i.text for i in dev.items if i.speaker == "patient" and i.moment is not None]
+    ordinary = [t.text for t in dev.turns if t.speaker == "provider"]
+    after: list[str] = list(np.random.default_rng(LATER_SEED).choice(moments, len(ordinary))) if moments else []
+    contexts = [reply_context(c, True) for c in [i.context for i in replies] + after]
+    probs = softmax(model.reply_logits(contexts, [i.text for i in replies] + ordinary), temperature)
+    candidates = np.array(relation_candidates("later"))
+    best = candidates[np.argmax(probs[:, candidates], axis=1)]
+    p_best = probs[np.arange(len(best)), best]
+    coded = set(candidates.tolist())
+    truth = np.array([RESPONSE_CLASSES.index(i.response) if i.response else 0 for i in replies] + [0] * len(ordinary))
+    truth = np.where(np.isin(truth, list(coded)), truth, 0)
+
+    def score(threshold: float) -> float:
+        predicted = np.where(p_best >= threshold, best, 0)
+        hits = float(np.sum((predicted == truth) & (truth > 0)))
+        return 2 * hits / max(1.0, float(np.sum(truth > 0) + np.sum(predicted > 0)))
+
+    return max(GRID, key=lambda t: (score(t), t))
 
 
 def cue_matching(sentences: SentenceEmbeddings, dev: DevData) -> tuple[float, tuple[float, float]]:
