@@ -37,6 +37,8 @@ from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_it
 FALSE_ALARM_BUDGET = 0.2
 """Flags per hour of a speaker's talk allowed on the dev clinical dialogue."""
 GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
+STRICTEST = 0.99
+"""The threshold taken when none in `GRID` keeps the dev false alarms within budget: flag only the surest."""
 LATER_SEED = 0
 """Which dev moment each dev clinical provider turn is read after, as a later turn in its window."""
 
@@ -111,7 +113,7 @@ def general_thresholds(model: TurnModel, temperature: float, dev: DevData) -> di
     kind = np.array([_reference(t) for t in texts])
     truth = np.array([label != "none" for _, label in pairs])
     n = len(pairs)
-    best = (-1.0, 0.0, 0.0)
+    best = (-1.0, STRICTEST, STRICTEST)
     for explicit in GRID:
         for implicit in GRID[GRID >= explicit]:
             needed = np.where(kind == "explicit", explicit, np.where(kind == "implicit", implicit, np.inf))
@@ -152,7 +154,7 @@ def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> 
     truth = np.array([i.response is not None for i in items])
     n = len(items)
     allowed = [t for t in GRID if per_hour(int((best_p[n:] >= t).sum()), providers) <= FALSE_ALARM_BUDGET]
-    return max(allowed or [0.99], key=lambda t: (f1(truth, best_p[:n] >= t), t))
+    return max(allowed or [STRICTEST], key=lambda t: (f1(truth, best_p[:n] >= t), t))
 
 
 def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:

@@ -1,0 +1,68 @@
+"""Settings chosen on dev (training/calibrate.py), with a scripted model standing in for the encoder:
+the cases below (a model that fires on every clinical turn, replies of known probability) cannot
+be caused with the shipped one on demand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES
+from encounter_feedback.training.calibrate import STRICTEST, DevData, general_thresholds, later_threshold
+from encounter_feedback.training.corpus import Item
+from encounter_feedback.training.evaluate import Turn
+
+
+def _logits(probabilities: dict[int, float], classes: int) -> np.ndarray:
+    """Logits whose softmax (temperature 1) is `probabilities` over the given classes, the rest shared."""
+    rest = (1.0 - sum(probabilities.values())) / (classes - len(probabilities))
+    p = np.full(classes, rest)
+    for k, v in probabilities.items():
+        p[k] = v
+    return np.log(np.clip(p, 1e-9, None))
+
+
+class ScriptedModel:
+    """P(moment) and P(response class) by text, from a table; anything else is sure of `none`."""
+
+    def __init__(self, moments: dict[str, float], replies: dict[str, tuple[str, float]]) -> None:
+        self.moments, self.replies = moments, replies
+
+    def patient_logits(self, texts: list[str]) -> dict[str, np.ndarray]:
+        moment = MOMENT_CLASSES.index("discrimination_disclosure")
+        p = [self.moments.get(t, 0.0) for t in texts]
+        rows = np.array([_logits({0: 1.0 - q, moment: q}, len(MOMENT_CLASSES)) for q in p])
+        return {"general": rows, "race_themed": rows}
+
+    def reply_logits(self, contexts: list[str], replies: list[str]) -> np.ndarray:
+        rows = []
+        for reply in replies:
+            label, p = self.replies.get(reply, ("none", 0.999))
+            rows.append(_logits({RESPONSE_CLASSES.index(label): p}, len(RESPONSE_CLASSES)))
+        return np.array(rows)
+
+
+def _item(id: str, speaker: str, text: str, context: str | None = None, **labels) -> Item:
+    return Item(id, speaker, text, context, labels.get("moment"), labels.get("response"), "test")
+
+
+DISCLOSURE = "The ER sent me home, and I think it was because I'm Black."
+
+
+def test_general_thresholds_fall_back_to_the_strictest_when_none_keeps_false_alarms_in_budget():
+    clinical = [Turn("mts", "patient", f"As a Black man I walk two miles on day {k}.", None) for k in range(20)]
+    model = ScriptedModel({t.text: 0.999 for t in clinical} | {DISCLOSURE: 0.999}, {})
+    dev = DevData([_item("d1", "patient", DISCLOSURE, moment="discrimination_disclosure")], clinical)
+    assert general_thresholds(model, 1.0, dev) == {"explicit": STRICTEST, "implicit": STRICTEST}
+
+
+def test_the_later_threshold_keeps_dev_replies_and_drops_clinical_turns_read_after_a_moment():
+    replies = [f"That was wrong of them, number {k}." for k in range(10)]
+    ordinary = [f"Do you drink, question {k}?" for k in range(10)]
+    model = ScriptedModel(
+        {},
+        {r: ("validation", 0.95) for r in replies} | {q: ("stereotyping", 0.80) for q in ordinary},
+    )
+    items = [_item("p1", "patient", DISCLOSURE, moment="discrimination_disclosure")]
+    items += [_item(f"r{k}", "provider", r, DISCLOSURE, response="validation") for k, r in enumerate(replies)]
+    dev = DevData(items, [Turn("mts", "provider", q, "I drink on weekends.") for q in ordinary])
+    assert 0.80 < later_threshold(model, 1.0, dev) <= 0.95
