@@ -26,11 +26,15 @@ export class ObjectivesForm {
   /** `time()`: the playhead, stored with each rating. */
   constructor(container, { encounter, items, model, time }) {
     this.items = items;
+    this.pending = new Map();  // item -> the rating just chosen here, until its event comes back
     this.status = el("span", { class: "save-status", role: "status" });
     const rate = (item, rating) => async () => {
       const name = author(this.status);
       if (!name) return this.update(model);  // undo the tick until there is a name to sign it
-      await send(() => postAssessment(encounter, { author: name, item: item.item, rating, t0: Math.round(time() * 1000) / 1000 }), this.status);
+      this.pending.set(item.item, rating);
+      const saved = await send(() => postAssessment(encounter, { author: name, item: item.item, rating, t0: Math.round(time() * 1000) / 1000 }), this.status);
+      if (!saved) this.pending.delete(item.item);
+      this.update(model);
     };
     const objectives = items.filter((i) => i.kind === "objective"), checklist = items.filter((i) => i.kind === "checklist");
     if (!items.length) {
@@ -55,12 +59,16 @@ export class ObjectivesForm {
     this.update(model);
   }
 
-  /** Show each item's latest rating without rebuilding the inputs (focus stays where it is). */
+  /** Show each item's latest rating without rebuilding the inputs (focus stays where it is). A
+   * rating chosen here stays shown while it is being saved: another item's event arriving first
+   * must not untick it. */
   update(model) {
     if (!this.container) return;
     for (const item of this.items) {
       const row = this.container.querySelector(`[data-item="${item.item}"]`);
-      const { rating, author: by } = current(item, model);
+      const chosen = this.pending.get(item.item);
+      if (chosen !== undefined && model.assessments.get(item.item)?.rating === chosen) this.pending.delete(item.item);
+      const { rating, author: by } = this.pending.has(item.item) ? { rating: chosen, author: "saving" } : current(item, model);
       for (const input of row.querySelectorAll("input")) input.checked = input.type === "checkbox" ? rating === "done" : input.value === rating;
       row.querySelector(".rated-by").textContent = rating ? `${ratingText(rating)} \u00b7 ${by}` : "";
     }
