@@ -173,9 +173,8 @@ def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float
     candidates = np.array(relation_candidates("later"))
     best = candidates[np.argmax(probs[:, candidates], axis=1)]
     p_best = probs[np.arange(len(best)), best]
-    coded = set(candidates.tolist())
-    truth = np.array([RESPONSE_CLASSES.index(i.response) if i.response else 0 for i in replies] + [0] * len(ordinary))
-    truth = np.where(np.isin(truth, list(coded)), truth, 0)
+    truth = np.array([RESPONSE_CLASSES.index(i.response or "none") for i in replies] + [0] * len(ordinary))
+    truth = np.where(np.isin(truth, candidates), truth, 0)
 
     def score(threshold: float) -> float:
         predicted = np.where(p_best >= threshold, best, 0)
