@@ -5,8 +5,9 @@ be caused with the shipped one on demand."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES
+from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES, relation_evidence
 from encounter_feedback.training.calibrate import STRICTEST, DevData, general_thresholds, later_threshold
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import Turn
@@ -65,4 +66,32 @@ def test_the_later_threshold_keeps_dev_replies_and_drops_clinical_turns_read_aft
     items = [_item("p1", "patient", DISCLOSURE, moment="discrimination_disclosure")]
     items += [_item(f"r{k}", "provider", r, DISCLOSURE, response="validation") for k, r in enumerate(replies)]
     dev = DevData(items, [Turn("mts", "provider", q, "I drink on weekends.") for q in ordinary])
-    assert 0.80 < later_threshold(model, 1.0, dev) <= 0.95
+    # The evidence is the group's: the replies' 0.95 plus the other responsive labels' share of the
+    # rest (4 x 0.05/12), the questions' 0.80 plus the later-turn microaggressions' (5 x 0.20/12).
+    assert 0.80 + 5 * 0.20 / 12 < later_threshold(model, 1.0, dev) <= 0.95 + 4 * 0.05 / 12
+
+
+def test_the_evidence_for_a_code_is_its_groups_summed_probability():
+    """A remark split between two microaggressions is surely one; split across groups it is not."""
+
+    def row(**probabilities: float) -> np.ndarray:
+        p = np.zeros(len(RESPONSE_CLASSES))
+        for label, q in probabilities.items():
+            p[RESPONSE_CLASSES.index(label)] = q
+        p[0] = 1.0 - p.sum()
+        return p
+
+    probs = np.stack(
+        [
+            row(stereotyping=0.60, pathologizing=0.35),
+            row(stereotyping=0.60, validation=0.35),
+            row(validation=0.50, empathy=0.40),
+            row(validation=0.50, minimizing=0.45),
+        ]
+    )
+    best, evidence = relation_evidence(probs[:2], "standalone")
+    assert [RESPONSE_CLASSES[k] for k in best] == ["stereotyping", "stereotyping"]
+    assert evidence == pytest.approx([0.95, 0.60])
+    best, evidence = relation_evidence(probs[2:], "later")
+    assert [RESPONSE_CLASSES[k] for k in best] == ["validation", "validation"]
+    assert evidence == pytest.approx([0.90, 0.50])

@@ -163,7 +163,6 @@ def test_an_implicit_challenge_is_a_moment_only_in_a_race_themed_case(classifier
     assert classifier.classify("patient", challenge, case_context=RACE_THEMED).moment == "provider_bias_challenge"
 
 
-@pytest.mark.xfail(reason=MODEL_GAP, strict=True)
 def test_minimal_pairs_come_out_opposite(classifier):
     patient = [
         "They sent me home without a scan, and I think it's because I'm Black.",
@@ -360,7 +359,6 @@ def test_a_moment_spread_over_segments_is_one_turn_and_its_reply_is_coded(classi
     assert response["relation"] == "immediate" and moment["responsiveness"] == 3  # strong and immediate
 
 
-@pytest.mark.xfail(reason=MODEL_GAP, strict=True)
 def test_a_later_reply_in_the_window_changes_the_moments_score(classifier):
     segments = [
         _segment(1, "patient", 1.0, 5.0, "They sent me home from the ER and I think it's because I'm Black."),
@@ -512,7 +510,7 @@ def test_settings_only_refuses_an_encoder_trained_on_another_corpus(tmp_path):
     from encounter_feedback.analysis.classifier import MODELS_DIR
     from encounter_feedback.training.train import TrainError, resettle
 
-    for name in ("classifier.onnx", "sentences.onnx", "tokenizer.json"):
+    for name in ("classifier.onnx", "replies.onnx", "sentences.onnx", "tokenizer.json"):
         (tmp_path / name).symlink_to(MODELS_DIR / name)
     body = json.loads((MODELS_DIR / "classifier.json").read_text())
     body["info"]["corpus_sha256"] = "0" * 64

@@ -1,7 +1,8 @@
 """Racially charged moments in patient turns, and the code of the provider's turns.
 
-One fine-tuned encoder (analysis/encoder.py, `models/classifier.onnx`, built by `encounter
-train` from `models/corpus/`) reads every turn and gives three sets of probabilities:
+Two fine-tuned encoders (analysis/encoder.py, built by `encounter train` from `models/corpus/`)
+give three sets of probabilities: `models/classifier.onnx` reads patient turns (the two moment
+heads), `models/replies.onnx` reads provider turns with their context (the response head):
 
 - **moments, general case** (`general`): is the patient turn a racially charged moment, and
   which of the five labels? Taxonomy v1: the turn must refer to race. The encoder's verdict
@@ -177,13 +178,15 @@ class TurnModel(Protocol):
 
 
 class EncoderModel:
-    """The fine-tuned encoder in `models/classifier.onnx`. A patient turn's logits are kept for the
-    last `CACHED` turns: reading it in the other case, or as the context of the reply, costs nothing."""
+    """The fine-tuned encoders in `models/`: `classifier.onnx` for patient turns, `replies.onnx` for
+    provider turns read with their context (training/train.py says why two). A patient turn's
+    logits are kept for the last `CACHED` turns: reading it in the other case costs nothing."""
 
     CACHED = 2048
 
     def __init__(self, directory: Path = MODELS_DIR, threads: int = 1) -> None:
         self.encoder = OnnxEncoder(directory / "classifier.onnx", directory / "tokenizer.json", threads)
+        self.replies = OnnxEncoder(directory / "replies.onnx", directory / "tokenizer.json", threads)
         self._cache: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()
 
     def patient_logits(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -202,7 +205,7 @@ class EncoderModel:
         }
 
     def reply_logits(self, contexts: list[str], replies: list[str]) -> np.ndarray:
-        return self.encoder.run(contexts, replies)["response"]
+        return self.replies.run(contexts, replies)["response"]
 
 
 class SentenceEmbeddings:
@@ -237,9 +240,9 @@ class Settings:
     """Per head: logits are divided by this before the softmax (calibration)."""
     thresholds: dict[str, float]
     """`explicit`, `implicit`: P(moment) a general-case turn needs, by how it refers to race;
-    `race_themed`: P(moment) in a race-themed case; `later`, `standalone`: P(label) a provider
-    turn needs to be coded outside its first reply to a moment; `cue`: cosine similarity to a
-    scripted cue line."""
+    `race_themed`: P(moment) in a race-themed case; `later`, `standalone`: the evidence
+    (`relation_evidence`) a provider turn needs to be coded outside its first reply to a moment;
+    `cue`: cosine similarity to a scripted cue line."""
     cue_calibration: tuple[float, float]
     """P(a turn at similarity s says the cue) = sigmoid(a * s + b), fitted on the dev split."""
     info: dict[str, Any] = field(default_factory=dict)
@@ -354,14 +357,13 @@ class Classifier:
         """The code of each provider turn, standing in `relation` to a moment (`RELATIONS`): after
         `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code."""
         probs = self.response_probabilities(replies, contexts, after_moment=relation != "standalone")
-        candidates = relation_candidates(relation)
+        best, evidence = relation_evidence(probs, relation)
         out = []
-        for p in probs:
-            best = max(candidates, key=lambda k: p[k])
-            if relation != "immediate" and p[best] < self.settings.thresholds[relation]:
-                best = 0
-            response = None if best == 0 else RESPONSE_CLASSES[best]
-            out.append(Coding(None, response, group_of(response), float(p[best])))
+        for p, k, e in zip(probs, best, evidence):
+            if relation != "immediate" and e < self.settings.thresholds[relation]:
+                k = 0
+            response = None if k == 0 else RESPONSE_CLASSES[k]
+            out.append(Coding(None, response, group_of(response), float(p[k])))
         return out
 
     def code_provider_turns(
@@ -416,3 +418,16 @@ def relation_candidates(relation: str) -> list[int]:
     if relation == "standalone":
         return [RESPONSE_CLASSES.index(label) for label in STANDALONE]
     raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+
+
+def relation_evidence(probs: np.ndarray, relation: str) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `probs` (a provider turn's response probabilities): its most probable class
+    among `relation_candidates(relation)`, and the evidence that it earns a code there, the summed
+    probability of the candidates in that class's group. A remark split between `stereotyping`
+    and `pathologizing` is surely a microaggression, only its label is unsure: that is what the
+    `later` and `standalone` thresholds ask."""
+    candidates = np.array(relation_candidates(relation))
+    best = candidates[np.argmax(probs[:, candidates], axis=1)]
+    groups = np.array([group_of(RESPONSE_CLASSES[k] if k else None) for k in candidates])
+    same_group = groups[None, :] == np.array([group_of(RESPONSE_CLASSES[k] if k else None) for k in best])[:, None]
+    return best, (probs[:, candidates] * same_group).sum(axis=1)

