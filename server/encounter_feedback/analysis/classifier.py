@@ -428,6 +428,6 @@ def relation_evidence(probs: np.ndarray, relation: str) -> tuple[np.ndarray, np.
     `later` and `standalone` thresholds ask."""
     candidates = np.array(relation_candidates(relation))
     best = candidates[np.argmax(probs[:, candidates], axis=1)]
-    groups = np.array([group_of(RESPONSE_CLASSES[k] if k else None) for k in candidates])
-    same_group = groups[None, :] == np.array([group_of(RESPONSE_CLASSES[k] if k else None) for k in best])[:, None]
+    groups = np.array([group_of(None if k == 0 else label) for k, label in enumerate(RESPONSE_CLASSES)])
+    same_group = groups[candidates][None, :] == groups[best][:, None]
     return best, (probs[:, candidates] * same_group).sum(axis=1)
