@@ -57,6 +57,8 @@ NONE = "none"
 """The class name standing for `None` (no moment, or neutral talk) inside the models."""
 MOMENT_CLASSES = (NONE, *MOMENT_LABELS)
 RESPONSE_CLASSES = (NONE, *RESPONSE_LABELS)
+RESPONSE_GROUPS = np.array([group_of(None if label == NONE else label) for label in RESPONSE_CLASSES])
+"""Each response class's group (`neutral` for `none`), in class order."""
 HEADS = {"general": MOMENT_CLASSES, "race_themed": MOMENT_CLASSES, "response": RESPONSE_CLASSES}
 """The encoder's outputs and their classes, in order."""
 RELATIONS = ("immediate", "later", "standalone")
@@ -428,6 +430,5 @@ def relation_evidence(probs: np.ndarray, relation: str) -> tuple[np.ndarray, np.
     `later` and `standalone` thresholds ask."""
     candidates = np.array(relation_candidates(relation))
     best = candidates[np.argmax(probs[:, candidates], axis=1)]
-    groups = np.array([group_of(None if k == 0 else label) for k, label in enumerate(RESPONSE_CLASSES)])
-    same_group = groups[candidates][None, :] == groups[best][:, None]
+    same_group = RESPONSE_GROUPS[candidates][None, :] == RESPONSE_GROUPS[best][:, None]
     return best, (probs[:, candidates] * same_group).sum(axis=1)

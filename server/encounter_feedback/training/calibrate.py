@@ -144,7 +144,8 @@ def race_themed_threshold(model: TurnModel, temperature: float, items: list[Item
 
 def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
     """The evidence (`relation_evidence`) a provider turn with no moment before it needs: best dev
-    F1 on standalone items, within the false-alarm budget on the provider turns of the dev clinical dialogue."""
+    F1 on standalone items, within the false-alarm budget on the provider turns of the dev
+    clinical dialogue."""
     items = [i for i in dev.items if i.speaker == "provider" and i.category == "standalone"]
     providers = [t for t in dev.turns if t.speaker == "provider"]
     contexts = [reply_context(c, False) for c in [i.context for i in items] + [t.context for t in providers]]
@@ -158,8 +159,9 @@ def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> 
 
 def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
     """The evidence (`relation_evidence`) a later turn in a moment's window needs: best dev F1 over
-    two kinds of later turn. The dev replies, read after their moment: a code other than `deflecting` (not a candidate
-    there) should be kept, and a neutral or deflecting one should not be coded at all. And the
+    two kinds of later turn. The dev replies, read after their moment: a code other than
+    `deflecting` (not a candidate there) should be kept, and a neutral or deflecting one should
+    not be coded at all. And the
     dev clinical dialogue's provider turns, each read after a seeded dev moment: ordinary talk
     that goes on in a moment's window (a symptom question, an instruction), with nothing to code.
     A code counts as found only with the right label."""
