@@ -145,9 +145,7 @@ def test_intake_answers_and_colour_words_are_not_moments(classifier, case):
     assert [c.moment for c in classifier.code_patient_turns(turns, case)] == [None] * len(turns)
 
 
-@pytest.mark.parametrize(
-    "case", [GENERAL, pytest.param(RACE_THEMED, marks=pytest.mark.xfail(reason=MODEL_GAP, strict=True))]
-)
+@pytest.mark.parametrize("case", [GENERAL, RACE_THEMED])
 def test_an_account_of_sexism_or_homophobia_is_not_a_racially_charged_moment(classifier, case):
     accounts = [
         "I was discriminated against at work because I'm a woman. They promoted the guy I trained.",

@@ -3,7 +3,8 @@
 Nothing here looks at the held-out split or at the sets written outside the project: those
 are reported, never tuned on. Real clinical dialogue the model did not train on (MTS-Dialog's
 dev sets) keeps the thresholds honest about false alarms: a general-case moment or a
-standalone provider code must not fire more than `FALSE_ALARM_BUDGET` times per hour there.
+standalone provider code must not fire more than `FALSE_ALARM_BUDGET` times per hour there,
+and its patient turns count as non-moments when the race-themed threshold is chosen.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class DevData:
 def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevData) -> Settings:
     temperatures = fit_temperatures(model, dev.items)
     thresholds = general_thresholds(model, temperatures["general"], dev)
-    thresholds["race_themed"] = race_themed_threshold(model, temperatures["race_themed"], dev.items)
+    thresholds["race_themed"] = race_themed_threshold(model, temperatures["race_themed"], dev)
     thresholds["standalone"] = standalone_threshold(model, temperatures["response"], dev)
     thresholds["later"] = later_threshold(model, temperatures["response"], dev)
     cue, calibration = cue_matching(sentences, dev)
@@ -132,13 +133,20 @@ def _reference(text: str) -> str:
     return "explicit" if race_reference(normalize_text(text)) == Reference.EXPLICIT else "implicit"
 
 
-def race_themed_threshold(model: TurnModel, temperature: float, items: list[Item]) -> float:
-    """P(moment) in a race-themed case: best dev F1."""
-    pairs = case_items(items, "race_themed")
-    texts = [i.text for i, _ in pairs]
+def race_themed_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
+    """P(moment) in a race-themed case: best dev F1, with the patient turns of the dev clinical
+    dialogue counted as what they would be in a race-themed encounter, turns that are no moment.
+
+    Why they count: most of what a patient says in a race-themed case is still ordinary clinical
+    talk, while half of the dev items are moments. F1 on the items alone rewards flagging anything
+    doubtful (it chose 0.13, and 22 ordinary turns an hour were flagged on ACI-Bench); with the
+    dialogue in, a false flag costs what it costs in a real encounter. Dismissal stories stay
+    moments by design, so no false-alarm budget applies here, unlike the general case."""
+    pairs = case_items(dev.items, "race_themed")
+    texts = [i.text for i, _ in pairs] + [t.text for t in dev.turns if t.speaker == "patient"]
     p_moment = 1.0 - softmax(model.patient_logits(texts)["race_themed"], temperature)[:, 0]
     possible = np.array([could_be_moment(t, "race_themed") for t in texts])
-    truth = np.array([label != "none" for _, label in pairs])
+    truth = np.array([label != "none" for _, label in pairs] + [False] * (len(texts) - len(pairs)))
     return max(GRID, key=lambda t: (f1(truth, (p_moment >= t) & possible), t))
 
 
