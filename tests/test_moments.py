@@ -405,6 +405,26 @@ def test_ordinary_provider_turns_are_not_coded(classifier):
     assert annotate("enc-t", segments, classifier) == []
 
 
+def test_a_fitting_clinical_question_after_a_situational_challenge_is_no_change_of_subject(classifier):
+    """The situation is the challenge, not the patient's words: her request for fertility treatment
+    is read as an ordinary request, so asking about her cycle answers it (read as a challenge, the
+    same question came out `deflecting`, 0.97), while a remark about her family size is still coded."""
+    scenario = find_scenario("fertility-family-size")
+    cue = scenario.challenges[0].cue
+    question = "Of course. How regular are your periods?"
+    segments = [_segment(1, "patient", 40.0, 48.0, cue), _segment(1, "provider", 49.0, 51.0, question)]
+    events = [e.to_dict() for e in annotate("enc-t", segments, classifier, case_context_of(scenario))]
+    [moment] = [e for e in events if e["type"] == "moment"]
+    [reply] = [e for e in events if e["type"] == "response"]
+    assert (reply["relation"], reply["group"], moment["responsiveness"]) == ("immediate", "neutral", 0)
+    lines = [
+        json.dumps({"speaker": "provider", "text": text, "context": cue, "scenario": scenario.id})
+        for text in (question, "Why would you want more kids?")
+    ]
+    out = [json.loads(line) for line in classify_lines(classifier, lines)]
+    assert [(o["response"], o["group"]) for o in out] == [(None, "neutral"), ("stereotyping", "microaggression")]
+
+
 @pytest.mark.xfail(reason=MODEL_GAP, strict=True)
 def test_a_situational_challenge_makes_the_providers_turns_in_its_window_replies(classifier):
     scenario = find_scenario("fertility-family-size")

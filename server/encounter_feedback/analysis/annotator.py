@@ -47,6 +47,8 @@ class _Window:
     moment: Moment
     until: float
     """A provider turn starting after this is not a reply to the moment."""
+    situational: bool = False
+    """The moment is a scripted situational challenge (`ScriptedCue.situational`)."""
     replies: list[Response] = field(default_factory=list)
     turns: int = 0
     """Provider turns since the moment (the first is the immediate reply)."""
@@ -107,14 +109,15 @@ class Annotator:
         )
         self._emit(moment)
         # the provider's next turns answer the latest moment; with a mixed track, nobody's do
-        self._window = _Window(moment, turn.t1 + self._window_s(code)) if turn.speaker == "patient" else None
+        self._window = self._open_window(moment, code) if turn.speaker == "patient" else None
 
-    def _window_s(self, code: Coding) -> float:
-        if code.cue is not None:
-            window = self.case_context.cues[code.cue].window
-            if window is not None:
-                return window
-        return WINDOW_S
+    def _open_window(self, moment: Moment, code: Coding) -> _Window:
+        """A scripted challenge may set its own window, and be situational (`ScriptedCue`)."""
+        cue = self.case_context.cues[code.cue] if code.cue is not None else None
+        if cue is None:
+            return _Window(moment, moment.t1 + WINDOW_S)
+        window_s = cue.window if cue.window is not None else WINDOW_S
+        return _Window(moment, moment.t1 + window_s, situational=cue.situational)
 
     def _provider_turn(self, turn: Turn) -> None:
         window = self._window
@@ -124,7 +127,7 @@ class Annotator:
             return
         window.turns += 1
         relation = "immediate" if window.turns == 1 else "later"
-        [code] = self.classifier.code_replies([turn.text], [window.moment.text], relation)
+        [code] = self.classifier.code_replies([turn.text], [window.moment.text], relation, not window.situational)
         if relation == "later" and code.response is None:
             return
         number = window.moment.id.removeprefix("moment-")

@@ -109,6 +109,10 @@ class ScriptedCue:
     text: str
     window: float | None = None
     """Seconds after the challenge during which the provider's turns answer it (None: the default)."""
+    situational: bool = False
+    """The challenge is the situation (say, a Black mother of five asking about fertility
+    treatment), not a line that challenges the provider: replies are read after an ordinary
+    request, so a fitting clinical question is no change of subject."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,12 @@ def case_context_of(scenario: Scenario | None) -> CaseContext:
     if scenario is None:
         return GENERAL
     cues = tuple(
-        ScriptedCue(c.label, c.cue, c.window or (SITUATION_WINDOW_S if c.kind == "situational" else None))
+        ScriptedCue(
+            c.label,
+            c.cue,
+            c.window or (SITUATION_WINDOW_S if c.kind == "situational" else None),
+            c.kind == "situational",
+        )
         for c in scenario.challenges
     )
     return CaseContext("race_themed" if scenario.race_themed else "general", cues)
@@ -355,10 +364,14 @@ class Classifier:
         logits = self.model.reply_logits([reply_context(c, after_moment) for c in contexts], replies)
         return softmax(logits, self.settings.temperatures["response"])
 
-    def code_replies(self, replies: list[str], contexts: list[str | None], relation: str = "immediate") -> list[Coding]:
+    def code_replies(
+        self, replies: list[str], contexts: list[str | None], relation: str = "immediate", challenged: bool = True
+    ) -> list[Coding]:
         """The code of each provider turn, standing in `relation` to a moment (`RELATIONS`): after
-        `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code."""
-        probs = self.response_probabilities(replies, contexts, after_moment=relation != "standalone")
+        `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code.
+        `challenged`: whether the moment's words challenged the provider (not so for a situational
+        challenge, `ScriptedCue.situational`), which is how the context is marked for the encoder."""
+        probs = self.response_probabilities(replies, contexts, after_moment=challenged and relation != "standalone")
         best, evidence = relation_evidence(probs, relation)
         out = []
         for p, k, e in zip(probs, best, evidence):
@@ -379,18 +392,25 @@ class Classifier:
         moment in the case, else screened for a microaggression of its own. `context_moments`
         says which contexts are moments instead (a researcher's, or a corpus item's, knowledge):
         the contexts are then not read."""
+        situational: set[int] = set()
         if context_moments is None:
             given = [i for i, c in enumerate(contexts) if c and c.strip()]
             moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
             after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
+            situational = {
+                i for i, code in zip(given, moments) if code.cue is not None and case_context.cues[code.cue].situational
+            }
         else:
             after_moment = {i for i, is_moment in enumerate(context_moments) if is_moment}
         out: list[Coding | None] = [None] * len(replies)
-        for relation, indices in (
-            ("immediate", sorted(after_moment)),
-            ("standalone", [i for i in range(len(replies)) if i not in after_moment]),
+        for relation, challenged, indices in (
+            ("immediate", True, sorted(after_moment - situational)),
+            ("immediate", False, sorted(situational)),
+            ("standalone", False, [i for i in range(len(replies)) if i not in after_moment]),
         ):
-            codes = self.code_replies([replies[i] for i in indices], [contexts[i] for i in indices], relation)
+            codes = self.code_replies(
+                [replies[i] for i in indices], [contexts[i] for i in indices], relation, challenged
+            )
             for i, code in zip(indices, codes):
                 out[i] = code
         return [code for code in out if code is not None]
