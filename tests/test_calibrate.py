@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES, relation_evidence
-from encounter_feedback.training.calibrate import STRICTEST, DevData, general_thresholds, later_threshold
+from encounter_feedback.training.calibrate import (
+    STRICTEST,
+    DevData,
+    general_thresholds,
+    later_threshold,
+    race_themed_threshold,
+)
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import Turn
 
@@ -54,6 +60,20 @@ def test_general_thresholds_fall_back_to_the_strictest_when_none_keeps_false_ala
     model = ScriptedModel({t.text: 0.999 for t in clinical} | {DISCLOSURE: 0.999}, {})
     dev = DevData([_item("d1", "patient", DISCLOSURE, moment="discrimination_disclosure")], clinical)
     assert general_thresholds(model, 1.0, dev) == {"explicit": STRICTEST, "implicit": STRICTEST}
+
+
+def test_the_race_themed_threshold_counts_ordinary_clinical_talk_as_no_moment():
+    """Half the dev items are moments, most of a real encounter is ordinary talk: a threshold low
+    enough to catch the two faint stories (P 0.2) also flags the forty clinical turns (P 0.3), so
+    it loses to one that lets both go (on the items alone it would win, F1 1.0 against 0.89)."""
+    stories = [f"They brushed me off at the clinic, visit {k}." for k in range(10)]
+    clinical = [Turn("mts", "patient", f"The pain started on day {k} of the trip.", None) for k in range(40)]
+    model = ScriptedModel(
+        {s: 0.9 for s in stories[:8]} | {s: 0.2 for s in stories[8:]} | {t.text: 0.3 for t in clinical}, {}
+    )
+    items = [_item(f"s{k}", "patient", s, moment="provider_bias_challenge") for k, s in enumerate(stories)]
+    assert 0.3 < race_themed_threshold(model, 1.0, DevData(items, clinical)) <= 0.9
+    assert race_themed_threshold(model, 1.0, DevData(items, [])) <= 0.2
 
 
 def test_the_later_threshold_keeps_dev_replies_and_drops_clinical_turns_read_after_a_moment():
