@@ -113,7 +113,7 @@ class Annotator:
 
     def _open_window(self, moment: Moment, code: Coding) -> _Window:
         """A scripted challenge may set its own window, and be situational (`ScriptedCue`)."""
-        cue = self.case_context.cues[code.cue] if code.cue is not None else None
+        cue = self.case_context.cue(code.cue)
         if cue is None:
             return _Window(moment, moment.t1 + WINDOW_S)
         window_s = cue.window if cue.window is not None else WINDOW_S

@@ -127,6 +127,10 @@ class CaseContext:
         if self.case not in CASES:
             raise ValueError(f"case must be one of {CASES}, got {self.case!r}")
 
+    def cue(self, index: int | None) -> ScriptedCue | None:
+        """The scripted challenge a patient turn was matched to (`Coding.cue`), if any."""
+        return None if index is None else self.cues[index]
+
 
 GENERAL = CaseContext()
 
@@ -397,9 +401,8 @@ class Classifier:
             given = [i for i, c in enumerate(contexts) if c and c.strip()]
             moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
             after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
-            situational = {
-                i for i, code in zip(given, moments) if code.cue is not None and case_context.cues[code.cue].situational
-            }
+            cues = [case_context.cue(code.cue) for code in moments]
+            situational = {i for i, cue in zip(given, cues) if cue is not None and cue.situational}
         else:
             after_moment = {i for i, is_moment in enumerate(context_moments) if is_moment}
         out: list[Coding | None] = [None] * len(replies)

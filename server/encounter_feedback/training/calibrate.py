@@ -50,6 +50,10 @@ class DevData:
     turns: list[Turn]
     """Real clinical dialogue not trained on (false alarms)."""
 
+    def spoken_by(self, speaker: str) -> list[Turn]:
+        """The dialogue's turns of one speaker (`patient` or `provider`)."""
+        return [t for t in self.turns if t.speaker == speaker]
+
 
 def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevData) -> Settings:
     temperatures = fit_temperatures(model, dev.items)
@@ -108,7 +112,7 @@ def per_hour(flags: int, turns: list[Turn]) -> float:
 def general_thresholds(model: TurnModel, temperature: float, dev: DevData) -> dict[str, float]:
     """P(moment) for an explicit and for an implicit reference: best dev F1 within the false-alarm budget."""
     pairs = case_items(dev.items, "general")
-    patients = [t for t in dev.turns if t.speaker == "patient"]
+    patients = dev.spoken_by("patient")
     texts = [i.text for i, _ in pairs] + [t.text for t in patients]
     p_moment = 1.0 - softmax(model.patient_logits(texts)["general"], temperature)[:, 0]
     kind = np.array([_reference(t) for t in texts])
@@ -143,7 +147,7 @@ def race_themed_threshold(model: TurnModel, temperature: float, dev: DevData) ->
     dialogue in, a false flag costs what it costs in a real encounter. Dismissal stories stay
     moments by design, so no false-alarm budget applies here, unlike the general case."""
     pairs = case_items(dev.items, "race_themed")
-    texts = [i.text for i, _ in pairs] + [t.text for t in dev.turns if t.speaker == "patient"]
+    texts = [i.text for i, _ in pairs] + [t.text for t in dev.spoken_by("patient")]
     p_moment = 1.0 - softmax(model.patient_logits(texts)["race_themed"], temperature)[:, 0]
     possible = np.array([could_be_moment(t, "race_themed") for t in texts])
     truth = np.array([label != "none" for _, label in pairs] + [False] * (len(texts) - len(pairs)))
@@ -155,7 +159,7 @@ def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> 
     F1 on standalone items, within the false-alarm budget on the provider turns of the dev
     clinical dialogue."""
     items = [i for i in dev.items if i.speaker == "provider" and i.category == "standalone"]
-    providers = [t for t in dev.turns if t.speaker == "provider"]
+    providers = dev.spoken_by("provider")
     contexts = [reply_context(c, False) for c in [i.context for i in items] + [t.context for t in providers]]
     replies = [i.text for i in items] + [t.text for t in providers]
     _, evidence = relation_evidence(softmax(model.reply_logits(contexts, replies), temperature), "standalone")
@@ -169,13 +173,12 @@ def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float
     """The evidence (`relation_evidence`) a later turn in a moment's window needs: best dev F1 over
     two kinds of later turn. The dev replies, read after their moment: a code other than
     `deflecting` (not a candidate there) should be kept, and a neutral or deflecting one should
-    not be coded at all. And the
-    dev clinical dialogue's provider turns, each read after a seeded dev moment: ordinary talk
-    that goes on in a moment's window (a symptom question, an instruction), with nothing to code.
-    A code counts as found only with the right label."""
+    not be coded at all. And the dev clinical dialogue's provider turns, each read after a seeded
+    dev moment: ordinary talk that goes on in a moment's window (a symptom question, an
+    instruction), with nothing to code. A code counts as found only with the right label."""
     replies = [i for i in dev.items if i.speaker == "provider" and i.category != "standalone"]
     moments = [i.text for i in dev.items if i.speaker == "patient" and i.moment is not None]
-    ordinary = [t.text for t in dev.turns if t.speaker == "provider"]
+    ordinary = [t.text for t in dev.spoken_by("provider")]
     after: list[str] = list(np.random.default_rng(LATER_SEED).choice(moments, len(ordinary))) if moments else []
     contexts = [reply_context(c, True) for c in [i.context for i in replies] + after]
     probs = softmax(model.reply_logits(contexts, [i.text for i in replies] + ordinary), temperature)
@@ -201,7 +204,7 @@ def cue_matching(sentences: SentenceEmbeddings, dev: DevData) -> tuple[float, tu
         s: case_context_of(find_scenario(s)) for s in sorted({i.scenario for i in paraphrases if i.scenario})
     }
     others = [i.text for i, label in case_items(dev.items, "race_themed") if label == "none"]
-    others += [t.text for t in dev.turns if t.speaker == "patient"]
+    others += [t.text for t in dev.spoken_by("patient")]
     scores, truth = [], []
     for scenario, context in contexts.items():
         mine = [i.text for i in paraphrases if i.scenario == scenario]
