@@ -189,6 +189,21 @@ def test_context_decides_between_neutral_and_deflecting(classifier):
     assert classifier.classify("provider", question, context=moment).response == "deflecting"
 
 
+def test_typographic_punctuation_is_read_as_typed(classifier):
+    """Text pasted from a document writes apostrophes and ellipses typographically; speech
+    recognition and the corpus do not. Both must be read alike."""
+    typed = ("I don't think she'd have said that to a white patient...", "You're right, that wasn't okay.")
+    pasted = tuple(t.replace("'", "\u2019").replace("...", "\u2026") for t in typed)
+    assert normalize_text(pasted[0]) == normalize_text(typed[0])
+    assert normalize_text(typed[0]) == "i dont think shed have said that to a white patient"
+
+    def logits(patient: str, reply: str) -> list[float]:
+        model = classifier.model
+        return [*model.patient_logits([patient])["race_themed"][0], *model.reply_logits([patient], [reply])[0]]
+
+    assert logits(*pasted) == pytest.approx(logits(*typed), abs=1e-5)
+
+
 def test_a_clear_scripted_disclosure_gets_a_confident_code(classifier):
     cue = find_scenario("ed-pain-dismissed").challenges[0].cue
     code = classifier.classify("patient", cue)

