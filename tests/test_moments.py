@@ -101,6 +101,8 @@ def test_the_shipped_artifact_matches_the_corpus_and_its_recorded_held_out_figur
         ("why would you assume i cant pay", Reference.IMPLICIT),
         ("i was discriminated against because im a woman", Reference.IMPLICIT),
         ("my knee has hurt for a week", Reference.NONE),
+        ("the new cancer center went up in the white part of town", Reference.EXPLICIT),
+        ("in the army the medic called me pocahontas", Reference.EXPLICIT),
     ],
 )
 def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, expected):
@@ -123,6 +125,14 @@ def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, ex
         ("They treat you like dirt when you're on state insurance.", True),
         ("The nurse said our women are strong and skipped my pain pump.", False),  # "our women": a group
         ("Why would you assume I can't pay for the scan?", False),  # a stereotype reaction, not a ground
+        ("The surgeon talked to my husband the whole time, like I wasn't there.", True),
+        ("Ever since my psych hold, nobody believes my pain is real.", True),
+        ("They laughed at my accent. I grew up on a farm, not under a rock.", True),  # an accent of place
+        ("I'm in recovery, and they still wrote drug seeking in my chart.", True),  # "drug seeking" of a history
+        ("Since I transitioned, every doctor wants to talk about that and not my asthma.", True),
+        ("They asked if I was on disability. I run a business.", False),  # a benefits stereotype, not a ground
+        ("They heard my accent and talked louder and slower, like I'm deaf.", False),  # "like I'm deaf": a simile
+        ("They asked if I was on Medicaid before they asked my name.", False),  # Medicaid assumed, not named
     ],
 )
 def test_an_account_naming_another_ground_of_unfairness_is_no_moment_in_any_case(classifier, text, another_ground):

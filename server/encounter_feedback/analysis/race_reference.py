@@ -18,6 +18,10 @@ an hour of ordinary clinical talk. So the detector only flags a turn that refers
   "security", "my face") are not cues at all.
 
 Text is matched after `classifier.normalize_text` (lowercase, no punctuation, no apostrophes).
+Training reads these rules too: a corpus turn that `could_be_moment` is a hard negative, kept
+when the easy ones are thinned (training/examples.py). An edit that changes that for a single
+training negative changes the whole seeded sample, so it needs `encounter train`, not only
+`--settings-only` (`pytest -m retrain` tells).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ _NOT_CLINICAL = (
     r"(?!\s+(blood|count|counts|cell|cells|patch|patches|pill|pills|coat|spots?|discharge|stool|stools|tarry|"
     r"out|outs|eye|eyes|ice|coffee|mold|lung|heads?|diamond|friday|lab|beans?|noise|house|wine|bread|rice|board|belt|"
     r"box|car|truck|cat|dog|lie|knuckl\w*|matter|tongue|film|coating|plaque|fluid|mucus|phlegm|sputum|urine|nails?|tea|"
-    r"and blue|widow|hole|market|tie|flag|lines?|dots?|cross|sox|pepper|fish|sugar|meat|paper|part|stuff|thing)\b)"
+    r"and blue|widow|hole|market|tie|flag|lines?|dots?|cross|sox|pepper|fish|sugar|meat|paper|part(?! of town)|stuff|"
+    r"thing)\b)"
 )
 """A colour word followed by one of these is a colour, not a race ("white blood cells", "black stool")."""
 
@@ -74,7 +79,8 @@ _GROUPS = (
     r"palestinian|syrian|iraqi|iranian|persian|afghan|lebanese|yemeni|muslim|muslims|islam|hijab|native|natives|navajo|"
     r"dine|lakota|dakota|ojibwe|cherokee|apache|hopi|lumbee|cree|tribe|tribal|reservation|indigenous|pacific islander|"
     r"samoan|tongan|hawaiian|gullah|geechee|creole|jewish|immigrant|immigrants|immigration|refugee|refugees|ethnic|"
-    r"ethnicity|minority|minorities|people of color|poc|bipoc|mixed race|biracial|multiracial|negro|n word|colored"
+    r"ethnicity|minority|minorities|people of color|poc|bipoc|mixed race|biracial|multiracial|negro|n word|colored|"
+    r"pocahontas"
 )
 """Racial, ethnic, national and religious groups."""
 
@@ -110,18 +116,29 @@ EXPLICIT = re.compile(r"\b(" + "|".join((_COLOURS, _GROUPS, _HISTORY, _RACISM_AN
 
 _RACE_CODED_CUES = (
     r"guessing|guessed|government|"
-    r"police|cops|followed me|papers|illegal|undocumented|green card|citizen|foreign|interpreter|spanish|"
-    r"english|accent|medicaid|afford|welfare|food stamps|wic|single mom|baby daddy|rapper|nanny|pimp|crack|"
-    r"gangs?|thug|boy|tradition|culture|cultural|culturally|heritage|ancestors|ancestry|my name|your name|last name|"
+    r"police|cops|followed me|papers|illegal|undocumented|green card|citizen|foreign|spanish|"
+    r"interpreter|english|the border|south side|(if|whether) (i|we|he|she) (was|were|is|am) legal|your culture|welfare|"
+    r"wic|"
+    r"single mom|baby daddy|rapper|nanny|pimp|crack|"
+    r"gangs?|thug|boy|heritage|ancestors|ancestry|"
     r"experiments?|experimented|guinea pigs?|"
     r"history with (us|our|people|doctors|hospitals|this)|"
     r"our history|what they did|what was done|"
-    r"did to us|test on us|used us|would you ask|would you say that|would you treat|"
-    r"would you do that|would you talk|do you treat|your own|neighborhood|"
+    r"did to us|test on us|used us|neighborhood|"
     r"projects|public housing|yall|lighter|darker|appearance|blond|blonde|blue eyes|my hair|braids|braided|"
-    r"edges|profiling|profiled|systemic|drug seeking|drug seeker|treat us|treated us|see us"
+    r"edges|profiling|profiled|systemic"
 )
-"""Implicit cues that carry race in these encounters: place, papers, names, culture, hair, history."""
+"""Implicit cues that carry race in these encounters: place, papers, heritage, hair, history."""
+
+_SHARED_CUES = (
+    r"accent|medicaid|afford|food stamps|tradition|culture|cultural|culturally|my name|your name|"
+    r"last name|would you ask|would you say that|would you treat|would you do that|would you talk|do you treat|"
+    r"your own|drug seeking|drug seeker|treat us|treated us|see us"
+)
+"""Implicit cues that carry race in these encounters as often as another ground (a rural accent, a
+trans patient's name, Medicaid, a history of addiction, "would you treat a man like that?"): race,
+unless the turn names the other ground. ("Interpreter" is one too, for a deaf patient, but moving
+it here changes the training sample: the next `encounter train` should.)"""
 
 _UNFAIRNESS_CUES = (
     r"assume|assumed|assumes|assumption|trust|trusting|bias|biased|stereotypes?|stereotyped|stereotyping|"
@@ -132,7 +149,7 @@ _UNFAIRNESS_CUES = (
 """Implicit cues that are the vocabulary of unfair treatment of any kind, not only of race."""
 
 RACE_CODED = re.compile(rf"\b({_RACE_CODED_CUES})\b")
-IMPLICIT = re.compile(rf"\b({_RACE_CODED_CUES}|{_UNFAIRNESS_CUES})\b")
+IMPLICIT = re.compile(rf"\b({_RACE_CODED_CUES}|{_SHARED_CUES}|{_UNFAIRNESS_CUES})\b")
 
 
 OTHER_GROUNDS = re.compile(
@@ -144,7 +161,7 @@ OTHER_GROUNDS = re.compile(
     r"(when|after|since) i came out|reparative|a phase|two moms|two dads|real mom|sexual history|prep|"
     r"trans|transgender|nonbinary|non binary|pronouns|my old name|dead ?nam\w*|genitals|called me it|"
     r"disabled|my disability|disabilities|ableis\w*|wheelchair|hard of hearing|service dog|autistic|autism|"
-    r"cerebral palsy|epilepsy|stutter|deaf|sign language|(im|i am|being|because im|theyre) blind|"
+    r"cerebral palsy|epilepsy|stutter|(?<!like im )deaf|sign language|(im|i am|being|because im|theyre) blind|"
     r"down syndrome|schizophreni\w*|bipolar|seizure disorder|mental illness|multiple sclerosis|my ms|a cane|"
     r"my walker|communication device|caregiver|"
     r"ageis\w*|elderly|at my age|for my age|too old|too young|senior citizens?|old (man|woman|lady)|normal aging|"
@@ -156,7 +173,23 @@ OTHER_GROUNDS = re.compile(
     r"(im|were|being|because im|too) poor|working folks|freeloader|"
     r"state insurance|(a|the) shelter|"
     r"jehovahs? witness|atheist|christian scientist|mormon|"
-    r"country folks?|appalachia\w*|rural|redneck|hillbilly|veterans?)\b"
+    r"country folks?|appalachia\w*|rural|redneck|hillbilly|veterans?|"
+    r"(talked|talking|spoke|speaking|explained \w+|turned|asked|handed \w+) to my (husband|boyfriend|aide)|"
+    r"called me (hon|honey|sweetie|dear|young lady|it)|"
+    r"gender|misgender\w*|testosterone|estrogen|transitioned|transitioning|my transition|top surgery|"
+    r"gender marker|says (male|female)|"
+    r"what i really (was|am)|down there|"
+    r"(?<!on )disability|my chair|power chair|amputee|prosthe\w*|paralyzed|paraplegic|quadriplegic|asl|"
+    r"read lips|lip reading|hearing aids?|"
+    r"psych (patient|hold|ward|unit|history)|psychiatric (history|hold|diagnosis)|"
+    r"my (depression|anxiety|diagnosis|ptsd)|antidepressants?|panic attacks?|eating disorder|"
+    r"in recovery|years clean|used to (use|drink)|"
+    r"when i was using|using again|"
+    r"older (patients|workers|adults)|dementia|(at|for) your age|"
+    r"gastric bypass|bariatric|plus size|fatphob\w*|"
+    r"minimum wage|sleeping in my car|living in my car|paycheck to paycheck|"
+    r"deployments?|burn pits?|"
+    r"farm|ranch|the sticks|holler)\b"
 )
 """Grounds of unfair treatment other than race, named: sex and gender, sexuality, gender identity,
 disability, age, weight, class, religion, place. An account of those is not a racially charged
@@ -166,7 +199,9 @@ moment (the taxonomy's hard negatives), whatever words of unfairness it shares w
 def names_another_ground(normalized: str) -> bool:
     """Whether a (normalized) turn is about unfair treatment on another ground than race: it names
     one (`OTHER_GROUNDS`), no racial group ("people like me" then means the group it named) and no
-    race-coded cue (an accent, a name, "your culture", papers, hair: `RACE_CODED`)."""
+    cue that carries race only (papers, "your culture", the border, hair: `RACE_CODED`). Cues that
+    other grounds share (an accent, a name, Medicaid: `_SHARED_CUES`) then mean
+    the ground the turn named."""
     return bool(OTHER_GROUNDS.search(normalized)) and not (
         EXPLICIT.search(re.sub(_LIKE_ME, "", normalized)) or RACE_CODED.search(normalized)
     )
