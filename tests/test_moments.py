@@ -548,15 +548,28 @@ def test_training_is_deterministic(classifier, shared_data, tmp_path):
     assert rebuilt.settings.thresholds == pytest.approx(classifier.settings.thresholds, abs=0.011)
 
 
-def test_settings_only_refuses_an_encoder_trained_on_another_corpus(tmp_path):
-    """`encounter train --settings-only` keeps the encoder, so its corpus must be the one it learned."""
+@pytest.mark.data
+def test_the_shipped_encoders_learned_the_examples_this_code_builds(classifier, shared_data):
+    """A lexicon edit can change which negatives training keeps without touching the corpus; the
+    shipped encoders are then no longer what `encounter train` builds from this code."""
+    from encounter_feedback.training.examples import examples_hash
+    from encounter_feedback.training.train import load_data
+
+    data = load_data(shared_data / "clinical-transcripts", lambda _: None)
+    assert examples_hash(data.examples) == classifier.info["examples_sha256"], "run `encounter train` or undo"
+
+
+@pytest.mark.parametrize("record", ["corpus_sha256", "examples_sha256"])
+def test_settings_only_refuses_an_encoder_trained_on_other_examples(tmp_path, record):
+    """`encounter train --settings-only` keeps the encoder, so what it learned (the corpus, and the
+    examples drawn from it) must be what this code trains on."""
     from encounter_feedback.analysis.classifier import MODELS_DIR
     from encounter_feedback.training.train import TrainError, resettle
 
     for name in ("classifier.onnx", "replies.onnx", "sentences.onnx", "tokenizer.json"):
         (tmp_path / name).symlink_to(MODELS_DIR / name)
     body = json.loads((MODELS_DIR / "classifier.json").read_text())
-    body["info"]["corpus_sha256"] = "0" * 64
+    body["info"][record] = "0" * 64
     (tmp_path / "classifier.json").write_text(json.dumps(body))
     with pytest.raises(TrainError, match="run `encounter train`"):
         resettle(tmp_path)

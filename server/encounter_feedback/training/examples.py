@@ -11,6 +11,8 @@ turn after the turn before it is neutral.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +55,16 @@ def from_items(items: list[Item]) -> list[Example]:
                 labels[case] = MOMENT_CLASSES.index(label_name(label))
         out.append(Example(item.text, None, labels, hard=item.category is not None or could_be_moment(item.text)))
     return out
+
+
+def examples_hash(examples: list[Example]) -> str:
+    """SHA-256 of what the encoders learn from (each input and its labels, in order). Not only the
+    corpus decides it: the clinical negatives, and the lexicon that picks which negatives are kept
+    (`thin_negatives`), do too; an encoder is only reproducible from the examples it was trained on."""
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(json.dumps([e.first, e.second, sorted(e.labels.items())]).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def sample_negatives(turns: list[Turn], seed: int = 0) -> list[Turn]:

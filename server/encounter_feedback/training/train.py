@@ -37,7 +37,14 @@ from encounter_feedback.errors import UserError
 from encounter_feedback.training.calibrate import DevData, choose_settings
 from encounter_feedback.training.corpus import corpus_hash, external_sets, load_split
 from encounter_feedback.training.evaluate import Turn, assess, clinical_files, dialogue_turns
-from encounter_feedback.training.examples import Example, from_items, from_turns, sample_negatives, thin_negatives
+from encounter_feedback.training.examples import (
+    Example,
+    examples_hash,
+    from_items,
+    from_turns,
+    sample_negatives,
+    thin_negatives,
+)
 
 SEED = 0
 ENCODERS = {"classifier.onnx": 2, "replies.onnx": 4}
@@ -97,13 +104,19 @@ def resettle(
 ) -> Classifier:
     """Choose the settings on dev again and reassess, for the encoder already in `out_dir` (no
     fine-tuning, no PyTorch): what a change in how the model is run (not what it learned) needs.
-    The corpus must be the one it was trained on."""
+    The training examples must be the ones it learned: the same corpus, clinical negatives and
+    lexicon (which decides the hard negatives kept)."""
     shipped = Classifier.load(out_dir)
     if shipped.info.get("corpus_sha256") != corpus_hash():
         raise TrainError("the corpus changed since the encoder was trained: run `encounter train`")
-    classifier = finish(
-        EncoderModel(out_dir, threads=2), SentenceEmbeddings(out_dir), load_data(transcripts, progress), progress
-    )
+    data = load_data(transcripts, progress)
+    if shipped.info.get("examples_sha256") != examples_hash(data.examples):
+        raise TrainError(
+            "the training examples differ from the ones the encoder learned (a lexicon edit in"
+            " analysis/race_reference.py changes which negatives are kept; without --transcripts there are no"
+            " clinical negatives): run `encounter train`, or undo the change"
+        )
+    classifier = finish(EncoderModel(out_dir, threads=2), SentenceEmbeddings(out_dir), data, progress)
     classifier.settings.info = {**shipped.info, "assessment": classifier.info["assessment"]}
     classifier.settings.save(out_dir / "classifier.json")
     return classifier
@@ -146,6 +159,7 @@ def build(
             "finetune": {name: asdict(config) for name, config in configs.items()},
             "finetune_seconds": seconds,
             "corpus_sha256": corpus_hash(),
+            "examples_sha256": examples_hash(data.examples),
             "examples": len(data.examples),
             "clinical_negatives": {
                 "source": "MTS-Dialog training set (CC BY 4.0; Ben Abacha et al., EACL 2023)",
