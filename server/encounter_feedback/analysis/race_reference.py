@@ -21,7 +21,8 @@ Text is matched after `classifier.normalize_text` (lowercase, no punctuation, no
 Training reads these rules too: a corpus turn that `could_be_moment` is a hard negative, kept
 when the easy ones are thinned (training/examples.py). An edit that changes that for a single
 training negative changes the whole seeded sample, so it needs `encounter train`, not only
-`--settings-only` (`pytest -m retrain` tells).
+`--settings-only` (the fast test `test_the_shipped_encoders_learned_the_examples_this_code_builds`
+tells).
 """
 
 from __future__ import annotations
@@ -118,8 +119,7 @@ _RACE_CODED_CUES = (
     r"guessing|guessed|government|"
     r"police|cops|followed me|papers|illegal|undocumented|green card|citizen|foreign|spanish|"
     r"interpreter|english|the border|south side|(if|whether) (i|we|he|she) (was|were|is|am) legal|your culture|welfare|"
-    r"wic|"
-    r"single mom|baby daddy|rapper|nanny|pimp|crack|"
+    r"wic|single mom|baby daddy|rapper|nanny|pimp|crack|"
     r"gangs?|thug|boy|heritage|ancestors|ancestry|"
     r"experiments?|experimented|guinea pigs?|"
     r"history with (us|our|people|doctors|hospitals|this)|"
