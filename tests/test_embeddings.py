@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from encounter_feedback.analysis.classifier import ScriptedCue, SentenceEmbeddings
+from encounter_feedback.analysis.classifier import SentenceEmbeddings
 
 SENTENCES = [
     "The ER sent me home, and I think it is because I am Black.",
@@ -32,8 +32,7 @@ def test_the_shipped_sentence_encoder_keeps_the_released_models_geometry():
     alone = sentences.embed([SENTENCES[2]])
     padded = sentences.embed([SENTENCES[0], SENTENCES[2]])[1:]  # batched with a longer sentence: padded
     np.testing.assert_allclose(alone, padded, atol=1e-5)
-    cues = [ScriptedCue("discrimination_disclosure", SENTENCES[0]), ScriptedCue("mistrust", SENTENCES[1])]
-    similarity = sentences.similarity(SENTENCES, cues)
+    similarity = sentences.similarity(SENTENCES, SENTENCES[:2])
     assert similarity.shape == (3, 2) and similarity[0, 0] == pytest.approx(1.0, abs=1e-4)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -22,9 +23,6 @@ from encounter_feedback.training.corpus import CorpusError, corpus_hash, load_it
 from encounter_feedback.training.evaluate import evaluate
 
 RACE_THEMED = CaseContext("race_themed")
-MODEL_GAP = "the shipped model misses this (issue 13; figures and the gap in models/README.md, Results)"
-"""Reason for the acceptance tests the shipped classifier does not pass yet: they stay, as expected
-failures, so the next `encounter train` shows at once what it fixed."""
 
 
 # -- the corpus ------------------------------------------------------------------------------
@@ -450,18 +448,22 @@ def test_a_fitting_clinical_question_after_a_situational_challenge_is_no_change_
     assert [(o["response"], o["group"]) for o in out] == [(None, "neutral"), ("stereotyping", "microaggression")]
 
 
-@pytest.mark.xfail(reason=MODEL_GAP, strict=True)
-def test_a_situational_challenge_makes_the_providers_turns_in_its_window_replies(classifier):
-    scenario = find_scenario("fertility-family-size")
-    cue = scenario.challenges[0].cue
-    segments = [
+def _fertility_visit(later_remark: str) -> list[Segment]:
+    cue = find_scenario("fertility-family-size").challenges[0].cue
+    return [
         _segment(1, "patient", 40.0, 48.0, cue),
         _segment(1, "provider", 49.0, 51.0, "Of course. How regular are your periods?"),
         _segment(2, "patient", 52.0, 54.0, "Every twenty-eight days."),
-        _segment(
-            2, "provider", 55.0, 59.0, "Honestly, with five already, I figured you'd be asking about birth control."
-        ),
+        _segment(2, "provider", 55.0, 59.0, later_remark),
     ]
+
+
+def test_a_situational_challenge_makes_the_providers_turns_in_its_window_replies(classifier):
+    """The later remark names no race and none of the scenario's scripted lines word for word: it
+    is coded because it says one of them in other words and the reply model agrees it is a
+    microaggression (P 0.78, well short of the 0.98 a later turn needs on the model alone)."""
+    scenario = find_scenario("fertility-family-size")
+    segments = _fertility_visit("Honestly, with five already, I figured you'd be asking about birth control.")
     events = [e.to_dict() for e in annotate("enc-t", segments, classifier, case_context_of(scenario))]
     [moment] = [e for e in events if e["type"] == "moment"]
     assert moment["challenge"] == 0 and moment["label"] == "provider_bias_challenge"
@@ -470,6 +472,38 @@ def test_a_situational_challenge_makes_the_providers_turns_in_its_window_replies
     assert moment["responsiveness"] == -2
     [challenge] = summarize(events, scenario)["challenges"]
     assert challenge["detected"] and challenge["responsiveness"] == -2 and "stereotyping" in challenge["later_replies"]
+    unscripted = replace(
+        case_context_of(scenario), cues=(replace(case_context_of(scenario).cues[0], microaggressions=()),)
+    )
+    events = [e.to_dict() for e in annotate("enc-t", segments, classifier, unscripted)]
+    assert [e["relation"] for e in events if e["type"] == "response"] == ["immediate"]
+
+
+@pytest.mark.parametrize(
+    "remark", ["You already have five, isn't that plenty?", "Five kids! You must have your hands full."]
+)
+def test_a_remark_that_says_a_scripted_microaggression_in_other_words_is_coded_later_in_the_window(classifier, remark):
+    scenario = find_scenario("fertility-family-size")
+    events = annotate("enc-t", _fertility_visit(remark), classifier, case_context_of(scenario))
+    assert [(e.relation, e.label) for e in events if e.type == "response"] == [
+        ("immediate", None),
+        ("later", "stereotyping"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Have you ever had your tubes tied?", "Did you have any trouble getting pregnant with your five children?"],
+)
+def test_a_fitting_question_close_to_a_scripted_microaggression_stays_uncoded(classifier, question):
+    """As close to a scripted line as a paraphrase (similarity 0.64-0.75, the cue threshold is
+    0.51) but a fitting infertility question: the reply model's vote keeps it neutral."""
+    scenario = find_scenario("fertility-family-size")
+    events = annotate("enc-t", _fertility_visit(question), classifier, case_context_of(scenario))
+    assert [(e.relation, e.group) for e in events if e.type == "response"] == [("immediate", "neutral")]
+    line = {"speaker": "provider", "text": question, "context": scenario.challenges[0].cue, "scenario": scenario.id}
+    [out] = [json.loads(o) for o in classify_lines(classifier, [json.dumps(line)])]
+    assert (out["response"], out["group"]) == (None, "neutral")
 
 
 def test_a_mixed_track_flags_moments_but_codes_no_provider_turn(classifier):

@@ -99,6 +99,13 @@ def test_the_library_covers_the_challenges_in_the_literature_and_a_control():
             "challenges[0].kind",
             "'hint' is not a challenge kind (line or situational)",
         ),
+        (
+            "    cue: Why would I trust you?\n",
+            "    cue: Why would I trust you?\n    microaggressions:\n      - label: validation\n        text: Fair.\n",
+            15,
+            "challenges[0].microaggressions[0].label",
+            "'validation' is not a taxonomy microaggression label (colorblind, minimizing,",
+        ),
         ("challenges:\n", "race_themed: maybe\nchallenges:\n", 10, "race_themed", "expected true or false"),
         ("id: case\n", "id: other\n", 1, "id", "'other' must be the file name without .yaml ('case')"),
         (
@@ -175,7 +182,8 @@ def test_every_problem_is_reported_at_once_in_line_order(tmp_path):
         f"{path}:2: title: expected non-empty text",
         f"{path}:9: patient.bref: unknown field (expected name, brief, age)",
         f"{path}:13: challenges[0].cue: expected non-empty text",
-        f"{path}:14: challenges[0].tone: unknown field (expected label, cue, kind, window, at, notes)",
+        f"{path}:14: challenges[0].tone: unknown field "
+        "(expected label, cue, kind, window, at, notes, microaggressions)",
         f"{path}:7: patient.brief: missing (required)",  # last: the misspelt field above is the one to fix
     ]
     path.write_text(VALID.replace("    challenge: mistrust\n", "    challenge: identity_statement\n"))

@@ -41,7 +41,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES
 from encounter_feedback.resources import bundled_dir
-from encounter_feedback.taxonomy import MOMENT_LABELS
+from encounter_feedback.taxonomy import MICROAGGRESSIONS, MOMENT_LABELS
 
 SCENARIO_DIR = bundled_dir("scenarios")
 ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -102,6 +102,11 @@ MomentLabel = Annotated[
     AfterValidator(_one_of(MOMENT_LABELS, "a taxonomy moment label")),
     WithJsonSchema({"type": "string", "enum": list(MOMENT_LABELS)}),
 ]
+MicroaggressionLabel = Annotated[
+    Text,
+    AfterValidator(_one_of(MICROAGGRESSIONS, "a taxonomy microaggression label")),
+    WithJsonSchema({"type": "string", "enum": list(MICROAGGRESSIONS)}),
+]
 Role = Annotated[
     Text, AfterValidator(_one_of(ROLES, "a role")), WithJsonSchema({"type": "string", "enum": list(ROLES)})
 ]
@@ -155,6 +160,15 @@ class Persona(_Mapping):
 CHALLENGE_KINDS = ("line", "situational")
 
 
+class ScriptedMicroaggression(_Mapping):
+    """A reply the case's author knows would be a microaggression in this challenge's situation."""
+
+    label: MicroaggressionLabel
+    """The taxonomy response label it earns (`stereotyping`, `pathologizing`, ...)."""
+    text: Text
+    """An example of it, as a student might say it."""
+
+
 class Challenge(_Mapping):
     """One scripted racial challenge; the summary matches detected moments against its label and cue."""
 
@@ -178,6 +192,10 @@ class Challenge(_Mapping):
     """Intended timing, m:ss (quoted) or seconds from the start of the encounter."""
     notes: Text = ""
     """Delivery notes for the SP."""
+    microaggressions: tuple[ScriptedMicroaggression, ...] = ()
+    """Replies that would be microaggressions here although they name no race (a joke about the
+    size of her family): a provider turn in the window that says the same, and that the reply
+    model reads as more likely a microaggression than not, earns the scripted label."""
 
 
 class Line(_Mapping):

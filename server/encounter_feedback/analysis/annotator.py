@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, Coding
+from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, Coding, ScriptedCue
 from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.analysis.turns import Turn, TurnBuilder
 from encounter_feedback.events import Event, Moment, Response, Segment
@@ -47,8 +47,9 @@ class _Window:
     moment: Moment
     until: float
     """A provider turn starting after this is not a reply to the moment."""
-    situational: bool = False
-    """The moment is a scripted situational challenge (`ScriptedCue.situational`)."""
+    cue: ScriptedCue | None = None
+    """The scripted challenge the moment was matched to, if any: it may be situational, and list
+    replies that would be microaggressions in it."""
     replies: list[Response] = field(default_factory=list)
     turns: int = 0
     """Provider turns since the moment (the first is the immediate reply)."""
@@ -117,7 +118,7 @@ class Annotator:
         if cue is None:
             return _Window(moment, moment.t1 + WINDOW_S)
         window_s = cue.window if cue.window is not None else WINDOW_S
-        return _Window(moment, moment.t1 + window_s, situational=cue.situational)
+        return _Window(moment, moment.t1 + window_s, cue)
 
     def _provider_turn(self, turn: Turn) -> None:
         window = self._window
@@ -127,7 +128,8 @@ class Annotator:
             return
         window.turns += 1
         relation = "immediate" if window.turns == 1 else "later"
-        [code] = self.classifier.code_replies([turn.text], [window.moment.text], relation, not window.situational)
+        challenged = window.cue is None or not window.cue.situational
+        [code] = self.classifier.code_replies([turn.text], [window.moment.text], relation, challenged, [window.cue])
         if relation == "later" and code.response is None:
             return
         number = window.moment.id.removeprefix("moment-")

@@ -25,7 +25,12 @@ heads), `models/replies.onnx` reads provider turns with their context (the respo
   on where it stands (`RELATIONS`): the first turn after a moment is coded with every label;
   later turns in a moment's window only when they are clearly coded (never `deflecting`: the
   moment was already answered); any other turn only when it is itself a microaggression
-  (`STANDALONE` labels: a stereotyping remark, a colour-blind statement, ...).
+  (`STANDALONE` labels: a stereotyping remark, a colour-blind statement, ...). A scenario
+  may list replies that would be microaggressions in its challenge's situation although they
+  name no race (`ScriptedCue.microaggressions`): a turn in the window that says one of them
+  in other words, and that the encoder reads as more likely a microaggression than not
+  (`SCRIPTED_EVIDENCE`), earns the scripted label. The case's author knows what the
+  situation makes of a remark; the encoder only checks that it is one.
 
 Probabilities are calibrated on the dev split (temperature scaling per head), so a
 confidence means what it says: of the codes given 80%, about 8 in 10 were right on text the
@@ -68,6 +73,10 @@ AFTER_MOMENT = "[challenge] "
 """Put before the context of a provider turn that answers a moment, so the encoder reads the turn
 as a reply to a racial challenge (a clinical question there is `deflecting`, elsewhere neutral) and
 need not work out from the words alone what the case already says."""
+SCRIPTED_EVIDENCE = 0.5
+"""P(microaggression) a provider turn that says one of its challenge's scripted microaggressions
+needs to earn the scripted label: more likely than not. The similarity needed is the cue
+threshold chosen on dev (`thresholds["cue"]`): saying the same thing as a scripted line."""
 MIN_WORDS = 3
 """A moment says something: a one- or two-word turn ("White.", "Black, yes") answers an intake
 question, a neutral demographic."""
@@ -113,6 +122,8 @@ class ScriptedCue:
     """The challenge is the situation (say, a Black mother of five asking about fertility
     treatment), not a line that challenges the provider: replies are read after an ordinary
     request, so a fitting clinical question is no change of subject."""
+    microaggressions: tuple[tuple[str, str], ...] = ()
+    """(response label, example line): replies the scenario says would be microaggressions here."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ def case_context_of(scenario: Scenario | None) -> CaseContext:
             c.cue,
             c.window or (SITUATION_WINDOW_S if c.kind == "situational" else None),
             c.kind == "situational",
+            tuple((m.label, m.text) for m in c.microaggressions),
         )
         for c in scenario.challenges
     )
@@ -233,12 +245,12 @@ class SentenceEmbeddings:
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.encoder.run(texts)["embedding"]
 
-    def similarity(self, texts: list[str], cues: Sequence[ScriptedCue]) -> np.ndarray:
-        """Cosine similarity of each text to each cue line, (len(texts), len(cues))."""
-        missing = [c.text for c in cues if c.text not in self._cache]
+    def similarity(self, texts: list[str], lines: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of each text to each scripted line, (len(texts), len(lines))."""
+        missing = [line for line in lines if line not in self._cache]
         if missing:
             self._cache.update(zip(missing, self.embed(missing)))
-        return self.embed(texts) @ np.stack([self._cache[c.text] for c in cues]).T
+        return self.embed(texts) @ np.stack([self._cache[line] for line in lines]).T
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -344,7 +356,7 @@ class Classifier:
     ) -> list[Coding]:
         """A turn close enough to a scripted cue line is that challenge, with the scripted label."""
         cues = case_context.cues
-        similarity = self.sentences.similarity(texts, cues)
+        similarity = self.sentences.similarity(texts, [cue.text for cue in cues])
         a, b = self.settings.cue_calibration
         out = list(codes)
         for i, row in enumerate(similarity):
@@ -369,12 +381,19 @@ class Classifier:
         return softmax(logits, self.settings.temperatures["response"])
 
     def code_replies(
-        self, replies: list[str], contexts: list[str | None], relation: str = "immediate", challenged: bool = True
+        self,
+        replies: list[str],
+        contexts: list[str | None],
+        relation: str = "immediate",
+        challenged: bool = True,
+        cues: Sequence[ScriptedCue | None] = (),
     ) -> list[Coding]:
         """The code of each provider turn, standing in `relation` to a moment (`RELATIONS`): after
         `immediate`, None means neutral; after `later` and `standalone`, None means nothing to code.
         `challenged`: whether the moment's words challenged the provider (not so for a situational
-        challenge, `ScriptedCue.situational`), which is how the context is marked for the encoder."""
+        challenge, `ScriptedCue.situational`), which is how the context is marked for the encoder.
+        `cues`: per turn, the scripted challenge its moment was matched to (None: none), whose
+        scripted microaggressions the turn is also checked against."""
         probs = self.response_probabilities(replies, contexts, after_moment=challenged and relation != "standalone")
         best, evidence = relation_evidence(probs, relation)
         out = []
@@ -383,6 +402,25 @@ class Classifier:
                 k = 0
             response = None if k == 0 else RESPONSE_CLASSES[k]
             out.append(Coding(None, response, group_of(response), float(p[k])))
+        if relation != "standalone" and replies:
+            for cue in {cue for cue in cues if cue is not None and cue.microaggressions}:
+                mine = [i for i, c in enumerate(cues) if c == cue]
+                for i, code in zip(mine, self._scripted([replies[i] for i in mine], probs[mine], cue)):
+                    out[i] = code or out[i]
+        return out
+
+    def _scripted(self, replies: list[str], probs: np.ndarray, cue: ScriptedCue) -> list[Coding | None]:
+        """Per turn, the scripted label it earns (None: none): it says one of the challenge's
+        scripted microaggressions, and the encoder reads it as more likely a microaggression than
+        not; the confidence is that probability."""
+        similarity = self.sentences.similarity(replies, [line for _, line in cue.microaggressions])
+        microaggression = probs[:, RESPONSE_GROUPS == "microaggression"].sum(axis=1)
+        out: list[Coding | None] = []
+        for row, p in zip(similarity, microaggression):
+            best = int(np.argmax(row))
+            said = row[best] >= self.settings.thresholds["cue"] and p >= SCRIPTED_EVIDENCE
+            label = cue.microaggressions[best][0]
+            out.append(Coding(None, label, group_of(label), float(p)) if said else None)
         return out
 
     def code_provider_turns(
@@ -396,15 +434,16 @@ class Classifier:
         moment in the case, else screened for a microaggression of its own. `context_moments`
         says which contexts are moments instead (a researcher's, or a corpus item's, knowledge):
         the contexts are then not read."""
-        situational: set[int] = set()
+        cues: list[ScriptedCue | None] = [None] * len(replies)
         if context_moments is None:
             given = [i for i, c in enumerate(contexts) if c and c.strip()]
             moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
             after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
-            cues = [case_context.cue(code.cue) for code in moments]
-            situational = {i for i, cue in zip(given, cues) if cue is not None and cue.situational}
+            for i, code in zip(given, moments):
+                cues[i] = case_context.cue(code.cue)
         else:
             after_moment = {i for i, is_moment in enumerate(context_moments) if is_moment}
+        situational = {i for i, cue in enumerate(cues) if cue is not None and cue.situational}
         out: list[Coding | None] = [None] * len(replies)
         for relation, challenged, indices in (
             ("immediate", True, sorted(after_moment - situational)),
@@ -412,7 +451,11 @@ class Classifier:
             ("standalone", False, [i for i in range(len(replies)) if i not in after_moment]),
         ):
             codes = self.code_replies(
-                [replies[i] for i in indices], [contexts[i] for i in indices], relation, challenged
+                [replies[i] for i in indices],
+                [contexts[i] for i in indices],
+                relation,
+                challenged,
+                [cues[i] for i in indices],
             )
             for i, code in zip(indices, codes):
                 out[i] = code

@@ -8,7 +8,8 @@ the responsiveness score against a coder on a worked example.
   MTS-Dialog's dev sets, which thresholds were held to): patient turns in a general case, in a
   race-themed case (where dismissal stories are moments by design), provider turns screened as
   standalone microaggressions. Every flag of the general case is listed, so the figure can be
-  checked by reading;
+  checked by reading. And, for each scenario that scripts microaggressions, the ACI-Bench
+  provider turns its lines would code if said in its challenge's window (each listed);
 - **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... flagged;
 - **speed**: milliseconds to code one utterance alone, as the live server does (a patient turn,
   and a provider turn with its context), on one thread; the TF-IDF family for comparison;
@@ -29,6 +30,7 @@ from pathlib import Path
 from encounter_feedback.analysis.classifier import MODELS_DIR, CaseContext, Classifier, TurnModel
 from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.research.agreement import ScoreAgreement, score_agreement
+from encounter_feedback.scenarios import load_library
 from encounter_feedback.training.corpus import external_sets, load_split
 from encounter_feedback.training.evaluate import (
     WORDS_PER_MINUTE,
@@ -40,6 +42,7 @@ from encounter_feedback.training.evaluate import (
     format_labels,
     format_metrics,
     provider_false_alarms,
+    scripted_false_alarms,
 )
 
 Progress = Callable[[str], None]
@@ -123,10 +126,23 @@ def _false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], lis
         "(dismissal and mistrust with no race word are moments there by design)",
         f"  provider turns, standalone microaggressions: {len(provider.flagged)} -> {provider.per_hour:.2f} per hour",
     ]
-    if listed:
-        for turn, label, confidence in general.flagged + provider.flagged:
-            lines.append(f"    {confidence:.2f} {label:26s} {turn.speaker}: {turn.text[:150]}")
+    if not listed:
+        return lines
+    for turn, label, confidence in general.flagged + provider.flagged:
+        lines.append(_flag_line(turn, label, confidence))
+    for scenario in load_library():
+        if any(c.microaggressions for c in scenario.challenges):
+            scripted = scripted_false_alarms(classifier, turns, scenario)
+            lines.append(
+                f"  provider turns coded by {scenario.id}'s scripted microaggressions, each read in its challenge's "
+                f"window: {len(scripted.flagged)} of {scripted.turns}"
+            )
+            lines += [_flag_line(turn, label, confidence) for turn, label, confidence in scripted.flagged]
     return lines
+
+
+def _flag_line(turn: Turn, label: str, confidence: float) -> str:
+    return f"    {confidence:.2f} {label:26s} {turn.speaker}: {turn.text[:150]}"
 
 
 def tfidf_baseline(transcripts: Path | None, progress: Progress) -> TurnModel:

@@ -208,7 +208,7 @@ def cue_matching(sentences: SentenceEmbeddings, dev: DevData) -> tuple[float, tu
     scores, truth = [], []
     for scenario, context in contexts.items():
         mine = [i.text for i in paraphrases if i.scenario == scenario]
-        similarity = sentences.similarity(mine + others, context.cues).max(axis=1)
+        similarity = sentences.similarity(mine + others, [cue.text for cue in context.cues]).max(axis=1)
         scores += list(similarity)
         truth += [True] * len(mine) + [False] * len(others)
     s, t = np.array(scores), np.array(truth)

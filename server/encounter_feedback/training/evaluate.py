@@ -40,7 +40,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from encounter_feedback.analysis.classifier import GENERAL, NONE, CaseContext, Classifier, Coding, case_context_of
-from encounter_feedback.scenarios import find_scenario
+from encounter_feedback.scenarios import Scenario, find_scenario
 from encounter_feedback.taxonomy import CASES, GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
 from encounter_feedback.training.corpus import Item
 
@@ -293,6 +293,30 @@ def provider_false_alarms(classifier: Classifier, turns: list[Turn]) -> FalseAla
     providers = [t for t in turns if t.speaker == "provider"]
     codes = classifier.code_replies([t.text for t in providers], [t.context for t in providers], "standalone")
     flagged = [(t, c.response, c.confidence) for t, c in zip(providers, codes) if c.response is not None]
+    return FalseAlarms(len(providers), sum(len(t.text.split()) for t in providers), flagged)
+
+
+def scripted_false_alarms(classifier: Classifier, turns: list[Turn], scenario: Scenario) -> FalseAlarms:
+    """Provider turns of ordinary talk that the scenario's scripted microaggressions would code:
+    each turn read as a later turn in the window of every challenge that lists some, counting
+    the turns coded only because of the scripted lines (what the author adds to the model)."""
+    providers = [t for t in turns if t.speaker == "provider"]
+    flagged = []
+    for cue in case_context_of(scenario).cues:
+        if cue.microaggressions:
+            # only a turn that says a scripted line can change: read just those with the reply model
+            lines = [line for _, line in cue.microaggressions]
+            similarity = classifier.sentences.similarity([t.text for t in providers], lines).max(axis=1)
+            close = [t for t, x in zip(providers, similarity) if x >= classifier.settings.thresholds["cue"]]
+            texts = [t.text for t in close]
+            contexts: list[str | None] = [cue.text] * len(close)
+            plain = classifier.code_replies(texts, contexts, "later", not cue.situational)
+            scripted = classifier.code_replies(texts, contexts, "later", not cue.situational, [cue] * len(close))
+            flagged += [
+                (t, c.response, c.confidence)
+                for t, c, p in zip(close, scripted, plain)
+                if not p.response and c.response
+            ]
     return FalseAlarms(len(providers), sum(len(t.text.split()) for t in providers), flagged)
 
 
