@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from encounter_feedback.cli.main import main
+from encounter_feedback.errors import UserError
 from encounter_feedback.research.agreement import AgreementError, TimedCodes, cohen, compare, frame_labels, load_codes
 from encounter_feedback.research.eaf import EafError
 from encounter_feedback.research.export import FORMATS, Selection, build, write_directory
@@ -155,6 +156,20 @@ def test_bad_coder_files_name_the_file_and_line(tmp_path):
             load_codes(str(bad), store)
     with pytest.raises(AgreementError, match="enc-nope: no such file, and no encounter 'enc-nope'"):
         load_codes("enc-nope", store)
+
+
+def test_a_coders_csv_saved_from_excel_reads_and_a_legacy_encoding_says_how_to_save_it(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark, its plain "CSV" is Windows-1252."""
+    store = Store(tmp_path / "data")
+    coder = tmp_path / "coder.csv"
+    coder.write_bytes(b"\xef\xbb\xbf" + CODER_CSV.encode())
+    assert load_codes(str(coder), store).codes == (
+        Interval(7.0, 12.0, "discrimination_disclosure"),
+        Interval(12.0, 16.0, "empathy"),
+    )
+    coder.write_bytes((CODER_CSV + "16.0,18.0,Empathy \u2013 partial\n").encode("cp1252"))
+    with pytest.raises(UserError, match=r"coder.csv: line 4: not UTF-8 text \(byte 0x96\); save the file as UTF-8"):
+        load_codes(str(coder), store)
 
 
 def test_agreement_command_prints_the_figures(tmp_path, capsys):

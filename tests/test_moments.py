@@ -270,6 +270,18 @@ def test_classify_cli_answers_patient_only_and_empty_input(tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_classify_cli_reads_a_byte_order_mark_and_names_a_file_that_is_not_utf8(tmp_path, capsys):
+    path = tmp_path / "in.jsonl"
+    line = json.dumps({"speaker": "patient", "text": "I have had a sore throat for two days."})
+    path.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\r\n")
+    assert main(["classify", str(path)]) == 0
+    assert [json.loads(out)["moment"] for out in capsys.readouterr().out.splitlines()] == [None]
+    path.write_bytes(line.encode("utf-16"))
+    assert main(["classify", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "in.jsonl: line 1: not UTF-8 text (byte 0xFF); save the file as UTF-8" in captured.err
+
+
 def test_a_scripted_cue_paraphrase_is_flagged_in_its_scenario_and_not_in_the_control(classifier):
     paraphrase = "Two days ago the emergency room sent me home with antacids. I don't think they took me seriously."
     line = {"speaker": "patient", "text": paraphrase}

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from encounter_feedback.cli.main import main
+from encounter_feedback.errors import UserError
 from encounter_feedback.scenarios import SCENARIO_DIR, ScenarioError, find_scenario, load_library, load_scenario
 from encounter_feedback.taxonomy import MOMENT_LABELS
 
@@ -166,6 +167,15 @@ def test_valid_file_loads_and_broken_yaml_or_unknown_ids_are_clear(tmp_path, cap
     path.write_text(VALID.replace("  - label: mistrust\n", "  - label: racism\n"))
     assert main(["scenarios", str(path)]) == 2
     assert f"encounter: error: {path}:11: challenges[0].label: 'racism'" in capsys.readouterr().err
+
+
+def test_a_scenario_saved_in_a_legacy_encoding_says_which_line_and_how_to_save_it(tmp_path):
+    path = tmp_path / "case.yaml"
+    path.write_bytes(VALID.replace("Plays it straight.", "Plays it straight \u2013 calm.").encode("cp1252"))
+    with pytest.raises(UserError, match=r"case.yaml: line 9: not UTF-8 text \(byte 0x96\)"):
+        load_scenario(path)
+    path.write_bytes(b"\xef\xbb\xbf" + VALID.encode())
+    assert load_scenario(path).id == "case"
 
 
 def test_every_problem_is_reported_at_once_in_line_order(tmp_path):

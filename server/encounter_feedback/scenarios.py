@@ -42,6 +42,7 @@ from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES
 from encounter_feedback.resources import bundled_dir
 from encounter_feedback.taxonomy import MICROAGGRESSIONS, MOMENT_LABELS
+from encounter_feedback.textfiles import read_text
 
 SCENARIO_DIR = bundled_dir("scenarios")
 ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -287,7 +288,7 @@ def json_schema() -> dict[str, Any]:
 def load_scenario(path: Path) -> Scenario:
     """Read one scenario file and check it against the schema."""
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(read_text(path))
         try:
             root = loader.get_single_node()
             data = loader.construct_document(root) if root is not None else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from encounter_feedback.cli.options import CLINICAL_TRANSCRIPTS, asr_options, data_option, existing_file, roles
 from encounter_feedback.speech.models import BUNDLED_MODEL, larger_model
 from encounter_feedback.taxonomy import CASES
+from encounter_feedback.textfiles import decode, read_text
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -141,7 +142,7 @@ def _classify(args: argparse.Namespace) -> int:
 
     if args.scenario:
         find_scenario(args.scenario)  # an unknown scenario stops before reading the input
-    text = sys.stdin.read() if args.file == "-" else existing_file(Path(args.file)).read_text(encoding="utf-8")
+    text = decode(sys.stdin.buffer.read(), "stdin") if args.file == "-" else read_text(existing_file(Path(args.file)))
     for line in classify_lines(Classifier.load(), text.splitlines(), Defaults(args.case, args.scenario)):
         print(line)
     return 0

@@ -12,8 +12,11 @@ from encounter_feedback.cli.options import (
     MODEL_HELP,
     SHARED_STEREO,
     asr_options,
+    at_least_one,
     data_option,
     existing_file,
+    not_negative,
+    positive,
     roles,
     several,
 )
@@ -49,16 +52,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     live_cmd.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="recordings; encounter i plays file i mod n"
     )
-    live_cmd.add_argument("--encounters", type=int, default=1, help="concurrent encounters (default: 1)")
+    live_cmd.add_argument("--encounters", type=at_least_one, default=1, help="concurrent encounters (default: 1)")
     live_cmd.add_argument(
         "--channels",
         type=roles,
         help="roles of the files' channels, e.g. patient,provider (default: one mixed room track)",
     )
-    live_cmd.add_argument("--limit", type=float, metavar="SECONDS", help="play only the first SECONDS of each file")
+    live_cmd.add_argument("--limit", type=positive, metavar="SECONDS", help="play only the first SECONDS of each file")
     live_cmd.add_argument(
         "--stagger",
-        type=float,
+        type=not_negative,
         default=0.0,
         metavar="SECONDS",
         help="start encounter i i*SECONDS after the first (default 0: all at once; one file "

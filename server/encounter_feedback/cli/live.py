@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from encounter_feedback.cli.options import NO_MODEL, asr_options, data_option, roles
+from encounter_feedback.cli.options import NO_MODEL, asr_options, data_option, not_negative, positive, roles
 from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLE_SPEAKERS
 
@@ -32,13 +32,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     serve_cmd.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key")
     serve_cmd.add_argument(
         "--retain-days",
-        type=float,
+        type=positive,
         metavar="DAYS",
         help="erase encounters (events, notes, recordings) older than DAYS, checked hourly (default: keep)",
     )
     serve_cmd.add_argument(
         "--idle-close",
-        type=float,
+        type=not_negative,
         default=30.0,
         metavar="MINUTES",
         help="finish a live encounter no station has sent audio to for MINUTES (default: %(default)s; 0: never)",
@@ -106,8 +106,6 @@ def _serve(args: argparse.Namespace) -> int:
     for path in (args.tls_cert, args.tls_key):
         if path is not None and not path.is_file():
             raise UserError(f"{path}: no such file")
-    if args.retain_days is not None and args.retain_days <= 0:
-        raise UserError(f"--retain-days must be more than 0, not {args.retain_days}")
     ice = tuple(parse_ice_server(url) for url in args.ice_server)
     return asyncio.run(_serve_until_stopped(args, ice))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,6 +65,31 @@ def several(choices: tuple[str, ...] | None = None) -> Callable[[str], list[str]
         return names
 
     return parse
+
+
+def positive(text: str) -> float:
+    """A finite number above 0 (a frame length, a retention period)."""
+    return _number(text, lambda value: value > 0, "a number above 0")
+
+
+def not_negative(text: str) -> float:
+    """A finite number of 0 or more (a delay; a timeout where 0 means never)."""
+    return _number(text, lambda value: value >= 0, "0 or a number above it")
+
+
+def at_least_one(text: str) -> int:
+    """A whole number of 1 or more (a count)."""
+    return int(_number(text, lambda value: value >= 1 and value == int(value), "a whole number of 1 or more"))
+
+
+def _number(text: str, ok: Callable[[float], bool], what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
 
 
 def login_name() -> str:

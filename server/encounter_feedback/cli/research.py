@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from encounter_feedback.cli.options import data_option, login_name
+from encounter_feedback.cli.options import data_option, login_name, positive
 from encounter_feedback.research.codebook import FORMATS
 from encounter_feedback.scenarios import find_scenario, json_schema, load_library, load_scenario
 from encounter_feedback.store.database import Store
@@ -62,7 +62,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="moment, response or group codes (default: all three), or responsiveness scores "
         "(the default when a side is a coder's CSV with a score column: moment,score or t0,t1,score)",
     )
-    agreement_cmd.add_argument("--unit", type=float, help="frame length in seconds (default: 1)")
+    agreement_cmd.add_argument("--unit", type=positive, help="frame length in seconds (default: 1)")
     data_option(agreement_cmd)
     agreement_cmd.set_defaults(run=_agreement)
 

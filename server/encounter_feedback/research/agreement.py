@@ -20,6 +20,7 @@ discounts agreement by chance, is the figure to read.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from encounter_feedback.research.eaf import read_tier
 from encounter_feedback.research.tiers import Interval
 from encounter_feedback.store.database import Store, UnknownEncounter, latest
 from encounter_feedback.taxonomy import GROUPS, MOMENT_LABELS, RESPONSE_LABELS, group_of
+from encounter_feedback.textfiles import read_text
 
 UNIT_S = 1.0
 NONE = "none"
@@ -177,7 +179,7 @@ def _from_events(events: list[dict[str, Any]], encounter: str | None, name: str)
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     events = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if line.strip():
             try:
                 events.append(json.loads(line))
@@ -186,17 +188,18 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def _csv_rows(path: Path) -> csv.DictReader[str]:
+    return csv.DictReader(io.StringIO(read_text(path), newline=""))
+
+
 def _from_csv(path: Path, encounter: str | None) -> TimedCodes:
     """A coder's `t0,t1,label` file, or an exported events.csv (it has a `type` column)."""
-    with path.open(encoding="utf-8", newline="") as file:
-        reader = csv.DictReader(file)
-        columns = set(reader.fieldnames or ())
-        missing = {"t0", "t1", "label"} - columns
-        if missing:
-            raise AgreementError(
-                f"{path}: line 1: needs the columns t0, t1, label (missing {', '.join(sorted(missing))})"
-            )
-        rows = [(number, row) for number, row in enumerate(reader, start=2)]
+    reader = _csv_rows(path)
+    columns = set(reader.fieldnames or ())
+    missing = {"t0", "t1", "label"} - columns
+    if missing:
+        raise AgreementError(f"{path}: line 1: needs the columns t0, t1, label (missing {', '.join(sorted(missing))})")
+    rows = [(number, row) for number, row in enumerate(reader, start=2)]
     times = [(number, row, *_seconds(path, number, row)) for number, row in rows]
     if "type" in columns:
         events = [
@@ -287,8 +290,7 @@ def is_score_file(spec: str) -> bool:
     path = Path(spec)
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
-    with path.open(encoding="utf-8", newline="") as file:
-        return "score" in (csv.DictReader(file).fieldnames or ())
+    return "score" in (_csv_rows(path).fieldnames or ())
 
 
 def load_scores(spec: str, store: Store) -> Scores:
@@ -325,23 +327,22 @@ def load_scores(spec: str, store: Store) -> Scores:
 
 
 def _scores_csv(path: Path) -> Scores:
-    with path.open(encoding="utf-8", newline="") as file:
-        reader = csv.DictReader(file)
-        columns = set(reader.fieldnames or ())
-        if "moment" not in columns and not {"t0", "t1"} <= columns:
-            raise AgreementError(f"{path}: line 1: needs a score column and either moment or t0, t1")
-        scores = []
-        for number, row in enumerate(reader, start=2):
-            try:
-                score = int(row["score"])
-            except (TypeError, ValueError):
-                score = 99
-            if score not in SCORE_LABELS:
-                raise AgreementError(
-                    f"{path}: line {number}: score must be a whole number from -3 to 3, got {row['score']!r}"
-                )
-            t0, t1 = _seconds(path, number, row) if row.get("t0") not in (None, "") else (None, None)
-            scores.append(Score(row.get("moment") or None, t0, t1, score))
+    reader = _csv_rows(path)
+    columns = set(reader.fieldnames or ())
+    if "moment" not in columns and not {"t0", "t1"} <= columns:
+        raise AgreementError(f"{path}: line 1: needs a score column and either moment or t0, t1")
+    scores = []
+    for number, row in enumerate(reader, start=2):
+        try:
+            score = int(row["score"])
+        except (TypeError, ValueError):
+            score = 99
+        if score not in SCORE_LABELS:
+            raise AgreementError(
+                f"{path}: line {number}: score must be a whole number from -3 to 3, got {row['score']!r}"
+            )
+        t0, t1 = _seconds(path, number, row) if row.get("t0") not in (None, "") else (None, None)
+        scores.append(Score(row.get("moment") or None, t0, t1, score))
     return Scores(str(path), tuple(scores))
 
 
