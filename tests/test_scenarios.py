@@ -156,6 +156,9 @@ def test_valid_file_loads_and_broken_yaml_or_unknown_ids_are_clear(tmp_path, cap
     assert scenario.challenges[0].at == 90.0 and scenario.dialogue[1].text == "Why would I trust you?"
     assert main(["scenarios", str(path)]) == 0
     assert "case: A case; challenges: mistrust at 1:30; dialogue: 2 lines" in capsys.readouterr().out
+    assert main(["scenarios", str(SCENARIO_DIR / "fertility-family-size.yaml")]) == 0
+    listed = "provider_bias_challenge at 0:45 (situational, 5 scripted microaggressions)"
+    assert listed in capsys.readouterr().out
     path.write_text(VALID.replace("  setting: clinic\n", "  setting: [clinic\n"))
     with pytest.raises(ScenarioError, match=rf"^{path}:\d+: not valid YAML: "):
         load_scenario(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from encounter_feedback.cli.options import data_option, login_name, positive
 from encounter_feedback.research.codebook import FORMATS
-from encounter_feedback.scenarios import find_scenario, json_schema, load_library, load_scenario
+from encounter_feedback.scenarios import Challenge, find_scenario, json_schema, load_library, load_scenario
 from encounter_feedback.store.database import Store
 from encounter_feedback.taxonomy import SCHEMES
 
@@ -153,19 +153,22 @@ def _metadata(args: argparse.Namespace) -> int:
     return 0
 
 
+def _challenge_line(challenge: Challenge) -> str:
+    """`label at m:ss (situational, 5 scripted microaggressions)`: what an SP author checks at a glance."""
+    when = f" at {int(challenge.at // 60)}:{challenge.at % 60:02.0f}" if challenge.at is not None else ""
+    extras = ["situational"] if challenge.kind == "situational" else []
+    if challenge.microaggressions:
+        extras.append(f"{len(challenge.microaggressions)} scripted microaggressions")
+    return challenge.label + when + (f" ({', '.join(extras)})" if extras else "")
+
+
 def _scenarios(args: argparse.Namespace) -> int:
     if args.schema:
         print(json.dumps(json_schema(), indent=2))
         return 0
     scenarios = [load_scenario(path) for path in args.files] if args.files else load_library()
     for scenario in scenarios:
-        challenges = (
-            ", ".join(
-                c.label + (f" at {int(c.at // 60)}:{c.at % 60:02.0f}" if c.at is not None else "")
-                for c in scenario.challenges
-            )
-            or "none (control)"
-        )
+        challenges = ", ".join(_challenge_line(c) for c in scenario.challenges) or "none (control)"
         print(f"{scenario.id}: {scenario.title}; challenges: {challenges}; dialogue: {len(scenario.dialogue)} lines")
     return 0
 
