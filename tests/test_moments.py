@@ -17,7 +17,7 @@ from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.analysis.summary import summarize
 from encounter_feedback.cli.main import main
 from encounter_feedback.events import Segment
-from encounter_feedback.scenarios import find_scenario
+from encounter_feedback.scenarios import find_scenario, load_library
 from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
 from encounter_feedback.training.corpus import CorpusError, corpus_hash, load_items, load_split
 from encounter_feedback.training.evaluate import evaluate
@@ -516,6 +516,17 @@ def test_a_fitting_question_close_to_a_scripted_microaggression_stays_uncoded(cl
     line = {"speaker": "provider", "text": question, "context": scenario.challenges[0].cue, "scenario": scenario.id}
     [out] = [json.loads(o) for o in classify_lines(classifier, [json.dumps(line)])]
     assert (out["response"], out["group"]) == (None, "neutral")
+
+
+@pytest.mark.parametrize("scenario", load_library(), ids=lambda s: s.id)
+def test_each_scenarios_own_script_has_its_challenges_found_and_no_microaggression_coded(classifier, scenario):
+    """The dialogues model good handling: a scripted microaggression line (or a model change) that
+    codes one of the script's provider lines is a mistake to fix before the demo shows it."""
+    segments = [_segment(n, line.role, 5.0 * n, 5.0 * n + 4.0, line.text) for n, line in enumerate(scenario.dialogue)]
+    events = annotate("enc-t", segments, classifier, case_context_of(scenario))
+    found = {e.challenge for e in events if e.type == "moment" and e.challenge is not None}
+    assert found == set(range(len(scenario.challenges)))
+    assert [e.text for e in events if e.type == "response" and e.group == "microaggression"] == []
 
 
 def test_a_mixed_track_flags_moments_but_codes_no_provider_turn(classifier):
