@@ -409,18 +409,23 @@ class Classifier:
                     out[i] = code or out[i]
         return out
 
+    def scripted_lines_said(self, replies: list[str], cue: ScriptedCue) -> list[int | None]:
+        """Per turn, which of the challenge's scripted microaggressions it says in other words (an
+        index into `cue.microaggressions`; None: none), by the dev-chosen cue threshold."""
+        similarity = self.sentences.similarity(replies, [line for _, line in cue.microaggressions])
+        best = np.argmax(similarity, axis=1)
+        said = similarity[np.arange(len(replies)), best] >= self.settings.thresholds["cue"]
+        return [int(b) if ok else None for b, ok in zip(best, said)]
+
     def _scripted(self, replies: list[str], probs: np.ndarray, cue: ScriptedCue) -> list[Coding | None]:
         """Per turn, the scripted label it earns (None: none): it says one of the challenge's
         scripted microaggressions, and the encoder reads it as more likely a microaggression than
         not; the confidence is that probability."""
-        similarity = self.sentences.similarity(replies, [line for _, line in cue.microaggressions])
         microaggression = probs[:, RESPONSE_GROUPS == "microaggression"].sum(axis=1)
         out: list[Coding | None] = []
-        for row, p in zip(similarity, microaggression):
-            best = int(np.argmax(row))
-            said = row[best] >= self.settings.thresholds["cue"] and p >= SCRIPTED_EVIDENCE
-            label = cue.microaggressions[best][0]
-            out.append(Coding(None, label, group_of(label), float(p)) if said else None)
+        for line, p in zip(self.scripted_lines_said(replies, cue), microaggression):
+            label = None if line is None or p < SCRIPTED_EVIDENCE else cue.microaggressions[line][0]
+            out.append(None if label is None else Coding(None, label, group_of(label), float(p)))
         return out
 
     def code_provider_turns(

@@ -305,9 +305,8 @@ def scripted_false_alarms(classifier: Classifier, turns: list[Turn], scenario: S
     for cue in case_context_of(scenario).cues:
         if cue.microaggressions:
             # only a turn that says a scripted line can change: read just those with the reply model
-            lines = [line for _, line in cue.microaggressions]
-            similarity = classifier.sentences.similarity([t.text for t in providers], lines).max(axis=1)
-            close = [t for t, x in zip(providers, similarity) if x >= classifier.settings.thresholds["cue"]]
+            said = classifier.scripted_lines_said([t.text for t in providers], cue)
+            close = [t for t, line in zip(providers, said) if line is not None]
             texts = [t.text for t in close]
             contexts: list[str | None] = [cue.text] * len(close)
             plain = classifier.code_replies(texts, contexts, "later", not cue.situational)
