@@ -486,6 +486,16 @@ def test_data_directory_database_recordings_keys_and_exports_are_owner_only(tmp_
     assert (_mode(data), _mode(data / "encounters.sqlite3")) == (0o700, 0o600)
 
 
+def test_secrets_typed_on_a_command_line_are_hex_so_none_reads_as_an_option(tmp_path):
+    # `encounter stream --token VALUE` and `--key VALUE`: a URL-safe secret starts with "-" once in
+    # 64 and argparse then takes it for another option ("expected one argument"): CI met one
+    store = Store(tmp_path / "data")
+    tokens = [store.create_encounter().join_token for _ in range(200)]
+    key, generated = load_access_key(tmp_path / "data")
+    assert generated and len(key) == 48 and set(key) <= set("0123456789abcdef")
+    assert len(set(tokens)) == 200 and all(len(t) == 32 and set(t) <= set("0123456789abcdef") for t in tokens)
+
+
 def test_delete_leaves_no_row_or_file_behind_and_is_audited(tmp_path, engine):
     data = tmp_path / "data"
     store = Store(data)

@@ -215,7 +215,9 @@ class Store:
             id="enc-" + secrets.token_hex(5),
             scenario=scenario,
             metadata=metadata or {},
-            join_token=secrets.token_urlsafe(16),
+            # hex, because a station passes it as `--token VALUE`: a URL-safe token starting with "-"
+            # (1 in 64) reads to argparse as another option
+            join_token=secrets.token_hex(16),
             created_at=time.time(),
             finished_at=None,
         )

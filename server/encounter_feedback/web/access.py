@@ -73,7 +73,7 @@ def load_access_key(data_dir: Path, configured: str | None = None) -> tuple[str,
     if path.is_file():
         return path.read_text(encoding="utf-8").strip(), False
     private_dir(data_dir)
-    key = secrets.token_urlsafe(24)
+    key = secrets.token_hex(24)  # hex: typed as `--key VALUE`, where a leading "-" would read as an option
     write_private(path, (key + "\n").encode(), exclusive=True)
     return key, True
 
