@@ -1,6 +1,6 @@
-"""Settings chosen on dev (training/calibrate.py), with a scripted model standing in for the encoder:
-the cases below (a model that fires on every clinical turn, replies of known probability) cannot
-be caused with the shipped one on demand."""
+"""Settings chosen on dev (training/calibrate.py), with scripted models standing in for the encoders:
+the cases below (a model that fires on every clinical turn, replies of known probability, turns of
+known similarity to the implicit challenge lines) cannot be caused with the shipped ones on demand."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from encounter_feedback.training.calibrate import (
     DevData,
     general_thresholds,
     later_threshold,
-    race_themed_threshold,
+    race_themed_thresholds,
 )
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import Turn
@@ -48,6 +48,16 @@ class ScriptedModel:
         return np.array(rows)
 
 
+class ScriptedSentences:
+    """Each text's similarity to every line, from a table; anything else is unlike them all."""
+
+    def __init__(self, similar: dict[str, float]) -> None:
+        self.similar = similar
+
+    def similarity(self, texts: list[str], lines) -> np.ndarray:
+        return np.array([[self.similar.get(t, 0.0)] * len(lines) for t in texts])
+
+
 def _item(id: str, speaker: str, text: str, context: str | None = None, **labels) -> Item:
     return Item(id, speaker, text, context, labels.get("moment"), labels.get("response"), "test")
 
@@ -66,14 +76,39 @@ def test_the_race_themed_threshold_counts_ordinary_clinical_talk_as_no_moment():
     """Half the dev items are moments, most of a real encounter is ordinary talk: a threshold low
     enough to catch the two faint stories (P 0.2) also flags the forty clinical turns (P 0.3), so
     it loses to one that lets both go (on the items alone it would win, F1 1.0 against 0.89)."""
+    model, items, clinical = _race_themed_dev()
+    unlike = ScriptedSentences({})  # no turn says an implicit challenge line: only P(moment) decides
+    assert 0.3 < race_themed_thresholds(model, unlike, 1.0, DevData(items, clinical))[0]["race_themed"] <= 0.9
+    assert race_themed_thresholds(model, unlike, 1.0, DevData(items, []))[0]["race_themed"] <= 0.2
+
+
+def test_implicit_challenge_lines_take_faint_stories_that_say_one_and_not_talk_that_shares_the_topic():
+    """The two faint stories (P 0.2) say an implicit challenge line (similarity 0.7): the lines take
+    them where no threshold could. Five clinical turns on the same topic ("they gave me some pain
+    medicine", similarity 0.8) are ones the encoder is sure are no moment (P 0.05): the floor
+    leaves them out, and ordinary talk (P 0.3, similarity 0.2) stays below the similarity needed."""
+    model, items, clinical = _race_themed_dev()
+    topical = [Turn("mts", "patient", f"They gave me some pain medicine on day {k}.", None) for k in range(5)]
+    model.moments |= {t.text: 0.05 for t in topical}
+    faint = [i.text for i in items if model.moments[i.text] == 0.2]
+    sentences = ScriptedSentences(
+        {t: 0.7 for t in faint} | {t.text: 0.2 for t in clinical} | {t.text: 0.8 for t in topical}
+    )
+    chosen, confidence = race_themed_thresholds(model, sentences, 1.0, DevData(items, clinical + topical))
+    assert 0.3 < chosen["race_themed"] <= 0.9
+    assert 0.2 < chosen["challenge"] <= 0.7 and 0.05 < chosen["challenge_floor"] <= 0.2
+    assert confidence == pytest.approx(3 / 4)  # both flags by the lines right: (2 + 1) / (2 + 2)
+
+
+def _race_themed_dev() -> tuple[ScriptedModel, list[Item], list[Turn]]:
+    """Ten dismissal stories (eight the encoder is sure of, two faint) and forty clinical turns it half suspects."""
     stories = [f"They brushed me off at the clinic, visit {k}." for k in range(10)]
     clinical = [Turn("mts", "patient", f"The pain started on day {k} of the trip.", None) for k in range(40)]
     model = ScriptedModel(
         {s: 0.9 for s in stories[:8]} | {s: 0.2 for s in stories[8:]} | {t.text: 0.3 for t in clinical}, {}
     )
-    items = [_item(f"s{k}", "patient", s, moment="provider_bias_challenge") for k, s in enumerate(stories)]
-    assert 0.3 < race_themed_threshold(model, 1.0, DevData(items, clinical)) <= 0.9
-    assert race_themed_threshold(model, 1.0, DevData(items, [])) <= 0.2
+    items = [_item(f"s{k}", "patient", s, moment="discrimination_disclosure") for k, s in enumerate(stories)]
+    return model, items, clinical
 
 
 def test_the_later_threshold_keeps_dev_replies_and_drops_clinical_turns_read_after_a_moment():

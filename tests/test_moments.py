@@ -169,6 +169,31 @@ def test_an_implicit_challenge_is_a_moment_only_in_a_race_themed_case(classifier
     assert classifier.classify("patient", challenge, case_context=RACE_THEMED).moment == "provider_bias_challenge"
 
 
+def test_a_faint_dismissal_story_is_a_moment_when_it_says_an_implicit_challenge_line(classifier):
+    # stories the race-themed head is unsure of (P(moment) under its threshold), each close to one
+    # of the implicit challenges every race-themed case has: taken only in such a case; ordinary
+    # turns on the same topics (pain relief, being sent home) are ones the head is sure of, and stay
+    stories = [
+        "At urgent care the guy took one look at me and figured I wanted pills.",
+        "The last place had me out the door in five minutes, like I was wasting their time.",
+        "I told them three times my chest hurt and they acted like I was exaggerating.",
+    ]
+    ordinary = [
+        "They gave me some ibuprofen and it helped a little.",
+        "The other doctor sent me home with antibiotics.",
+    ]
+    p_moment = 1.0 - classifier.moment_probabilities(stories, "race_themed")[:, 0]
+    assert all(p_moment < classifier.settings.thresholds["race_themed"])
+    assert [c.moment is not None for c in classifier.code_patient_turns(stories + ordinary, RACE_THEMED)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert [c.moment for c in classifier.code_patient_turns(stories)] == [None] * 3
+
+
 def test_minimal_pairs_come_out_opposite(classifier):
     patient = [
         "They sent me home without a scan, and I think it's because I'm Black.",
@@ -390,6 +415,25 @@ def test_a_moment_spread_over_segments_is_one_turn_and_its_reply_is_coded(classi
     assert response["moment"] == moment["id"] and response["segment"] == "provider-3"
     assert response["group"] == "responsive" and response["latency"] == pytest.approx(0.6)
     assert response["relation"] == "immediate" and moment["responsiveness"] == 3  # strong and immediate
+
+
+def test_a_faint_dismissal_story_told_while_a_moment_is_open_goes_on_with_that_moment(classifier):
+    """The patient tells the story the provider asked for. Alone, it would be a moment (it says an
+    implicit challenge line); told in the open moment's window it is that story going on, so the
+    provider's move back to the history is a later turn (uncoded), not a change of subject."""
+    story = "I told them three times my chest hurt and they acted like I was exaggerating."
+    assert classifier.code_patient_turns([story], RACE_THEMED)[0].implicit_line
+    segments = [
+        _segment(1, "patient", 1.0, 5.0, "They sent me home from the ER and I think it's because I'm Black."),
+        _segment(1, "provider", 6.0, 9.0, "That should never have happened to you. Can you tell me more?"),
+        _segment(2, "patient", 9.5, 13.0, story),
+        _segment(2, "provider", 14.0, 16.0, "I want to get to the bottom of it today. When did the pain start?"),
+    ]
+    events = annotate("enc-t", segments, classifier, RACE_THEMED)
+    assert [e.type for e in events] == ["moment", "response"]
+    assert events[0].responsiveness == 3 and events[1].relation == "immediate"
+    alone = annotate("enc-t", segments[2:], classifier, RACE_THEMED)  # no moment open: a moment
+    assert [(e.type, getattr(e, "relation", None)) for e in alone] == [("moment", None), ("response", "immediate")]
 
 
 def test_a_later_reply_in_the_window_changes_the_moments_score(classifier):

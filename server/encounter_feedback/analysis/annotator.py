@@ -12,7 +12,10 @@ The encounter's scenario sets the case (analysis/classifier.py): a race-themed c
 implicit challenges as moments and matches its scripted cue lines; a scripted challenge can
 set a longer window (a situational challenge, where the provider's handling of the situation
 is the point). A moment's window ends `WINDOW_S` after it (or the challenge's own window), or
-at the next moment.
+at the next moment. A patient turn flagged only because it says one of the implicit challenges
+every race-themed case has (the encoder unsure) opens no new moment while one is open: told
+then, it is the story the provider already took up going on ("The doctor barely looked at me."
+after "tell me more"), and the provider's next question is a later turn, not a change of subject.
 
 The live server and `encounter analyze` drive the same class: the server with finals as they
 arrive and clock ticks, `analyze` with a whole transcript; both get the same turns, hence the
@@ -92,8 +95,8 @@ class Annotator:
     def _patient_turn(self, turn: Turn) -> None:
         self._last_patient = turn.text
         code = self.classifier.code_patient_turns([turn.text], self.case_context)[0]
-        if code.moment is None:
-            return
+        if code.moment is None or (code.implicit_line and self._open(turn.t0)):
+            return  # a story the encoder is unsure of, told while a moment is open, goes on with it
         self._moments += 1
         moment = Moment(
             id=f"moment-{self._moments}",
@@ -112,6 +115,10 @@ class Annotator:
         # the provider's next turns answer the latest moment; with a mixed track, nobody's do
         self._window = self._open_window(moment, code) if turn.speaker == "patient" else None
 
+    def _open(self, t: float) -> bool:
+        """Whether a moment's window is open at encounter time `t`."""
+        return self._window is not None and t <= self._window.until
+
     def _open_window(self, moment: Moment, code: Coding) -> _Window:
         """A scripted challenge may set its own window, and be situational (`ScriptedCue`)."""
         cue = self.case_context.cue(code.cue)
@@ -122,7 +129,7 @@ class Annotator:
 
     def _provider_turn(self, turn: Turn) -> None:
         window = self._window
-        if window is None or turn.t0 > window.until:
+        if window is None or not self._open(turn.t0):
             self._window = None
             self._standalone_turn(turn)
             return

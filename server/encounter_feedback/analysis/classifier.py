@@ -16,7 +16,9 @@ heads), `models/replies.onnx` reads provider turns with their context (the respo
   either case an account that names another ground of unfair treatment and nothing
   race-coded ("because I'm a woman", "in a wheelchair") is no moment. A
   patient turn that says a scripted cue line in other words (sentence embeddings, `sentences`)
-  is flagged with the scripted label;
+  is flagged with the scripted label, and one the encoder is unsure of that says one of the
+  implicit challenges every race-themed case has (analysis/implicit_challenges.py) is flagged
+  with the encoder's label;
 - **responses** (`response`): the provider's turn *read together with* the turn it answers, as
   a sentence pair, so the encoder can tell a question that presupposes the patient's fault
   ("what did you say to set him off?") from one that invites the story ("what happened
@@ -51,6 +53,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from encounter_feedback.analysis.encoder import OnnxEncoder, plain_punctuation
+from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import bundled_dir
@@ -179,6 +182,9 @@ class Coding:
     """Calibrated probability that the code is right (for no code: that there is none)."""
     cue: int | None = None
     """The scripted challenge (index into the case's cues) a patient turn was matched to."""
+    implicit_line: bool = False
+    """A moment flagged only because it says an implicit challenge line, the encoder unsure: while
+    a moment is open, the patient's story going on rather than a new challenge (analysis/annotator.py)."""
 
     def to_dict(self) -> dict[str, Any]:
         body = {
@@ -267,11 +273,15 @@ class Settings:
     """Per head: logits are divided by this before the softmax (calibration)."""
     thresholds: dict[str, float]
     """`explicit`, `implicit`: P(moment) a general-case turn needs, by how it refers to race;
-    `race_themed`: P(moment) in a race-themed case; `later`, `standalone`: the evidence
-    (`relation_evidence`) a provider turn needs to be coded outside its first reply to a moment;
-    `cue`: cosine similarity to a scripted cue line."""
+    `race_themed`: P(moment) in a race-themed case, and `challenge`, `challenge_floor`: the
+    similarity to an implicit challenge line and the P(moment) that flag a turn below it;
+    `later`, `standalone`: the evidence (`relation_evidence`) a provider turn needs to be coded
+    outside its first reply to a moment; `cue`: cosine similarity to a scripted cue line."""
     cue_calibration: tuple[float, float]
     """P(a turn at similarity s says the cue) = sigmoid(a * s + b), fitted on the dev split."""
+    challenge_confidence: float
+    """How often a moment flagged by an implicit challenge line had the right label on the dev split
+    (the encoder's own probability, under its threshold, would understate it)."""
     info: dict[str, Any] = field(default_factory=dict)
     """Corpus hash, versions, what was compared and the metrics, written by `encounter train`."""
 
@@ -280,6 +290,7 @@ class Settings:
             "temperatures": self.temperatures,
             "thresholds": self.thresholds,
             "cue_calibration": list(self.cue_calibration),
+            "challenge_confidence": self.challenge_confidence,
             "info": self.info,
         }
         path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -292,7 +303,13 @@ class Settings:
             )
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
-            return cls(body["temperatures"], body["thresholds"], tuple(body["cue_calibration"]), body["info"])
+            return cls(
+                body["temperatures"],
+                body["thresholds"],
+                tuple(body["cue_calibration"]),
+                body["challenge_confidence"],
+                body["info"],
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise ClassifierError(
                 f"{path} is not a classifier of this version ({exc}): run `encounter train`"
@@ -339,6 +356,8 @@ class Classifier:
                 if flag
                 else Coding(None, None, None, float(p[0]))
             )
+        if case_context.case == "race_themed":
+            out = self._match_challenges(texts, probs, out)
         if case_context.cues and texts:
             out = self._match_cues(texts, case_context, probs, out)
         return out
@@ -350,6 +369,29 @@ class Classifier:
         if case == "race_themed":
             return self.settings.thresholds["race_themed"]
         return self.settings.thresholds[race_reference(normalize_text(text)).name.lower()]
+
+    def _match_challenges(self, texts: list[str], probs: np.ndarray, codes: list[Coding]) -> list[Coding]:
+        """In a race-themed case, a turn the encoder left unflagged but finds likely enough to be a
+        moment (`challenge_floor`) is one when it says an implicit challenge every such case has
+        (`IMPLICIT_CHALLENGES`, similarity `challenge`), with the encoder's label; its confidence is
+        how often such flags were right on dev."""
+        floor, needed = self.settings.thresholds["challenge_floor"], self.settings.thresholds["challenge"]
+        candidates = [
+            i
+            for i, code in enumerate(codes)
+            if code.moment is None and 1.0 - probs[i, 0] >= floor and could_be_moment(texts[i], "race_themed")
+        ]
+        if not candidates:
+            return codes
+        similarity = self.sentences.similarity([texts[i] for i in candidates], IMPLICIT_CHALLENGES).max(axis=1)
+        out = list(codes)
+        for i, said in zip(candidates, similarity):
+            if said >= needed:
+                best = 1 + int(np.argmax(probs[i, 1:]))
+                out[i] = Coding(
+                    MOMENT_CLASSES[best], None, None, self.settings.challenge_confidence, implicit_line=True
+                )
+        return out
 
     def _match_cues(
         self, texts: list[str], case_context: CaseContext, probs: np.ndarray, codes: list[Coding]

@@ -30,6 +30,7 @@ from encounter_feedback.analysis.classifier import (
     reply_context,
     softmax,
 )
+from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.race_reference import Reference, race_reference
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.training.corpus import Item
@@ -38,6 +39,8 @@ from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_it
 FALSE_ALARM_BUDGET = 0.2
 """Flags per hour of a speaker's talk allowed on the dev clinical dialogue."""
 GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
+FLOORS = np.round(np.arange(0.0, 0.41, 0.05), 2)
+"""P(moment) a turn that says an implicit challenge line needs at least (`race_themed_thresholds`)."""
 STRICTEST = 0.99
 """The threshold taken when none in `GRID` keeps the dev false alarms within budget: flag only the surest."""
 LATER_SEED = 0
@@ -58,12 +61,13 @@ class DevData:
 def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevData) -> Settings:
     temperatures = fit_temperatures(model, dev.items)
     thresholds = general_thresholds(model, temperatures["general"], dev)
-    thresholds["race_themed"] = race_themed_threshold(model, temperatures["race_themed"], dev)
+    race_themed, challenge_confidence = race_themed_thresholds(model, sentences, temperatures["race_themed"], dev)
+    thresholds.update(race_themed)
     thresholds["standalone"] = standalone_threshold(model, temperatures["response"], dev)
     thresholds["later"] = later_threshold(model, temperatures["response"], dev)
     cue, calibration = cue_matching(sentences, dev)
     thresholds["cue"] = cue
-    return Settings(temperatures, {k: float(v) for k, v in thresholds.items()}, calibration)
+    return Settings(temperatures, {k: float(v) for k, v in thresholds.items()}, calibration, challenge_confidence)
 
 
 # -- calibration ---------------------------------------------------------------------------
@@ -137,9 +141,15 @@ def _reference(text: str) -> str:
     return "explicit" if race_reference(normalize_text(text)) == Reference.EXPLICIT else "implicit"
 
 
-def race_themed_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
-    """P(moment) in a race-themed case: best dev F1, with the patient turns of the dev clinical
-    dialogue counted as what they would be in a race-themed encounter, turns that are no moment.
+def race_themed_thresholds(
+    model: TurnModel, sentences: SentenceEmbeddings, temperature: float, dev: DevData
+) -> tuple[dict[str, float], float]:
+    """P(moment) in a race-themed case (`race_themed`), and the similarity to an implicit challenge
+    line (`challenge`) with the P(moment) (`challenge_floor`) that flag a turn below it: together,
+    best dev F1, with the patient turns of the dev clinical dialogue counted as what they would be
+    in a race-themed encounter, turns that are no moment. Among equal scores the strictest wins.
+    Also how often a flag by the lines alone has the right label there (Laplace's rule, so that a
+    handful of flags claims no certainty): its confidence.
 
     Why they count: most of what a patient says in a race-themed case is still ordinary clinical
     talk, while half of the dev items are moments. F1 on the items alone rewards flagging anything
@@ -148,10 +158,26 @@ def race_themed_threshold(model: TurnModel, temperature: float, dev: DevData) ->
     moments by design, so no false-alarm budget applies here, unlike the general case."""
     pairs = case_items(dev.items, "race_themed")
     texts = [i.text for i, _ in pairs] + [t.text for t in dev.spoken_by("patient")]
-    p_moment = 1.0 - softmax(model.patient_logits(texts)["race_themed"], temperature)[:, 0]
+    probs = softmax(model.patient_logits(texts)["race_themed"], temperature)
+    p_moment = 1.0 - probs[:, 0]
     possible = np.array([could_be_moment(t, "race_themed") for t in texts])
-    truth = np.array([label != "none" for _, label in pairs] + [False] * (len(texts) - len(pairs)))
-    return max(GRID, key=lambda t: (f1(truth, (p_moment >= t) & possible), t))
+    labels = [label for _, label in pairs] + ["none"] * (len(texts) - len(pairs))
+    truth = np.array([label != "none" for label in labels])
+    said = sentences.similarity(texts, IMPLICIT_CHALLENGES).max(axis=1)
+    scores = {}
+    for challenge in GRID:
+        close = possible & (said >= challenge)
+        for floor in FLOORS:
+            lines = close & (p_moment >= floor)
+            for threshold in GRID:
+                scores[float(threshold), float(challenge), float(floor)] = f1(
+                    truth, lines | (possible & (p_moment >= threshold))
+                )
+    threshold, challenge, floor = max(scores, key=lambda key: (scores[key], *key))
+    by_lines = np.flatnonzero(possible & (said >= challenge) & (p_moment >= floor) & (p_moment < threshold))
+    right = sum(labels[i] == MOMENT_CLASSES[1 + int(np.argmax(probs[i, 1:]))] for i in by_lines)
+    confidence = (right + 1) / (len(by_lines) + 2)
+    return {"race_themed": threshold, "challenge": challenge, "challenge_floor": floor}, round(float(confidence), 3)
 
 
 def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:

@@ -18,6 +18,7 @@ written outside the project (the model card has the figures).
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import time
 from collections.abc import Callable
@@ -99,6 +100,16 @@ def finish(model: TurnModel, sentences: SentenceEmbeddings, data: Data, progress
     return classifier
 
 
+def trained_info(out_dir: Path) -> dict[str, Any]:
+    """What `encounter train` recorded about the encoders in `out_dir` (corpus and examples hashes,
+    versions), read without the settings beside it, which may be of an older version."""
+    path = out_dir / "classifier.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8"))["info"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrainError(f"no trained encoder's record in {path} ({exc}): run `encounter train`") from None
+
+
 def resettle(
     out_dir: Path = MODELS_DIR, transcripts: Path | None = None, progress: Progress = lambda _: None
 ) -> Classifier:
@@ -106,18 +117,18 @@ def resettle(
     fine-tuning, no PyTorch): what a change in how the model is run (not what it learned) needs.
     The training examples must be the ones it learned: the same corpus, clinical negatives and
     lexicon (which decides the hard negatives kept)."""
-    shipped = Classifier.load(out_dir)
-    if shipped.info.get("corpus_sha256") != corpus_hash():
+    shipped = trained_info(out_dir)
+    if shipped.get("corpus_sha256") != corpus_hash():
         raise TrainError("the corpus changed since the encoder was trained: run `encounter train`")
     data = load_data(transcripts, progress)
-    if shipped.info.get("examples_sha256") != examples_hash(data.examples):
+    if shipped.get("examples_sha256") != examples_hash(data.examples):
         raise TrainError(
             "the training examples differ from the ones the encoder learned (a lexicon edit in"
             " analysis/race_reference.py changes which negatives are kept; without --transcripts there are no"
             " clinical negatives): run `encounter train`, or undo the change"
         )
     classifier = finish(EncoderModel(out_dir, threads=2), SentenceEmbeddings(out_dir), data, progress)
-    classifier.settings.info = {**shipped.info, "assessment": classifier.info["assessment"]}
+    classifier.settings.info = {**shipped, "assessment": classifier.info["assessment"]}
     classifier.settings.save(out_dir / "classifier.json")
     return classifier
 
