@@ -353,6 +353,19 @@ def test_classify_codes_a_reply_to_a_challenge_the_line_says_is_one(classifier):
     assert json.loads(classify_lines(classifier, [standalone])[0])["group"] == "neutral"
 
 
+def test_a_reply_to_a_moment_whose_words_are_not_given_is_read_after_a_typical_one(classifier):
+    """A list of replies to challenges, without the challenges: read after nothing, the excuse
+    below was neutral (P 0.52) and the colour-blind deflection `defensive`."""
+    replies = {
+        "Well, I'm sure the doctor was just busy that day.": "minimizing",
+        "Let's not make this about race.": "colorblind",
+        "What happened next?": "exploration",
+        "I hear how frustrating that must have been.": "empathy",
+    }
+    lines = [json.dumps({"speaker": "provider", "text": r, "context_moment": True}) for r in replies]
+    assert [json.loads(line)["response"] for line in classify_lines(classifier, lines)] == list(replies.values())
+
+
 def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path, capsys):
     lines = [
         '{"speaker": "patient", "text": "hello"}',

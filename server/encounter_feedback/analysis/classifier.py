@@ -76,6 +76,12 @@ AFTER_MOMENT = "[challenge] "
 """Put before the context of a provider turn that answers a moment, so the encoder reads the turn
 as a reply to a racial challenge (a clinical question there is `deflecting`, elsewhere neutral) and
 need not work out from the words alone what the case already says."""
+STAND_IN_MOMENT = "The last doctor didn't take me seriously, and I think it's because I'm Black."
+"""The context a reply to a moment is read after when the moment's words are not given (an
+`encounter classify` line with `"context_moment": true` and no context; a published list of
+replies). The reply encoder learned replies after a challenge's words, never after none: on the
+dev replies with their contexts taken away it reads groups at 0.957 after this line (0.954 after
+another generic one) against 0.912 after nothing, and 0.952 with their own contexts."""
 SCRIPTED_EVIDENCE = 0.5
 """P(microaggression) a provider turn that says one of its challenge's scripted microaggressions
 needs to earn the scripted label: more likely than not. The similarity needed is the cue
@@ -419,6 +425,8 @@ class Classifier:
         or ordinary talk)."""
         if not replies:
             return np.zeros((0, len(RESPONSE_CLASSES)))
+        if after_moment:  # a reply to a moment nobody gave the words of is read after a typical one
+            contexts = [c if c and c.strip() else STAND_IN_MOMENT for c in contexts]
         logits = self.model.reply_logits([reply_context(c, after_moment) for c in contexts], replies)
         return softmax(logits, self.settings.temperatures["response"])
 
