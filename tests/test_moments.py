@@ -192,6 +192,9 @@ def test_a_faint_dismissal_story_is_a_moment_when_it_says_an_implicit_challenge_
         False,
     ]
     assert [c.moment for c in classifier.code_patient_turns(stories)] == [None] * 3
+    line = json.dumps({"speaker": "patient", "text": stories[0], "case": "race_themed"})
+    [out] = [json.loads(o) for o in classify_lines(classifier, [line])]
+    assert out["implicit_challenge"] is True and out["confidence"] == classifier.settings.challenge_confidence
 
 
 def test_minimal_pairs_come_out_opposite(classifier):

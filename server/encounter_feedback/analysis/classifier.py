@@ -201,6 +201,8 @@ class Coding:
         }
         if self.cue is not None:
             body["scripted"] = True
+        if self.implicit_line:
+            body["implicit_challenge"] = True
         return body
 
 

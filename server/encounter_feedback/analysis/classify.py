@@ -13,8 +13,9 @@ reply coder alone, without the moment detector's misses.
 
 Out, one object per input line, in the same order: `{"moment": label|null, "response":
 label|null, "group": "microaggression"|"responsive"|"neutral"|null, "confidence": float}`,
-plus `"scripted": true` for a patient turn matched to a scripted cue line. Empty and blank
-input gives no output.
+plus `"scripted": true` for a patient turn matched to a scripted cue line, and
+`"implicit_challenge": true` for one flagged because it says an implicit challenge line
+(analysis/implicit_challenges.py). Empty and blank input gives no output.
 
 Every line is checked before anything is classified, so bad input stops the run with the line
 numbers to fix and no partial output.
