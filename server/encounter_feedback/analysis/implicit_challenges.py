@@ -4,10 +4,11 @@ Taxonomy v1.1 says what a race-themed case makes a moment with no race word: a c
 the provider's fairness, an account of being dismissed, disbelieved or labelled (drug-seeking,
 angry, non-compliant), group mistrust. The race-themed encoder head learned this from the
 corpus, but it reads a story told in words unlike the corpus's with little confidence (a dev
-story of a patient taken for a drug seeker at a glance: P(moment) 0.28). These lines state each kind of challenge
-plainly, so that a turn saying one of them in other words (`analysis/classifier.py`,
-`thresholds["challenge"]`) is flagged even when the encoder is unsure, as a scenario's own cue
-lines are. Unlike cue lines they carry no label: the encoder's label is taken.
+story of a patient taken for a drug seeker at a glance: P(moment) 0.28). These lines state
+each kind of challenge plainly, so that a turn saying one of them in other words
+(`analysis/classifier.py`, `thresholds["challenge"]`) is flagged even when the encoder is
+unsure, as a scenario's own cue lines are. Unlike cue lines they carry no label: the
+encoder's label is taken.
 
 Written for this project from the taxonomy's definition (2026-12-07); none is a quotation. A
 turn needs both keys: similarity at or above `thresholds["challenge"]` and P(moment) at or
