@@ -433,6 +433,23 @@ def test_a_moment_spread_over_segments_is_one_turn_and_its_reply_is_coded(classi
     assert response["relation"] == "immediate" and moment["responsiveness"] == 3  # strong and immediate
 
 
+def test_the_false_alarm_count_says_which_race_themed_flags_the_implicit_challenge_lines_made(classifier):
+    from encounter_feedback.bench.moments import false_alarm_lines
+    from encounter_feedback.training.evaluate import Turn, false_alarms
+
+    texts = [
+        "At urgent care the guy took one look at me and figured I wanted pills.",  # the lines
+        "They sent me home from the ER and I think it's because I'm Black.",  # the encoder alone
+        "The cough is worse at night, mostly after dinner.",  # nothing
+    ]
+    turns = [Turn("test", "patient", t, None) for t in texts]
+    themed = false_alarms(classifier, turns, RACE_THEMED)
+    assert [t.text for t, _, _ in themed.flagged] == texts[:2] and [t.text for t, _, _ in themed.by_lines] == texts[:1]
+    report = "\n".join(false_alarm_lines(classifier, "test", turns, listed=True))
+    assert "race-themed case: 2 -> " in report and "1 flagged by the implicit challenge lines alone" in report
+    assert report.split("implicit challenge lines alone (the others are the encoder's own):")[1].count("patient:") == 1
+
+
 def test_a_faint_dismissal_story_told_while_a_moment_is_open_goes_on_with_that_moment(classifier):
     """The patient tells the story the provider asked for. Alone, it would be a moment (it says an
     implicit challenge line); told in the open moment's window it is that story going on, so the

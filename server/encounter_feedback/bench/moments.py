@@ -97,7 +97,7 @@ def bench_moments(
         lines.append(format_metrics(evaluate(classifier, items), f"external: {name}"))
     for name, turns in dialogue.items():
         progress(f"false alarms on {name}")
-        lines += ["", *_false_alarm_lines(classifier, name, turns, listed=name == "aci")]
+        lines += ["", *false_alarm_lines(classifier, name, turns, listed=name == "aci")]
     progress("responsiveness on the worked example")
     result = worked_example(classifier)
     lines += [
@@ -114,7 +114,10 @@ def _with_model(classifier: Classifier, model: TurnModel | None) -> Classifier |
     return None if model is None else Classifier(model, classifier.settings, classifier.sentences)
 
 
-def _false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], listed: bool) -> list[str]:
+def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], listed: bool) -> list[str]:
+    """The report on one clinical dialogue set: flags per hour by case and speaker; with `listed`,
+    each general-case and standalone flag, each race-themed flag the implicit challenge lines made
+    (the encoder's own are too many to read), and the scenarios' scripted microaggression codes."""
     general = false_alarms(classifier, turns)
     themed = false_alarms(classifier, turns, CaseContext("race_themed"))
     provider = provider_false_alarms(classifier, turns)
@@ -123,13 +126,16 @@ def _false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], lis
         f"{WORDS_PER_MINUTE} words/min; {provider.turns} provider turns = {provider.hours:.1f} h):",
         f"  patient turns, general case: {len(general.flagged)} -> {general.per_hour:.2f} per hour",
         f"  patient turns, race-themed case: {len(themed.flagged)} -> {themed.per_hour:.2f} per hour "
-        "(dismissal and mistrust with no race word are moments there by design)",
+        f"(dismissal and mistrust with no race word are moments there by design; {len(themed.by_lines)} flagged "
+        "by the implicit challenge lines alone)",
         f"  provider turns, standalone microaggressions: {len(provider.flagged)} -> {provider.per_hour:.2f} per hour",
     ]
     if not listed:
         return lines
     for turn, label, confidence in general.flagged + provider.flagged:
         lines.append(_flag_line(turn, label, confidence))
+    lines.append("  race-themed flags by the implicit challenge lines alone (the others are the encoder's own):")
+    lines += [_flag_line(turn, label, confidence) for turn, label, confidence in themed.by_lines]
     for scenario in load_library():
         if any(c.microaggressions for c in scenario.challenges):
             scripted = scripted_false_alarms(classifier, turns, scenario)

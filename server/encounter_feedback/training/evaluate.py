@@ -32,7 +32,7 @@ import csv
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +262,8 @@ class FalseAlarms:
     turns: int
     words: int
     flagged: list[tuple[Turn, str, float]]
+    by_lines: list[tuple[Turn, str, float]] = field(default_factory=list)
+    """Those flagged only because they say an implicit challenge line (race-themed case)."""
 
     @property
     def hours(self) -> float:
@@ -284,8 +286,14 @@ def false_alarms(classifier: Classifier, turns: list[Turn], case_context: CaseCo
     """Patient turns flagged as moments."""
     patients = [t for t in turns if t.speaker == "patient"]
     codes = classifier.code_patient_turns([t.text for t in patients], case_context)
-    flagged = [(turn, code.moment, code.confidence) for turn, code in zip(patients, codes) if code.moment is not None]
-    return FalseAlarms(len(patients), sum(len(t.text.split()) for t in patients), flagged)
+    flagged: list[tuple[Turn, str, float]] = []
+    by_lines: list[tuple[Turn, str, float]] = []
+    for turn, code in zip(patients, codes):
+        if code.moment is not None:
+            flagged.append((turn, code.moment, code.confidence))
+            if code.implicit_line:
+                by_lines.append(flagged[-1])
+    return FalseAlarms(len(patients), sum(len(t.text.split()) for t in patients), flagged, by_lines)
 
 
 def provider_false_alarms(classifier: Classifier, turns: list[Turn]) -> FalseAlarms:
