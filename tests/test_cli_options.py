@@ -1,5 +1,5 @@
-"""Numbers on the command line: a value that makes no sense stops the command before it starts,
-with the option and the value in the message."""
+"""Values on the command line: a number that makes no sense stops the command before it starts,
+with the option and the value in the message; a secret starting with '-' can still be given."""
 
 from __future__ import annotations
 
@@ -29,3 +29,12 @@ def test_a_senseless_number_is_refused_with_the_option_named(argv, message, caps
 
 def test_zero_idle_close_still_means_never():
     assert not_negative("0") == 0.0 and not_negative(" 2.5 ") == 2.5
+
+
+def test_a_secret_that_starts_with_a_dash_is_given_with_an_equals_sign():
+    """New join tokens and keys are hex; one made by an older version may start with '-', which
+    argparse takes for an option unless it is written `--token=VALUE` (as the help says)."""
+    from encounter_feedback.cli.main import parser
+
+    args = parser().parse_args(["stream", "x.wav", "--encounter", "enc-1", "--token=-Ab3", "--key=-k9"])
+    assert (args.token, args.key) == ("-Ab3", "-k9")

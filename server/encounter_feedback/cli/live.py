@@ -26,7 +26,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     serve_cmd.add_argument(
         "--key",
         default=os.environ.get("ENCOUNTER_KEY"),
-        help="server access key (default: $ENCOUNTER_KEY, else generated once into DATA/access_key)",
+        help="server access key (default: $ENCOUNTER_KEY, else generated once into DATA/access_key; "
+        "one from an older version that starts with '-' is written --key=VALUE)",
     )
     serve_cmd.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve https with this certificate (chain)")
     serve_cmd.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's private key")
@@ -67,11 +68,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         type=roles,
         help="roles of the file's channels in order, each sent as its own track, e.g. patient,provider",
     )
-    stream_cmd.add_argument("--token", help="the encounter's join token (or give --key to look it up)")
+    stream_cmd.add_argument(
+        "--token",
+        help="the encounter's join token (or give --key to look it up); "
+        "one from an older version that starts with '-' is written --token=VALUE",
+    )
     stream_cmd.add_argument(
         "--key",
         default=os.environ.get("ENCOUNTER_KEY"),
-        help="server access key (or an API token): looks up the token and prints the live transcript",
+        help="server access key (or an API token): looks up the token and prints the live transcript; "
+        "one that starts with '-' is written --key=VALUE",
     )
     stream_cmd.add_argument(
         "--ca-cert", type=Path, metavar="PEM", help="trust this certificate for an https server (e.g. self-signed)"
