@@ -261,10 +261,19 @@ class SentenceEmbeddings:
 
     def similarity(self, texts: list[str], lines: Sequence[str]) -> np.ndarray:
         """Cosine similarity of each text to each scripted line, (len(texts), len(lines))."""
+        return self.against(self.embed(texts), lines)
+
+    def against(self, embeddings: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+        """`similarity` for texts already embedded (`embed`), so one turn is embedded once."""
         missing = [line for line in lines if line not in self._cache]
         if missing:
             self._cache.update(zip(missing, self.embed(missing)))
-        return self.embed(texts) @ np.stack([self._cache[line] for line in lines]).T
+        return embeddings @ np.stack([self._cache[line] for line in lines]).T
+
+
+def likeliest_moment(p: np.ndarray) -> int:
+    """The index (into `MOMENT_CLASSES`) of the likeliest moment label in one turn's P(class), `none` aside."""
+    return 1 + int(np.argmax(p[1:]))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -358,16 +367,18 @@ class Classifier:
         flagged = (1.0 - probs[:, 0]) >= np.array([self._needed(t, case_context.case) for t in texts])
         out = []
         for p, flag in zip(probs, flagged):
-            best = 1 + int(np.argmax(p[1:]))
+            best = likeliest_moment(p)
             out.append(
                 Coding(MOMENT_CLASSES[best], None, None, float(p[best]))
                 if flag
                 else Coding(None, None, None, float(p[0]))
             )
+        # every turn is compared with the cue lines, so embed them all once for both matches
+        embeddings = self.sentences.embed(texts) if case_context.cues and texts else None
         if case_context.case == "race_themed":
-            out = self._match_challenges(texts, probs, out)
-        if case_context.cues and texts:
-            out = self._match_cues(texts, case_context, probs, out)
+            out = self._match_challenges(texts, probs, out, embeddings)
+        if embeddings is not None:
+            out = self._match_cues(texts, case_context, probs, out, embeddings)
         return out
 
     def _needed(self, text: str, case: str) -> float:
@@ -378,11 +389,14 @@ class Classifier:
             return self.settings.thresholds["race_themed"]
         return self.settings.thresholds[race_reference(normalize_text(text)).name.lower()]
 
-    def _match_challenges(self, texts: list[str], probs: np.ndarray, codes: list[Coding]) -> list[Coding]:
+    def _match_challenges(
+        self, texts: list[str], probs: np.ndarray, codes: list[Coding], embeddings: np.ndarray | None
+    ) -> list[Coding]:
         """In a race-themed case, a turn the encoder left unflagged but finds likely enough to be a
         moment (`challenge_floor`) is one when it says an implicit challenge every such case has
         (`IMPLICIT_CHALLENGES`, similarity `challenge`), with the encoder's label; its confidence is
-        how often such flags were right on dev."""
+        how often such flags were right on dev. `embeddings`: every turn's, when already made;
+        otherwise only the candidates are embedded."""
         floor, needed = self.settings.thresholds["challenge_floor"], self.settings.thresholds["challenge"]
         candidates = [
             i
@@ -391,22 +405,30 @@ class Classifier:
         ]
         if not candidates:
             return codes
-        similarity = self.sentences.similarity([texts[i] for i in candidates], IMPLICIT_CHALLENGES).max(axis=1)
+        mine = (
+            embeddings[candidates] if embeddings is not None else self.sentences.embed([texts[i] for i in candidates])
+        )
+        similarity = self.sentences.against(mine, IMPLICIT_CHALLENGES).max(axis=1)
         out = list(codes)
         for i, said in zip(candidates, similarity):
             if said >= needed:
-                best = 1 + int(np.argmax(probs[i, 1:]))
+                best = likeliest_moment(probs[i])
                 out[i] = Coding(
                     MOMENT_CLASSES[best], None, None, self.settings.challenge_confidence, implicit_line=True
                 )
         return out
 
     def _match_cues(
-        self, texts: list[str], case_context: CaseContext, probs: np.ndarray, codes: list[Coding]
+        self,
+        texts: list[str],
+        case_context: CaseContext,
+        probs: np.ndarray,
+        codes: list[Coding],
+        embeddings: np.ndarray,
     ) -> list[Coding]:
         """A turn close enough to a scripted cue line is that challenge, with the scripted label."""
         cues = case_context.cues
-        similarity = self.sentences.similarity(texts, [cue.text for cue in cues])
+        similarity = self.sentences.against(embeddings, [cue.text for cue in cues])
         a, b = self.settings.cue_calibration
         out = list(codes)
         for i, row in enumerate(similarity):

@@ -24,6 +24,7 @@ from encounter_feedback.analysis.classifier import (
     TurnModel,
     case_context_of,
     could_be_moment,
+    likeliest_moment,
     normalize_text,
     relation_candidates,
     relation_evidence,
@@ -164,18 +165,17 @@ def race_themed_thresholds(
     labels = [label for _, label in pairs] + ["none"] * (len(texts) - len(pairs))
     truth = np.array([label != "none" for label in labels])
     said = sentences.similarity(texts, IMPLICIT_CHALLENGES).max(axis=1)
+    by_encoder = {float(threshold): possible & (p_moment >= threshold) for threshold in GRID}
     scores = {}
     for challenge in GRID:
         close = possible & (said >= challenge)
         for floor in FLOORS:
             lines = close & (p_moment >= floor)
-            for threshold in GRID:
-                scores[float(threshold), float(challenge), float(floor)] = f1(
-                    truth, lines | (possible & (p_moment >= threshold))
-                )
+            for threshold, flagged in by_encoder.items():
+                scores[threshold, float(challenge), float(floor)] = f1(truth, lines | flagged)
     threshold, challenge, floor = max(scores, key=lambda key: (scores[key], *key))
     by_lines = np.flatnonzero(possible & (said >= challenge) & (p_moment >= floor) & (p_moment < threshold))
-    right = sum(labels[i] == MOMENT_CLASSES[1 + int(np.argmax(probs[i, 1:]))] for i in by_lines)
+    right = sum(labels[i] == MOMENT_CLASSES[likeliest_moment(probs[i])] for i in by_lines)
     confidence = (right + 1) / (len(by_lines) + 2)
     return {"race_themed": threshold, "challenge": challenge, "challenge_floor": floor}, round(float(confidence), 3)
 
