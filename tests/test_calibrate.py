@@ -7,13 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES, relation_evidence
+from encounter_feedback.analysis.classifier import (
+    MOMENT_CLASSES,
+    RESPONSE_CLASSES,
+    STAND_IN_MOMENT,
+    read_replies,
+    relation_evidence,
+    reply_context,
+)
 from encounter_feedback.training.calibrate import (
     STRICTEST,
     DevData,
     general_thresholds,
     later_threshold,
     race_themed_thresholds,
+    stand_in_weight,
 )
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import Turn
@@ -46,6 +54,19 @@ class ScriptedModel:
             label, p = self.replies.get(reply, ("none", 0.999))
             rows.append(_logits({RESPONSE_CLASSES.index(label): p}, len(RESPONSE_CLASSES)))
         return np.array(rows)
+
+
+class ScriptedReadings(ScriptedModel):
+    """A reply read after the stand-in challenge has its own table (`after_stand_in`)."""
+
+    def __init__(self, replies: dict[str, tuple[str, float]], after_stand_in: dict[str, tuple[str, float]]) -> None:
+        super().__init__({}, replies)
+        self.after_stand_in = ScriptedModel({}, after_stand_in)
+
+    def reply_logits(self, contexts: list[str], replies: list[str]) -> np.ndarray:
+        own, stand_in = super().reply_logits(contexts, replies), self.after_stand_in.reply_logits(contexts, replies)
+        mine = np.array([c == reply_context(STAND_IN_MOMENT, True) for c in contexts])
+        return np.where(mine[:, None], stand_in, own)
 
 
 class ScriptedSentences:
@@ -123,7 +144,7 @@ def test_the_later_threshold_keeps_dev_replies_and_drops_clinical_turns_read_aft
     dev = DevData(items, [Turn("mts", "provider", q, "I drink on weekends.") for q in ordinary])
     # The evidence is the group's: the replies' 0.95 plus the other responsive labels' share of the
     # rest (4 x 0.05/12), the questions' 0.80 plus the later-turn microaggressions' (5 x 0.20/12).
-    assert 0.80 + 5 * 0.20 / 12 < later_threshold(model, 1.0, dev) <= 0.95 + 4 * 0.05 / 12
+    assert 0.80 + 5 * 0.20 / 12 < later_threshold(model, 1.0, dev, 0.0) <= 0.95 + 4 * 0.05 / 12
 
 
 def test_the_evidence_for_a_code_is_its_groups_summed_probability():
@@ -150,3 +171,41 @@ def test_the_evidence_for_a_code_is_its_groups_summed_probability():
     best, evidence = relation_evidence(probs[2:], "later")
     assert [RESPONSE_CLASSES[k] for k in best] == ["validation", "validation"]
     assert evidence == pytest.approx([0.90, 0.50])
+
+
+UNSURE, SURE = "That's what they said? Okay.", "I'm sorry, I made that assumption."
+
+
+def _two_readings() -> ScriptedReadings:
+    """One reply the moment's words leave unsure (validation 0.4), the stand-in sure it deflects
+    (0.9); one the words make sure (accountability 0.95) and the stand-in misreads (deflecting 0.9)."""
+    return ScriptedReadings(
+        {UNSURE: ("validation", 0.4), SURE: ("accountability", 0.95)},
+        {UNSURE: ("deflecting", 0.9), SURE: ("deflecting", 0.9)},
+    )
+
+
+def test_a_reply_to_a_moment_is_read_after_its_words_and_after_the_stand_in_weighted():
+    model, label = _two_readings(), lambda logits: RESPONSE_CLASSES[int(np.argmax(logits))]
+    assert [label(row) for row in read_replies(model, [UNSURE, SURE], [DISCLOSURE] * 2, [True] * 2, 0.0)] == [
+        "validation",
+        "accountability",
+    ]
+    assert [label(row) for row in read_replies(model, [UNSURE, SURE], [DISCLOSURE] * 2, [True] * 2, 0.4)] == [
+        "deflecting",
+        "accountability",
+    ]
+    # no moment's words given: the stand-in alone; no moment: the words alone, whatever the weight
+    assert label(read_replies(model, [SURE], [None], [True], 0.0)[0]) == "deflecting"
+    assert label(read_replies(model, [UNSURE], [DISCLOSURE], [False], 1.0)[0]) == "validation"
+
+
+def test_the_stand_in_weight_is_the_smallest_that_reads_the_most_dev_replies_right():
+    """UNSURE reads right (deflecting) from a weight of about 0.31, SURE stays right up to about
+    0.54: 0.35 reads both right, and no smaller weight in the grid does."""
+    items = [
+        _item("r1", "provider", UNSURE, DISCLOSURE, response="deflecting"),
+        _item("r2", "provider", SURE, DISCLOSURE, response="accountability"),
+    ]
+    assert stand_in_weight(_two_readings(), items) == pytest.approx(0.35)
+    assert stand_in_weight(_two_readings(), items[1:]) == 0.0  # the stand-in only misleads: not read

@@ -77,11 +77,12 @@ AFTER_MOMENT = "[challenge] "
 as a reply to a racial challenge (a clinical question there is `deflecting`, elsewhere neutral) and
 need not work out from the words alone what the case already says."""
 STAND_IN_MOMENT = "The last doctor didn't take me seriously, and I think it's because I'm Black."
-"""The context a reply to a moment is read after when the moment's words are not given (an
-`encounter classify` line with `"context_moment": true` and no context; a published list of
-replies). The reply encoder learned replies after a challenge's words, never after none: on the
-dev replies with their contexts taken away it reads groups at 0.957 after this line (0.954 after
-another generic one) against 0.912 after nothing, and 0.952 with their own contexts."""
+"""A typical challenge: the context a reply to a moment is read after when the moment's words are
+not given (an `encounter classify` line with `"context_moment": true` and no context; a published
+list of replies), and its second reading when they are (`read_replies`). The reply encoder learned
+replies after a challenge's words, never after none: on the dev replies with their contexts taken
+away it reads groups at 0.957 after this line (0.954 after another generic one) against 0.912
+after nothing, and 0.952 with their own contexts."""
 SCRIPTED_EVIDENCE = 0.5
 """P(microaggression) a provider turn that says one of its challenge's scripted microaggressions
 needs to earn the scripted label: more likely than not. The similarity needed is the cue
@@ -299,6 +300,9 @@ class Settings:
     challenge_confidence: float
     """How often a moment flagged by an implicit challenge line had the right label on the dev split
     (the encoder's own probability, under its threshold, would understate it)."""
+    stand_in_weight: float
+    """How much a reply's reading after a typical challenge counts against its reading after the
+    moment's own words (`read_replies`)."""
     info: dict[str, Any] = field(default_factory=dict)
     """Corpus hash, versions, what was compared and the metrics, written by `encounter train`."""
 
@@ -308,6 +312,7 @@ class Settings:
             "thresholds": self.thresholds,
             "cue_calibration": list(self.cue_calibration),
             "challenge_confidence": self.challenge_confidence,
+            "stand_in_weight": self.stand_in_weight,
             "info": self.info,
         }
         path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -325,6 +330,7 @@ class Settings:
                 body["thresholds"],
                 tuple(body["cue_calibration"]),
                 body["challenge_confidence"],
+                body["stand_in_weight"],
                 body["info"],
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -449,9 +455,9 @@ class Classifier:
         or ordinary talk)."""
         if not replies:
             return np.zeros((0, len(RESPONSE_CLASSES)))
-        if after_moment:  # a reply to a moment nobody gave the words of is read after a typical one
-            contexts = [c if c and c.strip() else STAND_IN_MOMENT for c in contexts]
-        logits = self.model.reply_logits([reply_context(c, after_moment) for c in contexts], replies)
+        logits = read_replies(
+            self.model, replies, contexts, [after_moment] * len(replies), self.settings.stand_in_weight
+        )
         return softmax(logits, self.settings.temperatures["response"])
 
     def code_replies(
@@ -547,6 +553,38 @@ class Classifier:
         if speaker == "patient":
             return self.code_patient_turns([text], case_context)[0]
         return self.code_provider_turns([text], [context], case_context)[0]
+
+
+def read_replies(
+    model: TurnModel,
+    replies: Sequence[str],
+    contexts: Sequence[str | None],
+    answers_moment: Sequence[bool],
+    stand_in_weight: float,
+) -> np.ndarray:
+    """The response head's logits for each provider turn, read after the turn it answers (marked
+    when that answers a moment: `reply_context`).
+
+    A reply to a moment is read twice, after the moment's words and after a typical challenge
+    (`STAND_IN_MOMENT`), and the two readings' logits are averaged, the second weighted
+    `stand_in_weight` (chosen on dev, `calibrate.stand_in_weight`). A moment told in words unlike
+    the corpus's can pull the pair encoder off the reply; the stand-in is a challenge it knows, so
+    the second reading rests on what the reply itself does to a challenge. The first keeps what
+    only the moment's words can say: "You're right, I made an assumption, and I'm sorry. Let's
+    focus on your knee." is accountability after "why would you assume I'm looking for pills?",
+    and after the stand-in the move back to the knee reads as deflecting. A reply whose moment's
+    words are not given is read after the stand-in alone."""
+    given = [bool(c and c.strip()) for c in contexts]
+    firsts = [
+        reply_context(c if g or not a else STAND_IN_MOMENT, a) for c, g, a in zip(contexts, given, answers_moment)
+    ]
+    twice = [n for n, (g, a) in enumerate(zip(given, answers_moment)) if g and a] if stand_in_weight else []
+    logits = model.reply_logits(
+        firsts + [reply_context(STAND_IN_MOMENT, True)] * len(twice), [*replies, *(replies[n] for n in twice)]
+    )
+    out = logits[: len(replies)].copy()
+    out[twice] = (1.0 - stand_in_weight) * out[twice] + stand_in_weight * logits[len(replies) :]
+    return out
 
 
 def reply_context(context: str | None, after_moment: bool) -> str:

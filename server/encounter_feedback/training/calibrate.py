@@ -18,6 +18,7 @@ from encounter_feedback.analysis.classifier import (
     HEADS,
     MOMENT_CLASSES,
     RESPONSE_CLASSES,
+    RESPONSE_GROUPS,
     CaseContext,
     SentenceEmbeddings,
     Settings,
@@ -26,9 +27,9 @@ from encounter_feedback.analysis.classifier import (
     could_be_moment,
     likeliest_moment,
     normalize_text,
+    read_replies,
     relation_candidates,
     relation_evidence,
-    reply_context,
     softmax,
 )
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
@@ -44,6 +45,8 @@ FLOORS = np.round(np.arange(0.0, 0.41, 0.05), 2)
 """P(moment) a turn that says an implicit challenge line needs at least (`race_themed_thresholds`)."""
 STRICTEST = 0.99
 """The threshold taken when none in `GRID` keeps the dev false alarms within budget: flag only the surest."""
+STAND_IN_WEIGHTS = np.round(np.arange(0.0, 1.01, 0.05), 2)
+"""Weights of a reply's reading after a typical challenge tried by `stand_in_weight`."""
 LATER_SEED = 0
 """Which dev moment each dev clinical provider turn is read after, as a later turn in its window."""
 
@@ -60,21 +63,26 @@ class DevData:
 
 
 def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevData) -> Settings:
-    temperatures = fit_temperatures(model, dev.items)
+    weight = stand_in_weight(model, dev.items)
+    temperatures = fit_temperatures(model, dev.items, weight)
     thresholds = general_thresholds(model, temperatures["general"], dev)
     race_themed, challenge_confidence = race_themed_thresholds(model, sentences, temperatures["race_themed"], dev)
     thresholds.update(race_themed)
     thresholds["standalone"] = standalone_threshold(model, temperatures["response"], dev)
-    thresholds["later"] = later_threshold(model, temperatures["response"], dev)
+    thresholds["later"] = later_threshold(model, temperatures["response"], dev, weight)
     cue, calibration = cue_matching(sentences, dev)
     thresholds["cue"] = cue
-    return Settings(temperatures, {k: float(v) for k, v in thresholds.items()}, calibration, challenge_confidence)
+    return Settings(
+        temperatures, {k: float(v) for k, v in thresholds.items()}, calibration, challenge_confidence, weight
+    )
 
 
 # -- calibration ---------------------------------------------------------------------------
 
 
-def head_logits(model: TurnModel, items: list[Item]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def head_logits(
+    model: TurnModel, items: list[Item], stand_in_weight: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per head, the dev logits and the true class index of every item it applies to."""
     out = {}
     for case in ("general", "race_themed"):
@@ -82,15 +90,34 @@ def head_logits(model: TurnModel, items: list[Item]) -> dict[str, tuple[np.ndarr
         logits = model.patient_logits([i.text for i, _ in pairs])[case]
         out[case] = (logits, np.array([MOMENT_CLASSES.index(label) for _, label in pairs]))
     providers = [i for i in items if i.speaker == "provider"]
-    contexts = [reply_context(i.context, i.answers_moment()) for i in providers]
-    logits = model.reply_logits(contexts, [i.text for i in providers])
+    texts, contexts = [i.text for i in providers], [i.context for i in providers]
+    logits = read_replies(model, texts, contexts, [i.answers_moment() for i in providers], stand_in_weight)
     out["response"] = (logits, np.array([RESPONSE_CLASSES.index(i.response or "none") for i in providers]))
     return out
 
 
-def fit_temperatures(model: TurnModel, items: list[Item]) -> dict[str, float]:
+def stand_in_weight(model: TurnModel, items: list[Item]) -> float:
+    """How much a reply's reading after a typical challenge counts (`read_replies`): the weight in
+    `STAND_IN_WEIGHTS` under which the dev replies to a moment are read in the right group most
+    often; among equals, the smallest (the moment's own words count most)."""
+    replies = [i for i in items if i.speaker == "provider" and i.answers_moment()]
+    if not replies:
+        return 0.0
+    texts, contexts, after = [i.text for i in replies], [i.context for i in replies], [True] * len(replies)
+    own, stand_in = (read_replies(model, texts, contexts, after, w) for w in (0.0, 1.0))
+    truth = RESPONSE_GROUPS[[RESPONSE_CLASSES.index(i.response or "none") for i in replies]]
+
+    def right(weight: float) -> float:
+        mixed = (1.0 - weight) * own + weight * stand_in
+        return float(np.mean(RESPONSE_GROUPS[np.argmax(mixed, axis=1)] == truth))
+
+    return float(max(STAND_IN_WEIGHTS, key=lambda w: (right(w), -w)))
+
+
+def fit_temperatures(model: TurnModel, items: list[Item], stand_in_weight: float) -> dict[str, float]:
     """Per head, the temperature that minimizes the dev negative log-likelihood."""
-    return {head: fit_temperature(*data) for head, data in head_logits(model, items).items() if head in HEADS}
+    logits = head_logits(model, items, stand_in_weight)
+    return {head: fit_temperature(*data) for head, data in logits.items() if head in HEADS}
 
 
 def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
@@ -186,16 +213,17 @@ def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> 
     clinical dialogue."""
     items = [i for i in dev.items if i.speaker == "provider" and i.category == "standalone"]
     providers = dev.spoken_by("provider")
-    contexts = [reply_context(c, False) for c in [i.context for i in items] + [t.context for t in providers]]
+    contexts = [i.context for i in items] + [t.context for t in providers]
     replies = [i.text for i in items] + [t.text for t in providers]
-    _, evidence = relation_evidence(softmax(model.reply_logits(contexts, replies), temperature), "standalone")
+    logits = read_replies(model, replies, contexts, [False] * len(replies), 0.0)  # no moment: read once
+    _, evidence = relation_evidence(softmax(logits, temperature), "standalone")
     truth = np.array([i.response is not None for i in items])
     n = len(items)
     allowed = [t for t in GRID if per_hour(int((evidence[n:] >= t).sum()), providers) <= FALSE_ALARM_BUDGET]
     return max(allowed or [STRICTEST], key=lambda t: (f1(truth, evidence[:n] >= t), t))
 
 
-def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:
+def later_threshold(model: TurnModel, temperature: float, dev: DevData, stand_in_weight: float) -> float:
     """The evidence (`relation_evidence`) a later turn in a moment's window needs: best dev F1 over
     two kinds of later turn. The dev replies, read after their moment: a code other than
     `deflecting` (not a candidate there) should be kept, and a neutral or deflecting one should
@@ -206,8 +234,9 @@ def later_threshold(model: TurnModel, temperature: float, dev: DevData) -> float
     moments = [i.text for i in dev.items if i.speaker == "patient" and i.moment is not None]
     ordinary = [t.text for t in dev.spoken_by("provider")]
     after: list[str] = list(np.random.default_rng(LATER_SEED).choice(moments, len(ordinary))) if moments else []
-    contexts = [reply_context(c, True) for c in [i.context for i in replies] + after]
-    probs = softmax(model.reply_logits(contexts, [i.text for i in replies] + ordinary), temperature)
+    contexts = [i.context for i in replies] + after
+    texts = [i.text for i in replies] + ordinary
+    probs = softmax(read_replies(model, texts, contexts, [True] * len(texts), stand_in_weight), temperature)
     best, evidence = relation_evidence(probs, "later")
     truth = np.array([RESPONSE_CLASSES.index(i.response or "none") for i in replies] + [0] * len(ordinary))
     truth = np.where(np.isin(truth, relation_candidates("later")), truth, 0)
