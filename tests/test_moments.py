@@ -680,6 +680,7 @@ def test_training_is_deterministic(classifier, shared_data, tmp_path):
     labels = [c.response for c in classifier.code_replies(replies, contexts)]
     assert [c.response for c in rebuilt.code_replies(replies, contexts)] == labels
     assert rebuilt.settings.thresholds == pytest.approx(classifier.settings.thresholds, abs=0.011)
+    assert rebuilt.settings.stand_in_weight == pytest.approx(classifier.settings.stand_in_weight)
 
 
 @pytest.mark.data
