@@ -266,7 +266,8 @@ def test_classify_reads_and_writes_jsonl_in_order(classifier):
     assert [o["moment"] for o in out] == ["discrimination_disclosure", None, None, None]
     assert [o["group"] for o in out] == [None, None, "responsive", "neutral"]
     assert out[2]["response"] == "validation" and out[3]["response"] is None
-    assert all(set(o) == {"moment", "response", "group", "confidence"} and 0 <= o["confidence"] <= 1 for o in out)
+    assert all(set(o) >= {"moment", "response", "group", "confidence"} and 0 <= o["confidence"] <= 1 for o in out)
+    assert [o.get("relation") for o in out] == [None, None, "immediate", "standalone"]
 
 
 @pytest.mark.parametrize(
@@ -347,13 +348,17 @@ def test_classify_codes_a_reply_to_a_challenge_the_line_says_is_one(classifier):
     only screened; a researcher who knows it was a challenge says so with `context_moment`."""
     challenge = "They sent me home from the ER twice and said it was all in my head."
     replies = ["That was wrong of them. You deserved to be taken seriously.", "I'm sorry, that sounds awful."]
-    for context_moment, groups in ((None, ["neutral", "neutral"]), (True, ["responsive", "responsive"])):
+    for context_moment, groups, relation in (
+        (None, ["neutral", "neutral"], "standalone"),
+        (True, ["responsive", "responsive"], "immediate"),
+    ):
         extra = {} if context_moment is None else {"context_moment": context_moment}
         lines = [json.dumps({"speaker": "provider", "text": r, "context": challenge, **extra}) for r in replies]
         out = [json.loads(line) for line in classify_lines(classifier, lines)]
-        assert [o["group"] for o in out] == groups
+        assert [(o["group"], o["relation"]) for o in out] == [(group, relation) for group in groups]
     standalone = json.dumps({"speaker": "provider", "text": replies[0], "context": challenge, "context_moment": False})
-    assert json.loads(classify_lines(classifier, [standalone])[0])["group"] == "neutral"
+    out = json.loads(classify_lines(classifier, [standalone])[0])
+    assert (out["group"], out["relation"]) == ("neutral", "standalone")
 
 
 def test_a_reply_to_a_moment_whose_words_are_not_given_is_read_after_a_typical_one(classifier):

@@ -45,7 +45,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
@@ -192,6 +192,11 @@ class Coding:
     implicit_line: bool = False
     """A moment flagged only because it says an implicit challenge line, the encoder unsure: while
     a moment is open, the patient's story going on rather than a new challenge (analysis/annotator.py)."""
+    relation: str | None = None
+    """A provider turn's place (`RELATIONS`): coded as the first reply to a moment, as a later turn
+    in its window, or screened with no moment before it (`standalone`); None for a patient turn.
+    `encounter classify` says it, so a researcher sees when a reply was screened because its
+    context was not read as a moment (and can say it was one: `context_moment`)."""
 
     def to_dict(self) -> dict[str, Any]:
         body = {
@@ -204,6 +209,8 @@ class Coding:
             body["scripted"] = True
         if self.implicit_line:
             body["implicit_challenge"] = True
+        if self.relation is not None:
+            body["relation"] = self.relation
         return body
 
 
@@ -487,7 +494,7 @@ class Classifier:
                 mine = [i for i, c in enumerate(cues) if c == cue]
                 for i, code in zip(mine, self._scripted([replies[i] for i in mine], probs[mine], cue)):
                     out[i] = code or out[i]
-        return out
+        return [replace(code, relation=relation) for code in out]
 
     def scripted_lines_said(self, replies: list[str], cue: ScriptedCue) -> list[int | None]:
         """Per turn, which of the challenge's scripted microaggressions it says in other words (an
