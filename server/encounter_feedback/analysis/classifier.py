@@ -377,7 +377,8 @@ class Classifier:
     def code_patient_turns(self, texts: list[str], case_context: CaseContext = GENERAL) -> list[Coding]:
         """The moment (or None) of each patient turn, read in the case (see the module doc)."""
         probs = self.moment_probabilities(texts, case_context.case)
-        flagged = (1.0 - probs[:, 0]) >= np.array([self._needed(t, case_context.case) for t in texts])
+        needed = np.array([self._needed(t, case_context.case) for t in texts])
+        flagged = (1.0 - probs[:, 0]) >= needed
         out = []
         for p, flag in zip(probs, flagged):
             best = likeliest_moment(p)
@@ -389,7 +390,7 @@ class Classifier:
         # every turn is compared with the cue lines, so embed them all once for both matches
         embeddings = self.sentences.embed(texts) if case_context.cues and texts else None
         if case_context.case == "race_themed":
-            out = self._match_challenges(texts, probs, out, embeddings)
+            out = self._match_challenges(texts, probs, np.isfinite(needed), out, embeddings)
         if embeddings is not None:
             out = self._match_cues(texts, case_context, probs, out, embeddings)
         return out
@@ -403,18 +404,22 @@ class Classifier:
         return self.settings.thresholds[race_reference(normalize_text(text)).name.lower()]
 
     def _match_challenges(
-        self, texts: list[str], probs: np.ndarray, codes: list[Coding], embeddings: np.ndarray | None
+        self,
+        texts: list[str],
+        probs: np.ndarray,
+        possible: np.ndarray,
+        codes: list[Coding],
+        embeddings: np.ndarray | None,
     ) -> list[Coding]:
         """In a race-themed case, a turn the encoder left unflagged but finds likely enough to be a
         moment (`challenge_floor`) is one when it says an implicit challenge every such case has
         (`IMPLICIT_CHALLENGES`, similarity `challenge`), with the encoder's label; its confidence is
-        how often such flags were right on dev. `embeddings`: every turn's, when already made;
+        how often such flags were right on dev. `possible`: which turns can be a moment at all
+        (`could_be_moment`, as `_needed` found); `embeddings`: every turn's, when already made;
         otherwise only the candidates are embedded."""
         floor, needed = self.settings.thresholds["challenge_floor"], self.settings.thresholds["challenge"]
         candidates = [
-            i
-            for i, code in enumerate(codes)
-            if code.moment is None and 1.0 - probs[i, 0] >= floor and could_be_moment(texts[i], "race_themed")
+            i for i, code in enumerate(codes) if code.moment is None and possible[i] and 1.0 - probs[i, 0] >= floor
         ]
         if not candidates:
             return codes
