@@ -21,6 +21,7 @@ from encounter_feedback.scenarios import find_scenario, load_library
 from encounter_feedback.taxonomy import MOMENT_LABELS, RESPONSE_LABELS
 from encounter_feedback.training.corpus import CorpusError, corpus_hash, load_items, load_split
 from encounter_feedback.training.evaluate import evaluate
+from encounter_feedback.training.examples import from_reply_contexts
 
 RACE_THEMED = CaseContext("race_themed")
 
@@ -42,6 +43,8 @@ def test_corpus_covers_every_label_with_separate_dev_and_test_splits():
         assert any(i.category == "standalone" and i.response for i in items), "provider microaggressions of their own"
     seen = {normalize_text(i.text) for i in train + dev}
     assert not [i.id for i in test if normalize_text(i.text) in seen], "held-out items must not repeat other items"
+    learned = {normalize_text(e.first) for e in from_reply_contexts(train)}  # the moment encoder learns these too
+    assert not [i.id for i in dev + test if i.speaker == "patient" and normalize_text(i.text) in learned]
 
 
 def test_a_race_themed_item_is_no_moment_in_a_general_case_and_a_general_one_says_nothing_there():
@@ -128,6 +131,8 @@ def test_race_reference_tells_race_from_colour_names_and_clinical_words(text, ex
         ("They laughed at my accent. I grew up on a farm, not under a rock.", True),  # an accent of place
         ("I'm in recovery, and they still wrote drug seeking in my chart.", True),  # "drug seeking" of a history
         ("Since I transitioned, every doctor wants to talk about that and not my asthma.", True),
+        ("After I told them my boyfriend would pick me up, the tech stopped making eye contact.", True),
+        ("When I said my husband is Black, the nurse's whole face changed.", False),  # a racial group named
         ("They asked if I was on disability. I run a business.", False),  # a benefits stereotype, not a ground
         ("They heard my accent and talked louder and slower, like I'm deaf.", False),  # "like I'm deaf": a simile
         ("They asked if I was on Medicaid before they asked my name.", False),  # Medicaid assumed, not named
@@ -171,27 +176,19 @@ def test_an_implicit_challenge_is_a_moment_only_in_a_race_themed_case(classifier
 
 def test_a_faint_dismissal_story_is_a_moment_when_it_says_an_implicit_challenge_line(classifier):
     # stories the race-themed head is unsure of (P(moment) under its threshold), each close to one
-    # of the implicit challenges every race-themed case has: taken only in such a case; ordinary
-    # turns on the same topics (pain relief, being sent home) are ones the head is sure of, and stay
+    # of the implicit challenges every race-themed case has: taken only in such a case; an ordinary
+    # turn on the same topic (pain relief) is one the head is sure of, and stays. (Not every one:
+    # "The other doctor sent me home with antibiotics." is flagged, models/README.md, Limitations.)
     stories = [
-        "At urgent care the guy took one look at me and figured I wanted pills.",
         "The last place had me out the door in five minutes, like I was wasting their time.",
         "I told them three times my chest hurt and they acted like I was exaggerating.",
     ]
-    ordinary = [
-        "They gave me some ibuprofen and it helped a little.",
-        "The other doctor sent me home with antibiotics.",
-    ]
+    ordinary = ["They gave me some ibuprofen and it helped a little."]
     p_moment = 1.0 - classifier.moment_probabilities(stories, "race_themed")[:, 0]
     assert all(p_moment < classifier.settings.thresholds["race_themed"])
-    assert [c.moment is not None for c in classifier.code_patient_turns(stories + ordinary, RACE_THEMED)] == [
-        True,
-        True,
-        True,
-        False,
-        False,
-    ]
-    assert [c.moment for c in classifier.code_patient_turns(stories)] == [None] * 3
+    codes = classifier.code_patient_turns(stories + ordinary, RACE_THEMED)
+    assert [(c.moment is not None, c.implicit_line) for c in codes] == [(True, True), (True, True), (False, False)]
+    assert [c.moment for c in classifier.code_patient_turns(stories)] == [None] * 2
     line = json.dumps({"speaker": "patient", "text": stories[0], "case": "race_themed"})
     [out] = [json.loads(o) for o in classify_lines(classifier, [line])]
     assert out["implicit_challenge"] is True and out["confidence"] == classifier.settings.challenge_confidence
@@ -443,7 +440,7 @@ def test_the_false_alarm_count_says_which_race_themed_flags_the_implicit_challen
     from encounter_feedback.training.evaluate import Turn, false_alarms
 
     texts = [
-        "At urgent care the guy took one look at me and figured I wanted pills.",  # the lines
+        "I told them three times my chest hurt and they acted like I was exaggerating.",  # the lines
         "They sent me home from the ER and I think it's because I'm Black.",  # the encoder alone
         "The cough is worse at night, mostly after dinner.",  # nothing
     ]
@@ -693,10 +690,10 @@ def test_the_shipped_encoders_learned_the_examples_this_code_builds(classifier, 
     """A lexicon edit can change which negatives training keeps without touching the corpus; the
     shipped encoders are then no longer what `encounter train` builds from this code."""
     from encounter_feedback.training.examples import examples_hash
-    from encounter_feedback.training.train import load_data
+    from encounter_feedback.training.train import learned, load_data
 
     data = load_data(shared_data / "clinical-transcripts", lambda _: None)
-    assert examples_hash(data.examples) == classifier.info["examples_sha256"], "run `encounter train` or undo"
+    assert examples_hash(learned(data)) == classifier.info["examples_sha256"], "run `encounter train` or undo"
 
 
 @pytest.mark.parametrize("record", ["corpus_sha256", "examples_sha256"])

@@ -159,6 +159,8 @@ OTHER_GROUNDS = re.compile(
     r"my husbands (signature|permission)|maternity leave|"
     r"gay|lesbian|queer|bisexual|homophobi\w*|same sex|sex with (men|women)|came out (to|as)|lgbt\w*|"
     r"(when|after|since) i came out|reparative|a phase|two moms|two dads|real mom|sexual history|prep|"
+    r"(when|after|once) i (said|mentioned|told \w+|brought up) (that )?"
+    r"my (partners?|husbands?|wifes?|wife|boyfriends?|girlfriends?)|"
     r"trans|transgender|nonbinary|non binary|pronouns|my old name|dead ?nam\w*|genitals|called me it|"
     r"disabled|disabilities|ableis\w*|wheelchair|hard of hearing|service dog|autistic|autism|"
     r"cerebral palsy|epilepsy|stutter|(?<!like im )deaf|sign language|(im|i am|being|because im|theyre) blind|"

@@ -41,8 +41,10 @@ from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_it
 FALSE_ALARM_BUDGET = 0.2
 """Flags per hour of a speaker's talk allowed on the dev clinical dialogue."""
 GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
-FLOORS = np.round(np.arange(0.0, 0.41, 0.05), 2)
-"""P(moment) a turn that says an implicit challenge line needs at least (`race_themed_thresholds`)."""
+FLOORS = np.round(np.arange(0.0, 0.76, 0.05), 2)
+"""P(moment) a turn that says an implicit challenge line needs at least (`race_themed_thresholds`).
+Up to 0.75: once the race-themed head learned the replies' contexts as moments, it reads ordinary
+talk about the same topics higher, and dev chose the old grid's top (0.40)."""
 STRICTEST = 0.99
 """The threshold taken when none in `GRID` keeps the dev false alarms within budget: flag only the surest."""
 STAND_IN_WEIGHTS = np.round(np.arange(0.0, 1.01, 0.05), 2)

@@ -4,7 +4,9 @@ A patient item teaches each moment head it has a label for (`Item.moment_in`): a
 `case` teaches both, a race-themed implicit challenge teaches the race-themed head its label and
 the general head `none`, an item labelled for a general case only teaches the general head. A
 provider item teaches the response head, read after its context (marked when the context is a
-moment, as the annotator marks it). Turns of real clinical dialogue
+moment, as the annotator marks it). The turns those replies answer are moments too, written
+without a label: they teach the race-themed head that they are moments (`from_reply_contexts`).
+Turns of real clinical dialogue
 (MTS-Dialog's training set) are negatives: a patient turn is no moment in either case, a doctor's
 turn after the turn before it is neutral.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES, could_be_moment, reply_context
+from encounter_feedback.analysis.race_reference import names_another_ground
 from encounter_feedback.taxonomy import CASES
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import Turn, label_name
@@ -28,6 +31,8 @@ PATIENT_NEGATIVES = 3000
 """Patient turns that are no moment in any case, neither refer to race nor were written as a hard
 negative, kept from the corpus and the clinical turns (a seeded sample): they are most of both,
 mostly easy, and the fine-tune's cost grows with every one."""
+SOME_MOMENT = -1
+"""The label of a turn known to be a moment whose label was never written (a reply's context)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,25 @@ def from_items(items: list[Item]) -> list[Example]:
                 labels[case] = MOMENT_CLASSES.index(label_name(label))
         out.append(Example(item.text, None, labels, hard=item.category is not None or could_be_moment(item.text)))
     return out
+
+
+def from_reply_contexts(items: list[Item]) -> list[Example]:
+    """The turns the corpus's replies to a moment answer, each once and in a fixed order, as
+    race-themed moments with no written label (`SOME_MOMENT`): those that are not patient items
+    already and name no other ground (`names_another_ground`, which would make them no moment).
+
+    Why: the race-themed head learned dismissal stories from 224 written implicit challenges, while
+    the replies were written after some 1,800 more contexts, mostly short reports of mistreatment
+    ("They sent me home last time without a scan."), that it read as ordinary talk. A missed context
+    is a missed reply end to end. Only the race-themed head learns them: in a general case a turn
+    with no race word is no moment, and their labels were never decided."""
+    patients = {item.text for item in items if item.speaker == "patient"}
+    contexts = {item.context for item in items if item.speaker == "provider" and item.answers_moment() and item.context}
+    return [
+        Example(context, None, {"race_themed": SOME_MOMENT}, hard=True)
+        for context in sorted(contexts - patients)
+        if not names_another_ground(context)
+    ]
 
 
 def examples_hash(examples: list[Example]) -> str:

@@ -34,7 +34,7 @@ from torch import nn
 from encounter_feedback.analysis.classifier import HEADS
 from encounter_feedback.analysis.encoder import encode_batch, load_tokenizer
 from encounter_feedback.errors import UserError
-from encounter_feedback.training.examples import Example
+from encounter_feedback.training.examples import SOME_MOMENT, Example
 
 WIDTH, ATTENTION_HEADS, INNER, LAYERS = 384, 12, 1536, 6
 
@@ -295,13 +295,22 @@ def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _loss(logits: dict[str, torch.Tensor], labels: list[dict[str, int]]) -> torch.Tensor:
-    """Cross-entropy per head over the examples that teach it, summed over heads."""
+    """Cross-entropy per head over the examples that teach it, summed over heads. An example labelled
+    `SOME_MOMENT` is a moment whose label was never written: its loss is -log P(not none), so it
+    teaches that the turn is a moment and leaves the label to the rest."""
     total = torch.zeros(())
     for head, head_logits in logits.items():
         rows = [n for n, lab in enumerate(labels) if head in lab]
         if rows:
             target = torch.tensor([labels[n][head] for n in rows])
-            total = total + F.cross_entropy(head_logits[rows], target)
+            chosen = head_logits[rows]
+            some = target == SOME_MOMENT
+            per_row = torch.where(
+                some,
+                torch.logsumexp(chosen, dim=1) - torch.logsumexp(chosen[:, 1:], dim=1),
+                F.cross_entropy(chosen, target.clamp(min=0), reduction="none"),
+            )
+            total = total + per_row.mean()
     return total
 
 

@@ -2,7 +2,8 @@
 
     corpus train split (+ a seeded sample of MTS-Dialog training turns as negatives)
       -> fine-tune all-MiniLM-L6-v2's top layers and three heads (training/finetune.py, PyTorch),
-         twice (`ENCODERS`): patient turns are read by one, provider turns by the other
+         twice (`ENCODERS`): patient turns are read by one, provider turns by the other; the one
+         that reads patient turns also learns the turns the replies answer as moments
       -> export to ONNX, weights quantized to 8 bits (models/classifier.onnx, models/replies.onnx;
          the stock model as models/sentences.onnx for scripted cue lines; models/tokenizer.json)
       -> settings chosen on the dev split (training/calibrate.py) -> models/classifier.json
@@ -42,6 +43,7 @@ from encounter_feedback.training.examples import (
     Example,
     examples_hash,
     from_items,
+    from_reply_contexts,
     from_turns,
     sample_negatives,
     thin_negatives,
@@ -55,6 +57,9 @@ written outside the project were read far better (human-coded examples 0.73 agai
 the moment heads grew overconfident on ordinary clinical talk (dev general-case F1 0.66 against
 0.86). So both are trained on the same examples, and each file serves the heads it reads best
 (analysis/classifier.py's `EncoderModel`)."""
+MOMENT_ENCODER = "classifier.onnx"
+"""The file whose heads read patient turns: it alone also learns the replies' contexts as race-themed
+moments (`Data.reply_contexts`). The reply encoder serves only the response head, which they do not teach."""
 Progress = Callable[[str], None]
 
 
@@ -63,6 +68,9 @@ class Data:
     """Everything training and its report read."""
 
     examples: list[Example]
+    """What both encoders learn."""
+    reply_contexts: list[Example]
+    """What the moment encoder learns besides (`examples.from_reply_contexts`)."""
     negatives: list[Turn]
     dev: DevData
     sets: dict[str, list]
@@ -83,11 +91,22 @@ def load_data(transcripts: Path | None, progress: Progress) -> Data:
     dialogue = {name: dialogue_turns(files[name]) for name in ("mts_dev", "aci")} if files else {}
     return Data(
         thin_negatives(from_items(train) + from_turns(negatives), SEED),
+        from_reply_contexts(train),
         negatives,
         DevData(dev, dialogue.get("mts_dev", [])),
         {"dev": dev, "test": test, **{f"external:{k}": v for k, v in external_sets().items()}},
         dialogue,
     )
+
+
+def encoder_examples(name: str, data: Data) -> list[Example]:
+    """What the encoder in file `name` is fine-tuned on."""
+    return data.examples + data.reply_contexts if name == MOMENT_ENCODER else data.examples
+
+
+def learned(data: Data) -> list[Example]:
+    """Every example some encoder learns, each once (what `examples_sha256` records)."""
+    return data.examples + data.reply_contexts
 
 
 def finish(model: TurnModel, sentences: SentenceEmbeddings, data: Data, progress: Progress) -> Classifier:
@@ -121,7 +140,7 @@ def resettle(
     if shipped.get("corpus_sha256") != corpus_hash():
         raise TrainError("the corpus changed since the encoder was trained: run `encounter train`")
     data = load_data(transcripts, progress)
-    if shipped.get("examples_sha256") != examples_hash(data.examples):
+    if shipped.get("examples_sha256") != examples_hash(learned(data)):
         raise TrainError(
             "the training examples differ from the ones the encoder learned (a lexicon edit in"
             " analysis/race_reference.py changes which negatives are kept; without --transcripts there are no"
@@ -156,9 +175,10 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_tokenizer(out_dir / "tokenizer.json")
     for name, config in configs.items():
-        progress(f"fine-tuning {name} (top {config.trainable_layers} layers) on {len(data.examples)} examples")
+        examples = encoder_examples(name, data)
+        progress(f"fine-tuning {name} (top {config.trainable_layers} layers) on {len(examples)} examples")
         start = time.perf_counter()
-        model = finetune(data.examples, config, progress)
+        model = finetune(examples, config, progress)
         seconds[name] = round(time.perf_counter() - start)
         export_onnx(model, out_dir / name, tuple(HEADS))
     if not (out_dir / "sentences.onnx").is_file():
@@ -170,8 +190,8 @@ def build(
             "finetune": {name: asdict(config) for name, config in configs.items()},
             "finetune_seconds": seconds,
             "corpus_sha256": corpus_hash(),
-            "examples_sha256": examples_hash(data.examples),
-            "examples": len(data.examples),
+            "examples_sha256": examples_hash(learned(data)),
+            "examples": {name: len(encoder_examples(name, data)) for name in ENCODERS},
             "clinical_negatives": {
                 "source": "MTS-Dialog training set (CC BY 4.0; Ben Abacha et al., EACL 2023)",
                 "turns": len(data.negatives),
@@ -193,7 +213,8 @@ def build(
 
 def compare(transcripts: Path | None, progress: Progress = lambda _: None) -> dict[str, dict[str, Any]]:
     """The shipped encoder and the TF-IDF family trained on the same examples, settings chosen the same
-    way, assessed on the same sets: `{family: assessment}`."""
+    way, assessed on the same sets: `{family: assessment}`. The TF-IDF family does not learn the reply
+    contexts: their label was never written, and its logistic regressions need one."""
     from encounter_feedback.training.baseline import TfidfModel
 
     data = load_data(transcripts, progress)
