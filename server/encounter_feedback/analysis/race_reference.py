@@ -138,7 +138,8 @@ _SHARED_CUES = (
 """Implicit cues that carry race in these encounters as often as another ground (a rural accent, a
 trans patient's name, Medicaid, a history of addiction, "would you treat a man like that?"): race,
 unless the turn names the other ground. ("Interpreter" is one too, for a deaf patient, but moving
-it here changes the training sample: the next `encounter train` should.)"""
+it here changes the training sample, and the rebuild that did read dev worse: models/README.md,
+Limitations, builds tried.)"""
 
 _UNFAIRNESS_CUES = (
     r"assume|assumed|assumes|assumption|trust|trusting|bias|biased|stereotypes?|stereotyped|stereotyping|"
