@@ -55,8 +55,9 @@ ENCODERS = {"classifier.onnx": 2, "replies.onnx": 4}
 context needs more of the encoder than spotting a moment: with four layers trained, replies
 written outside the project were read far better (human-coded examples 0.73 against 0.62), but
 the moment heads grew overconfident on ordinary clinical talk (dev general-case F1 0.66 against
-0.86). So both are trained on the same examples, and each file serves the heads it reads best
-(analysis/classifier.py's `EncoderModel`)."""
+0.86). So both are trained on the same examples (the moment encoder on the replies' contexts
+too, `MOMENT_ENCODER`), and each file serves the heads it reads best (analysis/classifier.py's
+`EncoderModel`)."""
 MOMENT_ENCODER = "classifier.onnx"
 """The file whose heads read patient turns: it alone also learns the replies' contexts as race-themed
 moments (`Data.reply_contexts`). The reply encoder serves only the response head, which they do not teach."""
@@ -101,7 +102,7 @@ def load_data(transcripts: Path | None, progress: Progress) -> Data:
 
 def encoder_examples(name: str, data: Data) -> list[Example]:
     """What the encoder in file `name` is fine-tuned on."""
-    return data.examples + data.reply_contexts if name == MOMENT_ENCODER else data.examples
+    return learned(data) if name == MOMENT_ENCODER else data.examples
 
 
 def learned(data: Data) -> list[Example]:
