@@ -4,6 +4,8 @@ known similarity to the implicit challenge lines) cannot be caused with the ship
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -11,20 +13,24 @@ from encounter_feedback.analysis.classifier import (
     MOMENT_CLASSES,
     RESPONSE_CLASSES,
     STAND_IN_MOMENT,
+    Classifier,
+    Settings,
     read_replies,
     relation_evidence,
     reply_context,
 )
 from encounter_feedback.training.calibrate import (
+    NEVER,
     STRICTEST,
     DevData,
     general_thresholds,
     later_threshold,
     race_themed_thresholds,
+    revealed_thresholds,
     stand_in_weight,
 )
 from encounter_feedback.training.corpus import Item
-from encounter_feedback.training.evaluate import Turn
+from encounter_feedback.training.evaluate import VALIDATING, Turn
 
 
 def _logits(probabilities: dict[int, float], classes: int) -> np.ndarray:
@@ -209,3 +215,67 @@ def test_the_stand_in_weight_is_the_smallest_that_reads_the_most_dev_replies_rig
     ]
     assert stand_in_weight(_two_readings(), items) == pytest.approx(0.35)
     assert stand_in_weight(_two_readings(), items[1:]) == 0.0  # the stand-in only misleads: not read
+
+
+def _settings(race_themed: float) -> Settings:
+    """Settings under which only P(moment) decides a race-themed turn (no lines, no cues), and no
+    reply reveals a moment yet."""
+    thresholds = {"race_themed": race_themed, "challenge": 1.0, "challenge_floor": 1.0, "standalone": 0.99}
+    temperatures = {"general": 1.0, "race_themed": 1.0, "response": 1.0}
+    return Settings(temperatures, thresholds | NEVER, (1.0, 0.0), 0.5, 0.0, revealed_confidence=0.0)
+
+
+def _reveal_dev(ordinary_empathy: float) -> tuple[Classifier, DevData]:
+    """Ten faint dismissal stories (P 0.3, under the threshold 0.78) the dev replies validate (0.95),
+    one ordinary turn read as a faint story whose neutral reply reads as validation (0.9), and
+    twenty clinical turns (P 0.3) whose doctor says she is sorry (empathy `ordinary_empathy`)."""
+    stories = [f"They brushed me off at the clinic, visit {k}." for k in range(10)]
+    replies = [f"That was wrong of them, number {k}." for k in range(10)]
+    clinical = [f"The pain started on day {k} of the trip." for k in range(20)]
+    sorry = [f"I'm sorry to hear that, day {k}." for k in range(20)]
+    model = ScriptedModel(
+        {s: 0.3 for s in [*stories, *clinical, "I moved here last spring for work."]},
+        {r: ("validation", 0.95) for r in replies}
+        | {s: ("empathy", ordinary_empathy) for s in sorry}
+        | {"Welcome to the area.": ("validation", 0.9)},
+    )
+    items = [_item(f"r{k}", "provider", r, s, response="validation") for k, (r, s) in enumerate(zip(replies, stories))]
+    items.append(_item("n1", "provider", "Welcome to the area.", "I moved here last spring for work."))
+    turns = [
+        Turn("mts", speaker, text, None)
+        for c, s in zip(clinical, sorry)
+        for speaker, text in (("patient", c), ("provider", s))
+    ]
+    return Classifier(model, _settings(0.78)), DevData(items, turns)
+
+
+def test_replies_reveal_faint_moments_at_the_strictest_setting_that_gains_most_on_dev():
+    """Revealing every faint story gains ten replies; the neutral reply read as validation (0.9)
+    loses one, and each clinical turn the doctor is sorry about (0.8) costs one: the reply
+    threshold goes above both, the floor to the faint stories' P(moment)."""
+    classifier, dev = _reveal_dev(ordinary_empathy=0.8)
+    chosen, confidence = revealed_thresholds(classifier, dev)
+    responsive_rest = 3 * 0.05 / (len(RESPONSE_CLASSES) - 1)  # the other responsive labels' share
+    assert 0.9 + 3 * 0.1 / (len(RESPONSE_CLASSES) - 1) < chosen["revealed"] <= 0.95 + responsive_rest
+    assert chosen["revealed_floor"] == pytest.approx(0.3)
+    assert confidence == pytest.approx(11 / 12, abs=1e-3)  # ten revealed, all moments: (10 + 1) / (10 + 2)
+
+
+def test_no_reply_reveals_a_moment_when_ordinary_talk_would_pay_for_it():
+    classifier, dev = _reveal_dev(ordinary_empathy=0.99)  # surer than the replies: every setting loses
+    assert revealed_thresholds(classifier, dev) == (NEVER, 0.0)
+
+
+def test_an_account_of_non_racial_bias_a_reply_would_reveal_when_validated_counts_against_revealing():
+    """One faint dismissal story the reply validates (0.95), and two accounts of sexism as faint
+    (P 0.3) that the usual validation (`VALIDATING`, 0.99) would reveal: revealing loses."""
+    story, reply = "They brushed me off at the clinic again.", "That was wrong of them."
+    accounts = ["The surgeon only talked to my husband.", "They asked if my wife was my sister."]
+    model = ScriptedModel(
+        {story: 0.3} | {a: 0.3 for a in accounts}, {reply: ("validation", 0.95), VALIDATING: ("validation", 0.99)}
+    )
+    items = [_item("r1", "provider", reply, story, response="validation")]
+    items += [replace(_item(f"a{k}", "patient", a), category="sexism") for k, a in enumerate(accounts)]
+    assert revealed_thresholds(Classifier(model, _settings(0.78)), DevData(items, [])) == (NEVER, 0.0)
+    alone = DevData(items[:1], [])
+    assert revealed_thresholds(Classifier(model, _settings(0.78)), alone)[0]["revealed_floor"] == pytest.approx(0.3)

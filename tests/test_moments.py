@@ -175,20 +175,19 @@ def test_an_implicit_challenge_is_a_moment_only_in_a_race_themed_case(classifier
 
 
 def test_a_faint_dismissal_story_is_a_moment_when_it_says_an_implicit_challenge_line(classifier):
-    # stories the race-themed head is unsure of (P(moment) under its threshold), each close to one
-    # of the implicit challenges every race-themed case has: taken only in such a case; an ordinary
+    # a story the race-themed head is unsure of (P(moment) under its threshold), close to one of
+    # the implicit challenges every race-themed case has: taken only in such a case; an ordinary
     # turn on the same topic (pain relief) is one the head is sure of, and stays. (Not every one:
-    # "The other doctor sent me home with antibiotics." is flagged, models/README.md, Limitations.)
-    stories = [
-        "The last place had me out the door in five minutes, like I was wasting their time.",
-        "I told them three times my chest hurt and they acted like I was exaggerating.",
-    ]
+    # "The other doctor sent me home with antibiotics." is flagged, models/README.md, Limitations.
+    # The head learns such stories from the replies' contexts, so each build flags more of them
+    # itself: "out the door in five minutes, like I was wasting their time" no longer needs a line.)
+    stories = ["I told them three times my chest hurt and they acted like I was exaggerating."]
     ordinary = ["They gave me some ibuprofen and it helped a little."]
     p_moment = 1.0 - classifier.moment_probabilities(stories, "race_themed")[:, 0]
     assert all(p_moment < classifier.settings.thresholds["race_themed"])
     codes = classifier.code_patient_turns(stories + ordinary, RACE_THEMED)
-    assert [(c.moment is not None, c.implicit_line) for c in codes] == [(True, True), (True, True), (False, False)]
-    assert [c.moment for c in classifier.code_patient_turns(stories)] == [None] * 2
+    assert [(c.moment is not None, c.implicit_line) for c in codes] == [(True, True), (False, False)]
+    assert [c.moment for c in classifier.code_patient_turns(stories)] == [None]
     line = json.dumps({"speaker": "patient", "text": stories[0], "case": "race_themed"})
     [out] = [json.loads(o) for o in classify_lines(classifier, [line])]
     assert out["implicit_challenge"] is True and out["confidence"] == classifier.settings.challenge_confidence
@@ -358,6 +357,55 @@ def test_classify_codes_a_reply_to_a_challenge_the_line_says_is_one(classifier):
     assert (out["group"], out["relation"]) == ("neutral", "standalone")
 
 
+FAINT = "My mom says I shouldn't even bother coming here."
+"""A race-themed turn the encoder is unsure of (P(moment) 0.48 in the shipped build, under its 0.61)."""
+VALIDATES = "I hear you. You shouldn't have been treated that way, and I want to do better."
+
+
+def test_a_reply_that_answers_a_faint_turn_as_a_challenge_reveals_it_in_a_race_themed_case(classifier):
+    """The provider heard a challenge in it: the turn becomes a moment and the reply its first
+    reply. A symptom question reveals nothing, nor does a reply in a general case, nor one to an
+    account that names another ground."""
+    assert classifier.code_patient_turns([FAINT], RACE_THEMED)[0].moment is None
+
+    def coded(text: str, context: str, case: str = "race_themed") -> dict:
+        return json.loads(
+            classify_lines(
+                classifier, [json.dumps({"speaker": "provider", "text": text, "context": context, "case": case})]
+            )[0]
+        )
+
+    revealed = coded(VALIDATES, FAINT)
+    assert (revealed["group"], revealed["relation"], revealed.get("revealed_moment")) == (
+        "responsive",
+        "immediate",
+        True,
+    )
+    for out in (
+        coded("Okay. When did the symptoms start?", FAINT),
+        coded(VALIDATES, FAINT, case="general"),
+        coded("I'm so sorry, that's not okay.", "They ignored me at the front desk because I'm a woman."),
+    ):
+        assert (out["relation"], "revealed_moment" in out) == ("standalone", False)
+
+
+def test_a_revealed_moment_is_sent_when_its_reply_ends_and_scored_by_it(classifier):
+    segments = [
+        _segment(1, "provider", 0.5, 2.0, "What brings you in today?"),
+        _segment(1, "patient", 2.5, 5.0, FAINT),
+        _segment(2, "provider", 5.6, 9.0, VALIDATES),
+        _segment(2, "patient", 9.5, 11.0, "Thank you. It's my stomach again."),
+    ]
+    moment, reply = annotate("enc-t", segments, classifier, RACE_THEMED)
+    assert (moment.type, moment.revealed, moment.text, moment.t0) == ("moment", True, FAINT, 2.5)
+    assert moment.confidence == classifier.settings.revealed_confidence
+    assert (reply.moment, reply.relation, reply.group) == (moment.id, "immediate", "responsive")
+    assert reply.latency == pytest.approx(0.6) and moment.responsiveness == 3
+    assert annotate("enc-t", segments, classifier) == [], (
+        "a general case: no moment, and the reply is no microaggression"
+    )
+
+
 def test_a_reply_to_a_moment_whose_words_are_not_given_is_read_after_a_typical_one(classifier):
     """A list of replies to challenges, without the challenges: read after nothing, the excuse
     below was neutral (P 0.52) and the colour-blind deflection `defensive`."""
@@ -452,6 +500,29 @@ def test_the_false_alarm_count_says_which_race_themed_flags_the_implicit_challen
     assert report.split("implicit challenge lines alone (the others are the encoder's own):")[1].count("patient:") == 1
 
 
+def test_the_false_alarm_count_includes_turns_the_providers_reply_revealed(classifier):
+    from encounter_feedback.bench.moments import false_alarm_lines
+    from encounter_feedback.training.evaluate import Turn, false_alarms
+
+    turns = [
+        Turn("test", "patient", FAINT, None),
+        Turn("test", "provider", VALIDATES, FAINT),
+        Turn("test", "patient", "The cough is worse at night, mostly after dinner.", VALIDATES),
+        Turn(
+            "test",
+            "provider",
+            "I'm sorry to hear that. Any fever?",
+            "The cough is worse at night, mostly after dinner.",
+        ),
+        Turn("other", "patient", FAINT, None),  # the dialogue ends: no reply, nothing revealed
+    ]
+    themed = false_alarms(classifier, turns, RACE_THEMED)
+    assert [t for t, _, _ in themed.flagged] == [turns[0]] and [t for t, _, _ in themed.by_replies] == [turns[0]]
+    assert false_alarms(classifier, turns).flagged == []
+    report = "\n".join(false_alarm_lines(classifier, "test", turns, listed=True))
+    assert "race-themed case: 1 -> " in report and "1 revealed by the provider's reply" in report
+
+
 def test_a_faint_dismissal_story_told_while_a_moment_is_open_goes_on_with_that_moment(classifier):
     """The patient tells the story the provider asked for. Alone, it would be a moment (it says an
     implicit challenge line); told in the open moment's window it is that story going on, so the
@@ -469,6 +540,36 @@ def test_a_faint_dismissal_story_told_while_a_moment_is_open_goes_on_with_that_m
     assert events[0].responsiveness == 3 and events[1].relation == "immediate"
     alone = annotate("enc-t", segments[2:], classifier, RACE_THEMED)  # no moment open: a moment
     assert [(e.type, getattr(e, "relation", None)) for e in alone] == [("moment", None), ("response", "immediate")]
+
+
+def test_the_same_story_told_on_in_an_open_moment_is_no_new_moment_and_another_challenge_is(classifier):
+    """Asked to say more, the patient goes on with the story (the encoder flags it itself, with the
+    open moment's label): the provider's next question is a later turn, not a change of subject.
+    A challenge of another kind in the same window is a new moment, and that question its reply."""
+    story = "The doctor barely looked at me. He said it was probably just gas."
+    assert classifier.code_patient_turns([story], RACE_THEMED)[0].implicit_line is False
+    question = "I want to get to the bottom of it today. When did the pain start?"
+
+    def visit(second: str) -> list[Segment]:
+        return [
+            _segment(1, "patient", 1.0, 5.0, "They sent me home from the ER and I think it's because I'm Black."),
+            _segment(1, "provider", 6.0, 9.0, "That should never have happened to you. Can you tell me more?"),
+            _segment(2, "patient", 9.5, 13.0, second),
+            _segment(2, "provider", 14.0, 16.0, question),
+        ]
+
+    events = annotate("enc-t", visit(story), classifier, RACE_THEMED)
+    assert [(e.type, getattr(e, "label", None)) for e in events] == [
+        ("moment", "discrimination_disclosure"),
+        ("response", "validation"),
+    ]
+    events = annotate(
+        "enc-t", visit("Are you going to take me seriously, or brush me off like he did?"), classifier, RACE_THEMED
+    )
+    moments = [e for e in events if e.type == "moment"]
+    assert [m.label for m in moments] == ["discrimination_disclosure", "provider_bias_challenge"]
+    [reply] = [e for e in events if e.type == "response" and e.moment == moments[1].id]
+    assert (reply.relation, reply.text) == ("immediate", question)
 
 
 def test_a_later_reply_in_the_window_changes_the_moments_score(classifier):

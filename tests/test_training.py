@@ -23,9 +23,16 @@ def test_the_turns_replies_answer_are_race_themed_moments_once_each_and_only_if_
         _item(5, "provider", "Did you try yoga?", "They ignored me because I'm in a wheelchair.", "minimizing"),
         _item(6, "provider", "Any allergies?", "My knee hurts.", None),  # ordinary talk: no moment answered
         _item(7, "provider", "Anyone can get this.", "Are you going to brush me off too?", "colorblind"),
+        _item(8, "provider", "That's awful.", "They ignored me because I'm a woman.", "validation"),  # another ground
+        _item(9, "provider", "I hear you.", "Doctors always think Black women are exaggerating.", "validation"),
+        _item(10, "provider", "Go on.", "Ugh, again.", "exploration"),  # too short to be a moment
     ]
     examples = from_reply_contexts(items)
-    assert [e.first for e in examples] == ["Are you going to brush me off too?", "They sent me home without a scan."]
+    assert [e.first for e in examples] == [
+        "Are you going to brush me off too?",
+        "Doctors always think Black women are exaggerating.",
+        "They sent me home without a scan.",
+    ]
     assert all(e.second is None and e.labels == {"race_themed": SOME_MOMENT} and e.hard for e in examples)
 
 

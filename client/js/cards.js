@@ -7,7 +7,7 @@
 import { verdictControls, noteWords } from "./annotate.js";
 import { clock, el, groupText, human, number, percent, signed } from "./dom.js";
 import { describeChange } from "./cues.js";
-import { CONFIDENCE_NOTE, deliveryWords, replyWords, scoreWords } from "./plain.js";
+import { CONFIDENCE_NOTE, deliveryWords, replyWords, revealedMark, scoreWords } from "./plain.js";
 import { verdictText } from "./transcript.js";
 
 /**
@@ -23,7 +23,8 @@ export function momentCard(moment, model, actions, looping = null) {
   return el("article", { class: `card${model.rejected(moment) ? " rejected" : ""} ${response ? model.group(response) : "unanswered"}`, dataset: { id: moment.id },
     "aria-labelledby": `card-${moment.id}-h` },
     el("h3", { id: `card-${moment.id}-h` }, el("span", { class: "tag flag moment" }, `\u2691 ${human(model.label(moment))}`),
-      timeButton(moment, "the moment"), el("span", { class: "muted", title: CONFIDENCE_NOTE }, `model ${percent(moment.confidence)} sure`)),
+      timeButton(moment, "the moment"), el("span", { class: "muted", title: CONFIDENCE_NOTE }, `model ${percent(moment.confidence)} sure`),
+      revealedMark(moment)),
     el("div", { class: "exchange" },
       el("button", { type: "button", class: "primary play-exchange", onclick: () => actions.playExchange(moment),
         title: "From a few seconds before the patient's line to the end of the reply, then stop" }, "\u25b6 Play exchange"),

@@ -4,6 +4,7 @@ import { api, openStream } from "./api.js";
 import { authorField, noteForm, renderNotes, verdictControls } from "./annotate.js";
 import { describeCue } from "./cues.js";
 import { clock, el, groupText, human, params, signed, speakerName } from "./dom.js";
+import { revealedMark } from "./plain.js";
 import { EncounterModel } from "./model.js";
 import { renderTalk } from "./talk.js";
 import { TranscriptView } from "./transcript.js";
@@ -84,7 +85,7 @@ function flagItem(moment, response, pending) {
   return el("li", { class: "flag-item", dataset: { id: moment.id } },
     el("div", {}, el("span", { class: "time" }, clock(moment.t0)), " ",
       el("span", { class: "tag flag moment" }, `\u2691 ${human(model.label(moment))}`), " ",
-      el("span", { class: "muted" }, `model ${Math.round(moment.confidence * 100)}% sure`)),
+      el("span", { class: "muted" }, `model ${Math.round(moment.confidence * 100)}% sure`), revealedMark(moment)),
     el("q", {}, moment.text),
     verdictControls(encounter, moment, model),
     reply);

@@ -2,7 +2,7 @@
 // "You replied 1.5 s after the patient finished, speaking noticeably slower than usual" rather
 // than z-scores and semitones. The numbers stay on screen for faculty (cues.js).
 
-import { human } from "./dom.js";
+import { el, human } from "./dom.js";
 import { DEFINITIONS, RESPONSIVENESS } from "./taxonomy.js";
 
 /** |z| from which a reply's voice differs "somewhat", and "noticeably", from the provider's own. */
@@ -40,6 +40,14 @@ function sentence(label) {
 
 /** What a confidence means, in one sentence (the model's confidences are calibrated on held-out text). */
 export const CONFIDENCE_NOTE = "A confidence is how often codes like this were right on examples the model had not seen: of codes shown at 80%, about 8 in 10 were right.";
+
+/** Why a moment with `revealed` was flagged (the turn alone was under the threshold). */
+export const REVEALED_NOTE = "Found from the reply: the patient's words alone were not clear enough, but the provider answered them as a racial challenge.";
+
+/** The mark a revealed moment carries on its card and in the live list, or nothing. */
+export function revealedMark(moment) {
+  return moment.revealed ? el("span", { class: "muted revealed", title: REVEALED_NOTE }, " found from the reply") : null;
+}
 
 /** The responsiveness score (-3..+3, the seed study's scale) with its anchor, or null. */
 export function scoreWords(score) {

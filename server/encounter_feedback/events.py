@@ -132,8 +132,10 @@ class Moment(Event):
     segment ids), `text` (the turn as transcribed), so a viewer can quote it, `challenge` (the
     index of the scenario's scripted challenge it was matched to, by its cue line) and
     `responsiveness` (the seed study's -3..+3 score of the provider's replies so far; None
-    until the provider has answered). The moment is sent again, same id, each time a reply
-    changes its score: the latest version is the moment.
+    until the provider has answered) and `revealed` (flagged only because the provider's reply
+    answered the turn as a challenge: sent when that reply ends, just before its response). The
+    moment is sent again, same id, each time a reply changes its score: the latest version is
+    the moment.
     """
 
     type: ClassVar[str] = "moment"
@@ -144,6 +146,7 @@ class Moment(Event):
     text: str = ""
     challenge: int | None = None
     responsiveness: int | None = None
+    revealed: bool = False
 
 
 @dataclass

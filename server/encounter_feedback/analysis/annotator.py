@@ -3,6 +3,8 @@
     final segments -> TurnBuilder -> closed turns
       patient turn  -> moment model, read in the encounter's case -> `moment` event (when it is one)
       provider turn -> the first after a moment     -> coded as its reply       -> `response` (immediate)
+                    -> the first after a race-themed turn it answers as a challenge
+                                                    -> `moment` (revealed), then as above
                     -> a later one in its window    -> coded when clearly coded -> `response` (later)
                     -> any other                    -> screened for a microaggression of its own
                                                                                 -> `response` (standalone)
@@ -12,10 +14,12 @@ The encounter's scenario sets the case (analysis/classifier.py): a race-themed c
 implicit challenges as moments and matches its scripted cue lines; a scripted challenge can
 set a longer window (a situational challenge, where the provider's handling of the situation
 is the point). A moment's window ends `WINDOW_S` after it (or the challenge's own window), or
-at the next moment. A patient turn flagged only because it says one of the implicit challenges
-every race-themed case has (the encoder unsure) opens no new moment while one is open: told
-then, it is the story the provider already took up going on ("The doctor barely looked at me."
-after "tell me more"), and the provider's next question is a later turn, not a change of subject.
+at the next moment. While one is open, a patient turn flagged only because it says one of the
+implicit challenges every race-themed case has (the encoder unsure), or flagged with the open
+moment's label, opens no new moment: told then, it is the story the provider already took up
+going on ("The doctor barely looked at me." after "tell me more"), and the provider's next
+question is a later turn, not a change of subject. A scripted cue always opens its own moment,
+and a turn with another label is another challenge ("Will you take me seriously?").
 
 The live server and `encounter analyze` drive the same class: the server with finals as they
 arrive and clock ticks, `analyze` with a whole transcript; both get the same turns, hence the
@@ -70,6 +74,9 @@ class Annotator:
         self._window: _Window | None = None
         self._last_patient: str | None = None
         """The latest patient turn: the context a provider turn outside any window is read after."""
+        self._unanswered: tuple[Turn, Coding] | None = None
+        """The latest patient turn and its code while it is unflagged and the provider has not spoken
+        since: the provider's next turn may reveal it as a moment (`Classifier.revealed_moments`)."""
         self._moments = 0
         self._standalone = 0
 
@@ -95,8 +102,24 @@ class Annotator:
     def _patient_turn(self, turn: Turn) -> None:
         self._last_patient = turn.text
         code = self.classifier.code_patient_turns([turn.text], self.case_context)[0]
-        if code.moment is None or (code.implicit_line and self._open(turn.t0)):
-            return  # a story the encoder is unsure of, told while a moment is open, goes on with it
+        self._unanswered = (turn, code) if code.moment is None and turn.speaker == "patient" else None
+        if code.moment is None or self._goes_on(turn, code):
+            return
+        self._flag(turn, code.moment, code)
+
+    def _goes_on(self, turn: Turn, code: Coding) -> bool:
+        """Whether a flagged turn told while a moment is open is that moment's story going on rather
+        than a new challenge: one flagged only by an implicit challenge line (the encoder unsure),
+        or one with the open moment's label ("The doctor barely looked at me." after "Can you tell
+        me more about that visit?"). The provider's next turn is then a later turn in the window,
+        not a change of subject. A scripted cue always opens its own moment."""
+        window = self._window
+        if window is None or not self._open(turn.t0) or code.cue is not None:
+            return False
+        return code.implicit_line or code.moment == window.moment.label
+
+    def _flag(self, turn: Turn, label: str, code: Coding) -> None:
+        """A moment event for the turn, whose window the provider's next turns answer."""
         self._moments += 1
         moment = Moment(
             id=f"moment-{self._moments}",
@@ -104,12 +127,13 @@ class Annotator:
             speaker=turn.speaker,
             t0=turn.t0,
             t1=turn.t1,
-            label=code.moment,
+            label=label,
             confidence=round(code.confidence, 3),
             segment=turn.segment_ids[-1],
             segments=turn.segment_ids,
             text=turn.text,
             challenge=code.cue,
+            revealed=code.revealed,
         )
         self._emit(moment)
         # the provider's next turns answer the latest moment; with a mixed track, nobody's do
@@ -128,6 +152,12 @@ class Annotator:
         return _Window(moment, moment.t1 + window_s, cue)
 
     def _provider_turn(self, turn: Turn) -> None:
+        if self._unanswered is not None and not self._open(turn.t0):
+            told, code = self._unanswered
+            [moment] = self.classifier.revealed_moments([turn.text], [told.text], [code], self.case_context)
+            if moment is not None and moment.moment is not None:
+                self._flag(told, moment.moment, moment)
+        self._unanswered = None
         window = self._window
         if window is None or not self._open(turn.t0):
             self._window = None

@@ -18,7 +18,9 @@ heads), `models/replies.onnx` reads provider turns with their context (the respo
   patient turn that says a scripted cue line in other words (sentence embeddings, `sentences`)
   is flagged with the scripted label, and one the encoder is unsure of that says one of the
   implicit challenges every race-themed case has (analysis/implicit_challenges.py) is flagged
-  with the encoder's label;
+  with the encoder's label. A turn the encoder is unsure of is also flagged when the provider's
+  next turn answers it as a challenge (`revealed_moments`): "They should have believed you,
+  that's on them." says what the patient had just told, as a human coder hears it;
 - **responses** (`response`): the provider's turn *read together with* the turn it answers, as
   a sentence pair, so the encoder can tell a question that presupposes the patient's fault
   ("what did you say to set him off?") from one that invites the story ("what happened
@@ -192,6 +194,9 @@ class Coding:
     implicit_line: bool = False
     """A moment flagged only because it says an implicit challenge line, the encoder unsure: while
     a moment is open, the patient's story going on rather than a new challenge (analysis/annotator.py)."""
+    revealed: bool = False
+    """A patient turn: flagged only because the provider's reply answered it as a challenge
+    (`Classifier.revealed_moments`). A provider turn: coded as the reply to such a moment."""
     relation: str | None = None
     """A provider turn's place (`RELATIONS`): coded as the first reply to a moment, as a later turn
     in its window, or screened with no moment before it (`standalone`); None for a patient turn.
@@ -209,6 +214,8 @@ class Coding:
             body["scripted"] = True
         if self.implicit_line:
             body["implicit_challenge"] = True
+        if self.revealed:
+            body["revealed_moment"] = True
         if self.relation is not None:
             body["relation"] = self.relation
         return body
@@ -300,6 +307,9 @@ class Settings:
     """`explicit`, `implicit`: P(moment) a general-case turn needs, by how it refers to race;
     `race_themed`: P(moment) in a race-themed case, and `challenge`, `challenge_floor`: the
     similarity to an implicit challenge line and the P(moment) that flag a turn below it;
+    `revealed_floor`, `revealed`: the P(moment) a race-themed turn left unflagged needs, and the
+    P(responsive) the provider's next turn needs when read as its reply, for that reply to reveal
+    it as a moment (`Classifier.revealed_moments`; a floor of 1.0: never);
     `later`, `standalone`: the evidence (`relation_evidence`) a provider turn needs to be coded
     outside its first reply to a moment; `cue`: cosine similarity to a scripted cue line."""
     cue_calibration: tuple[float, float]
@@ -310,6 +320,9 @@ class Settings:
     stand_in_weight: float
     """How much a reply's reading after a typical challenge counts against its reading after the
     moment's own words (`read_replies`)."""
+    revealed_confidence: float
+    """How often a moment revealed by its reply was one on the dev split (its confidence, as
+    `challenge_confidence` is for the lines)."""
     info: dict[str, Any] = field(default_factory=dict)
     """Corpus hash, versions, what was compared and the metrics, written by `encounter train`."""
 
@@ -320,6 +333,7 @@ class Settings:
             "cue_calibration": list(self.cue_calibration),
             "challenge_confidence": self.challenge_confidence,
             "stand_in_weight": self.stand_in_weight,
+            "revealed_confidence": self.revealed_confidence,
             "info": self.info,
         }
         path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -338,6 +352,7 @@ class Settings:
                 tuple(body["cue_calibration"]),
                 body["challenge_confidence"],
                 body["stand_in_weight"],
+                body["revealed_confidence"],
                 body["info"],
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -520,6 +535,48 @@ class Classifier:
             out.append(None if label is None else Coding(None, label, group_of(label), float(p)))
         return out
 
+    def revealed_moments(
+        self,
+        replies: Sequence[str],
+        contexts: Sequence[str | None],
+        context_codes: Sequence[Coding],
+        case_context: CaseContext,
+    ) -> list[Coding | None]:
+        """Per provider turn, the moment its reply reveals in the patient turn it answers (None: none).
+
+        In a race-themed case, a turn that could be a moment, that the encoder left unflagged
+        (`context_codes`) but finds likely enough (`revealed_floor`), is one when the provider's
+        reply, read as a reply to a challenge, is responsive (`revealed`): "They should have
+        believed you, that's on them." after "I told them I was hurting and they said they didn't
+        see anything wrong with me." A missed moment is a missed reply, and the encoder misses
+        short reports of mistreatment told in words unlike the corpus's; the reply says what the
+        turn was. Only responsive replies reveal: a clinical question after ordinary talk reads as
+        `deflecting` after a challenge, and would reveal every symptom. The label is the
+        encoder's likeliest; the confidence is how often dev flags of this kind were right."""
+        floor, needed = self.settings.thresholds["revealed_floor"], self.settings.thresholds["revealed"]
+        if case_context.case != "race_themed":
+            return [None] * len(replies)
+        candidates = [
+            i
+            for i, (context, code) in enumerate(zip(contexts, context_codes))
+            if context
+            and code.moment is None
+            and 1.0 - code.confidence >= floor
+            and could_be_moment(context, case_context.case)
+        ]
+        out: list[Coding | None] = [None] * len(replies)
+        if not candidates:
+            return out
+        told: list[str | None] = [contexts[i] for i in candidates]
+        probs = self.response_probabilities([replies[i] for i in candidates], told)
+        responsive = probs[:, RESPONSE_GROUPS == "responsive"].sum(axis=1)
+        moments = self.moment_probabilities([contexts[i] or "" for i in candidates], case_context.case)
+        for i, p, evidence in zip(candidates, moments, responsive):
+            if evidence >= needed:
+                label = MOMENT_CLASSES[likeliest_moment(p)]
+                out[i] = Coding(label, None, None, self.settings.revealed_confidence, revealed=True)
+        return out
+
     def code_provider_turns(
         self,
         replies: list[str],
@@ -530,12 +587,17 @@ class Classifier:
         """Each provider turn coded as the first reply to its context turn where that turn is a
         moment in the case, else screened for a microaggression of its own. `context_moments`
         says which contexts are moments instead (a researcher's, or a corpus item's, knowledge):
-        the contexts are then not read."""
+        the contexts are then not read. A context left unflagged that its reply reveals as a
+        moment (`revealed_moments`) is one, and the reply's code says so (`revealed`)."""
         cues: list[ScriptedCue | None] = [None] * len(replies)
+        revealed: set[int] = set()
         if context_moments is None:
             given = [i for i, c in enumerate(contexts) if c and c.strip()]
-            moments = self.code_patient_turns([contexts[i] or "" for i in given], case_context)
-            after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
+            told = [contexts[i] for i in given]
+            moments = self.code_patient_turns([c or "" for c in told], case_context)
+            shown = self.revealed_moments([replies[i] for i in given], told, moments, case_context)
+            revealed = {i for i, code in zip(given, shown) if code is not None}
+            after_moment = {i for i, code in zip(given, moments) if code.moment is not None} | revealed
             for i, code in zip(given, moments):
                 cues[i] = case_context.cue(code.cue)
         else:
@@ -555,7 +617,7 @@ class Classifier:
                 [cues[i] for i in indices],
             )
             for i, code in zip(indices, codes):
-                out[i] = code
+                out[i] = replace(code, revealed=i in revealed)
         return [code for code in out if code is not None]
 
     def classify(

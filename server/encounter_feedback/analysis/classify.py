@@ -17,8 +17,9 @@ plus `"scripted": true` for a patient turn matched to a scripted cue line, and
 `"implicit_challenge": true` for one flagged because it says an implicit challenge line
 (analysis/implicit_challenges.py). A provider line's output also says how it was coded:
 `"relation": "immediate"` as the reply to a moment, `"standalone"` screened as a turn with no
-moment before it (its context was not read as one, or `context_moment` was false). Empty and
-blank input gives no output.
+moment before it (its context was not read as one, or `context_moment` was false), and
+`"revealed_moment": true` when its context became a moment only because the reply answered it
+as a challenge (a race-themed case). Empty and blank input gives no output.
 
 Every line is checked before anything is classified, so bad input stops the run with the line
 numbers to fix and no partial output.

@@ -116,8 +116,9 @@ def _with_model(classifier: Classifier, model: TurnModel | None) -> Classifier |
 
 def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], listed: bool) -> list[str]:
     """The report on one clinical dialogue set: flags per hour by case and speaker; with `listed`,
-    each general-case and standalone flag, each race-themed flag the implicit challenge lines made
-    (the encoder's own are too many to read), and the scenarios' scripted microaggression codes."""
+    each general-case and standalone flag, each race-themed flag the implicit challenge lines or the
+    provider's reply made (the encoder's own are too many to read), and the scenarios' scripted
+    microaggression codes."""
     general = false_alarms(classifier, turns)
     themed = false_alarms(classifier, turns, CaseContext("race_themed"))
     provider = provider_false_alarms(classifier, turns)
@@ -127,7 +128,7 @@ def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], list
         f"  patient turns, general case: {len(general.flagged)} -> {general.per_hour:.2f} per hour",
         f"  patient turns, race-themed case: {len(themed.flagged)} -> {themed.per_hour:.2f} per hour "
         f"(dismissal and mistrust with no race word are moments there by design; {len(themed.by_lines)} flagged "
-        "by the implicit challenge lines alone)",
+        f"by the implicit challenge lines alone, {len(themed.by_replies)} revealed by the provider's reply)",
         f"  provider turns, standalone microaggressions: {len(provider.flagged)} -> {provider.per_hour:.2f} per hour",
     ]
     if not listed:
@@ -136,6 +137,8 @@ def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], list
         lines.append(_flag_line(turn, label, confidence))
     lines.append("  race-themed flags by the implicit challenge lines alone (the others are the encoder's own):")
     lines += [_flag_line(turn, label, confidence) for turn, label, confidence in themed.by_lines]
+    lines.append("  race-themed flags revealed by the provider's reply:")
+    lines += [_flag_line(turn, label, confidence) for turn, label, confidence in themed.by_replies]
     for scenario in load_library():
         if any(c.microaggressions for c in scenario.challenges):
             scripted = scripted_false_alarms(classifier, turns, scenario)

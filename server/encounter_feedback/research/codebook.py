@@ -78,6 +78,11 @@ EVENT_COLUMNS = {
         "",
     ),
     "challenge": ("moment: index (0 = first) of the scenario's scripted challenge whose cue line it says", ""),
+    "revealed": (
+        "moment: true when it was flagged only because the provider's reply answered the turn as a challenge "
+        "(race-themed case; the turn alone was under the threshold)",
+        "",
+    ),
     "responsiveness": (
         "moment: the seed study's responsiveness score of the provider's replies (see the responsiveness section)",
         "-3 to +3",

@@ -9,7 +9,7 @@ and its patient turns count as non-moments when the race-themed threshold is cho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -20,6 +20,7 @@ from encounter_feedback.analysis.classifier import (
     RESPONSE_CLASSES,
     RESPONSE_GROUPS,
     CaseContext,
+    Classifier,
     SentenceEmbeddings,
     Settings,
     TurnModel,
@@ -35,8 +36,16 @@ from encounter_feedback.analysis.classifier import (
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.race_reference import Reference, race_reference
 from encounter_feedback.scenarios import find_scenario
+from encounter_feedback.taxonomy import group_of
 from encounter_feedback.training.corpus import Item
-from encounter_feedback.training.evaluate import WORDS_PER_MINUTE, Turn, case_items
+from encounter_feedback.training.evaluate import (
+    VALIDATING,
+    WORDS_PER_MINUTE,
+    Turn,
+    answered,
+    case_items,
+    is_nonracial_account,
+)
 
 FALSE_ALARM_BUDGET = 0.2
 """Flags per hour of a speaker's talk allowed on the dev clinical dialogue."""
@@ -51,6 +60,10 @@ STAND_IN_WEIGHTS = np.round(np.arange(0.0, 1.01, 0.05), 2)
 """Weights of a reply's reading after a typical challenge tried by `stand_in_weight`."""
 LATER_SEED = 0
 """Which dev moment each dev clinical provider turn is read after, as a later turn in its window."""
+NEVER = {"revealed_floor": 1.0, "revealed": 1.0}
+"""Reply thresholds under which no reply reveals a moment (an unflagged turn has P(moment) < 1)."""
+REVEALING = GRID[GRID >= 0.5]
+"""P(responsive) a reply needs to reveal a moment, tried by `revealed_thresholds`: more likely than not."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +87,11 @@ def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevDat
     thresholds["later"] = later_threshold(model, temperatures["response"], dev, weight)
     cue, calibration = cue_matching(sentences, dev)
     thresholds["cue"] = cue
-    return Settings(
-        temperatures, {k: float(v) for k, v in thresholds.items()}, calibration, challenge_confidence, weight
-    )
+    thresholds.update(NEVER)  # until the replies' own are chosen, with everything else fixed
+    floats = {k: float(v) for k, v in thresholds.items()}
+    settings = Settings(temperatures, floats, calibration, challenge_confidence, weight, revealed_confidence=0.0)
+    revealed, revealed_confidence = revealed_thresholds(Classifier(model, settings, sentences), dev)
+    return replace(settings, thresholds={**settings.thresholds, **revealed}, revealed_confidence=revealed_confidence)
 
 
 # -- calibration ---------------------------------------------------------------------------
@@ -249,6 +264,59 @@ def later_threshold(model: TurnModel, temperature: float, dev: DevData, stand_in
         return 2 * hits / max(1.0, float(np.sum(truth > 0) + np.sum(predicted > 0)))
 
     return max(GRID, key=lambda t: (score(t), t))
+
+
+def revealed_thresholds(classifier: Classifier, dev: DevData) -> tuple[dict[str, float], float]:
+    """The P(moment) floor and the P(responsive) under which a reply reveals the race-themed turn it
+    answers as a moment (`Classifier.revealed_moments`), every other setting already chosen: the
+    most dev replies coded right end to end, counting each reply whose group turns right (+1) or
+    wrong (-1) once its context is a moment, each provider turn of the dev clinical dialogue whose
+    patient turn it would reveal (-1: a false moment, and a code, in ordinary talk), and each dev
+    account of non-racial bias it would reveal when validated (`VALIDATING`; -1). Among equal
+    gains the strictest; when nothing gains, never. Also how often a revealed dev context
+    was a moment (Laplace's rule): the confidence of such a flag."""
+    race_themed = CaseContext("race_themed")
+    replies = [
+        i for i in dev.items if i.speaker == "provider" and i.context and (i.case or "race_themed") == "race_themed"
+    ]
+    ordinary = [(turn.text, reply.text) for turn, reply in answered(dev.turns) if reply is not None]
+    ordinary += [(i.text, VALIDATING) for i in dev.items if i.speaker == "patient" and is_nonracial_account(i)]
+    contexts = [i.context or "" for i in replies] + [c for c, _ in ordinary]
+    texts = [i.text for i in replies] + [r for _, r in ordinary]
+    codes = classifier.code_patient_turns(contexts, race_themed)
+    candidates = [
+        n
+        for n, code in enumerate(codes)
+        if code.moment is None and 1.0 - code.confidence >= FLOORS[0] and could_be_moment(contexts[n], "race_themed")
+    ]
+    if not candidates:
+        return dict(NEVER), 0.0
+    mine, told = [texts[n] for n in candidates], [contexts[n] for n in candidates]
+    p_moment = np.array([1.0 - codes[n].confidence for n in candidates])
+    probs = classifier.response_probabilities(mine, list(told))
+    responsive = probs[:, RESPONSE_GROUPS == "responsive"].sum(axis=1)
+    as_reply = classifier.code_replies(mine, list(told), "immediate")
+    as_is = classifier.code_replies(mine, list(told), "standalone")
+    gain = np.array(
+        [
+            int(a.group == group_of(replies[n].response)) - int((b.group or "neutral") == group_of(replies[n].response))
+            if n < len(replies)
+            else -1
+            for n, a, b in zip(candidates, as_reply, as_is)
+        ]
+    )
+    scores = {}
+    for floor in FLOORS:
+        for needed in REVEALING:
+            revealed = (p_moment >= floor) & (responsive >= needed)
+            scores[float(floor), float(needed)] = (int(gain[revealed].sum()), -int(revealed.sum()), floor, needed)
+    floor, needed = max(scores, key=lambda key: scores[key])
+    if scores[floor, needed][0] <= 0:
+        return dict(NEVER), 0.0
+    revealed = (p_moment >= floor) & (responsive >= needed)
+    right = sum(n < len(replies) and replies[n].answers_moment() for n, r in zip(candidates, revealed) if r)
+    confidence = (right + 1) / (int(revealed.sum()) + 2)
+    return {"revealed_floor": floor, "revealed": needed}, round(float(confidence), 3)
 
 
 def cue_matching(sentences: SentenceEmbeddings, dev: DevData) -> tuple[float, tuple[float, float]]:

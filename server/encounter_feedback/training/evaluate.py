@@ -46,6 +46,10 @@ from encounter_feedback.training.corpus import Item
 
 NOT_BIAS = ("standalone",)
 """Categories that are not accounts of non-racial bias."""
+VALIDATING = "That's not okay, and I'm sorry that happened to you."
+"""The reply an account of unfair treatment most often gets. An account of non-racial bias the
+provider validates must not become a racially charged moment by its reply either
+(`Classifier.revealed_moments`): it is read with this reply after it, too."""
 
 
 def label_name(value: str | None) -> str:
@@ -108,14 +112,28 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
         metrics["standalone"] = binary(
             [i.response is not None for i in standalone], [c.response is not None for c in codes]
         )
-    bias = [i for i in items if i.speaker == "patient" and i.category and i.category not in NOT_BIAS]
+    bias = [i for i in items if i.speaker == "patient" and is_nonracial_account(i)]
     if bias:
         metrics["nonracial_bias_flagged"] = {
             case: round(float(np.mean([label != NONE for label, _ in code_moments(classifier, bias, case)])), 4)
             for case in CASES
         }
         metrics["nonracial_bias_items"] = len(bias)
+        metrics["nonracial_bias_validated"] = round(float(np.mean(_flagged_when_validated(classifier, bias))), 4)
     return metrics
+
+
+def _flagged_when_validated(classifier: Classifier, accounts: list[Item]) -> list[bool]:
+    """Per account, whether a race-themed case flags it, on its own or once the provider validates it."""
+    texts, case = [i.text for i in accounts], CaseContext("race_themed")
+    codes = classifier.code_patient_turns(texts, case)
+    revealed = classifier.revealed_moments([VALIDATING] * len(texts), texts, codes, case)
+    return [code.moment is not None or shown is not None for code, shown in zip(codes, revealed)]
+
+
+def is_nonracial_account(item: Item) -> bool:
+    """Whether a patient item is an account of unfair treatment on another ground (its `category`)."""
+    return bool(item.category) and item.category not in NOT_BIAS
 
 
 def code_provider_items(classifier: Classifier, items: list[Item], default_case: str = "general") -> list[Coding]:
@@ -264,6 +282,8 @@ class FalseAlarms:
     flagged: list[tuple[Turn, str, float]]
     by_lines: list[tuple[Turn, str, float]] = field(default_factory=list)
     """Those flagged only because they say an implicit challenge line (race-themed case)."""
+    by_replies: list[tuple[Turn, str, float]] = field(default_factory=list)
+    """Those flagged only because the provider's next turn revealed them (race-themed case)."""
 
     @property
     def hours(self) -> float:
@@ -282,18 +302,37 @@ class FalseAlarms:
         }
 
 
+def answered(turns: list[Turn]) -> list[tuple[Turn, Turn | None]]:
+    """Each patient turn with the provider's turn right after it in the same dialogue (None: none)."""
+    after = [*turns[1:], None]
+    return [
+        (turn, reply if reply and reply.source == turn.source and reply.speaker == "provider" else None)
+        for turn, reply in zip(turns, after)
+        if turn.speaker == "patient"
+    ]
+
+
 def false_alarms(classifier: Classifier, turns: list[Turn], case_context: CaseContext = GENERAL) -> FalseAlarms:
-    """Patient turns flagged as moments."""
-    patients = [t for t in turns if t.speaker == "patient"]
+    """Patient turns flagged as moments, on their own or revealed by the provider's reply."""
+    pairs = answered(turns)
+    patients = [turn for turn, _ in pairs]
     codes = classifier.code_patient_turns([t.text for t in patients], case_context)
+    replied = [(n, reply.text) for n, (_, reply) in enumerate(pairs) if reply is not None]
+    told, unflagged = [patients[n].text for n, _ in replied], [codes[n] for n, _ in replied]
+    shown = classifier.revealed_moments([text for _, text in replied], told, unflagged, case_context)
+    for (n, _), code in zip(replied, shown):
+        codes[n] = code or codes[n]
     flagged: list[tuple[Turn, str, float]] = []
     by_lines: list[tuple[Turn, str, float]] = []
+    by_replies: list[tuple[Turn, str, float]] = []
     for turn, code in zip(patients, codes):
         if code.moment is not None:
             flagged.append((turn, code.moment, code.confidence))
             if code.implicit_line:
                 by_lines.append(flagged[-1])
-    return FalseAlarms(len(patients), sum(len(t.text.split()) for t in patients), flagged, by_lines)
+            if code.revealed:
+                by_replies.append(flagged[-1])
+    return FalseAlarms(len(patients), sum(len(t.text.split()) for t in patients), flagged, by_lines, by_replies)
 
 
 def provider_false_alarms(classifier: Classifier, turns: list[Turn]) -> FalseAlarms:
@@ -360,6 +399,7 @@ def format_metrics(metrics: dict[str, Any], title: str = "") -> str:
         lines.append(
             f"  non-racial bias accounts flagged ({metrics['nonracial_bias_items']}): "
             + ", ".join(f"{case} {100 * rate:.1f}%" for case, rate in rates.items())
+            + f" ({100 * metrics['nonracial_bias_validated']:.1f}% race-themed when the provider validates them)"
         )
     return "\n".join(lines)
 

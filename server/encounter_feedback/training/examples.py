@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from encounter_feedback.analysis.classifier import MOMENT_CLASSES, RESPONSE_CLASSES, could_be_moment, reply_context
-from encounter_feedback.analysis.race_reference import names_another_ground
 from encounter_feedback.taxonomy import CASES
 from encounter_feedback.training.corpus import Item
 from encounter_feedback.training.evaluate import Turn, label_name
@@ -65,7 +64,8 @@ def from_items(items: list[Item]) -> list[Example]:
 def from_reply_contexts(items: list[Item]) -> list[Example]:
     """The turns the corpus's replies to a moment answer, each once and in a fixed order, as
     race-themed moments with no written label (`SOME_MOMENT`): those that are not patient items
-    already and name no other ground (`names_another_ground`, which would make them no moment).
+    already and could be a race-themed moment at all (`could_be_moment`: a few words, no other
+    ground named, read on normalized text as at run time).
 
     Why: the race-themed head learned dismissal stories from 224 written implicit challenges, while
     the replies were written after some 1,800 more contexts, mostly short reports of mistreatment
@@ -77,7 +77,7 @@ def from_reply_contexts(items: list[Item]) -> list[Example]:
     return [
         Example(context, None, {"race_themed": SOME_MOMENT}, hard=True)
         for context in sorted(contexts - patients)
-        if not names_another_ground(context)
+        if could_be_moment(context, "race_themed")
     ]
 
 
