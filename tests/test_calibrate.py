@@ -266,16 +266,20 @@ def test_no_reply_reveals_a_moment_when_ordinary_talk_would_pay_for_it():
     assert revealed_thresholds(classifier, dev) == (NEVER, 0.0)
 
 
-def test_an_account_of_non_racial_bias_a_reply_would_reveal_when_validated_counts_against_revealing():
-    """One faint dismissal story the reply validates (0.95), and two accounts of sexism as faint
-    (P 0.3) that the usual validation (`VALIDATING`, 0.99) would reveal: revealing loses."""
+def test_no_reply_may_reveal_an_account_of_non_racial_bias_the_provider_validates():
+    """One faint dismissal story the reply validates (0.95), and two accounts of sexism that the
+    usual validation (`VALIDATING`, 0.99) would reveal: within the 5% budget none of the two may
+    be, so the floor rises above them (P 0.2), or, as faint as the story (P 0.3), nothing is revealed."""
     story, reply = "They brushed me off at the clinic again.", "That was wrong of them."
     accounts = ["The surgeon only talked to my husband.", "They asked if my wife was my sister."]
-    model = ScriptedModel(
-        {story: 0.3} | {a: 0.3 for a in accounts}, {reply: ("validation", 0.95), VALIDATING: ("validation", 0.99)}
-    )
     items = [_item("r1", "provider", reply, story, response="validation")]
     items += [replace(_item(f"a{k}", "patient", a), category="sexism") for k, a in enumerate(accounts)]
-    assert revealed_thresholds(Classifier(model, _settings(0.78)), DevData(items, [])) == (NEVER, 0.0)
-    alone = DevData(items[:1], [])
-    assert revealed_thresholds(Classifier(model, _settings(0.78)), alone)[0]["revealed_floor"] == pytest.approx(0.3)
+    for faint, expected in ((0.2, 0.3), (0.3, None)):
+        model = ScriptedModel(
+            {story: 0.3} | {a: faint for a in accounts}, {reply: ("validation", 0.95), VALIDATING: ("validation", 0.99)}
+        )
+        chosen, _ = revealed_thresholds(Classifier(model, _settings(0.78)), DevData(items, []))
+        if expected is None:
+            assert chosen == NEVER
+        else:
+            assert faint < chosen["revealed_floor"] <= expected

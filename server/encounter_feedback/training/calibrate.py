@@ -64,6 +64,9 @@ NEVER = {"revealed_floor": 1.0, "revealed": 1.0}
 """Reply thresholds under which no reply reveals a moment (an unflagged turn has P(moment) < 1)."""
 REVEALING = GRID[GRID >= 0.5]
 """P(responsive) a reply needs to reveal a moment, tried by `revealed_thresholds`: more likely than not."""
+NONRACIAL_BUDGET = 0.05
+"""The share of dev accounts of non-racial bias a race-themed case may flag (issue 13's target),
+moments revealed by a reply included (`revealed_thresholds`)."""
 
 
 @dataclass(frozen=True)
@@ -270,20 +273,27 @@ def revealed_thresholds(classifier: Classifier, dev: DevData) -> tuple[dict[str,
     """The P(moment) floor and the P(responsive) under which a reply reveals the race-themed turn it
     answers as a moment (`Classifier.revealed_moments`), every other setting already chosen: the
     most dev replies coded right end to end, counting each reply whose group turns right (+1) or
-    wrong (-1) once its context is a moment, each provider turn of the dev clinical dialogue whose
-    patient turn it would reveal (-1: a false moment, and a code, in ordinary talk), and each dev
-    account of non-racial bias it would reveal when validated (`VALIDATING`; -1). Among equal
-    gains the strictest; when nothing gains, never. Also how often a revealed dev context
-    was a moment (Laplace's rule): the confidence of such a flag."""
+    wrong (-1) once its context is a moment, and each provider turn of the dev clinical dialogue
+    whose patient turn it would reveal (-1: a false moment, and a code, in ordinary talk). Among
+    equal gains the strictest; when nothing gains, never. Also how often a revealed dev context
+    was a moment (Laplace's rule): the confidence of such a flag.
+
+    The dev accounts of non-racial bias are read with the usual validation after them
+    (`VALIDATING`), and a setting may reveal one only while the share flagged stays within
+    `NONRACIAL_BUDGET`: a budget, like the general case's false alarms, not a cost one reply
+    coded right could buy back, since faculty shown an account of sexism as a racially charged
+    moment stop trusting the flags."""
     race_themed = CaseContext("race_themed")
     replies = [
         i for i in dev.items if i.speaker == "provider" and i.context and (i.case or "race_themed") == "race_themed"
     ]
     ordinary = [(turn.text, reply.text) for turn, reply in answered(dev.turns) if reply is not None]
-    ordinary += [(i.text, VALIDATING) for i in dev.items if i.speaker == "patient" and is_nonracial_account(i)]
-    contexts = [i.context or "" for i in replies] + [c for c, _ in ordinary]
-    texts = [i.text for i in replies] + [r for _, r in ordinary]
+    accounts = [i.text for i in dev.items if i.speaker == "patient" and is_nonracial_account(i)]
+    contexts = [i.context or "" for i in replies] + [c for c, _ in ordinary] + accounts
+    texts = [i.text for i in replies] + [r for _, r in ordinary] + [VALIDATING] * len(accounts)
     codes = classifier.code_patient_turns(contexts, race_themed)
+    flagged_accounts = sum(code.moment is not None for code in codes[len(contexts) - len(accounts) :])
+    allowed = int(NONRACIAL_BUDGET * len(accounts)) - flagged_accounts
     candidates = [
         n
         for n, code in enumerate(codes)
@@ -297,24 +307,29 @@ def revealed_thresholds(classifier: Classifier, dev: DevData) -> tuple[dict[str,
     responsive = probs[:, RESPONSE_GROUPS == "responsive"].sum(axis=1)
     as_reply = classifier.code_replies(mine, list(told), "immediate")
     as_is = classifier.code_replies(mine, list(told), "standalone")
+    is_reply = np.array([n < len(replies) for n in candidates])
+    is_account = np.array([n >= len(contexts) - len(accounts) for n in candidates])
     gain = np.array(
         [
             int(a.group == group_of(replies[n].response)) - int((b.group or "neutral") == group_of(replies[n].response))
-            if n < len(replies)
-            else -1
-            for n, a, b in zip(candidates, as_reply, as_is)
+            if reply
+            else (0 if account else -1)
+            for n, a, b, reply, account in zip(candidates, as_reply, as_is, is_reply, is_account)
         ]
     )
     scores = {}
     for floor in FLOORS:
         for needed in REVEALING:
             revealed = (p_moment >= floor) & (responsive >= needed)
-            scores[float(floor), float(needed)] = (int(gain[revealed].sum()), -int(revealed.sum()), floor, needed)
+            if int((revealed & is_account).sum()) <= max(allowed, 0):
+                scores[float(floor), float(needed)] = (int(gain[revealed].sum()), -int(revealed.sum()), floor, needed)
+    if not scores:
+        return dict(NEVER), 0.0
     floor, needed = max(scores, key=lambda key: scores[key])
     if scores[floor, needed][0] <= 0:
         return dict(NEVER), 0.0
     revealed = (p_moment >= floor) & (responsive >= needed)
-    right = sum(n < len(replies) and replies[n].answers_moment() for n, r in zip(candidates, revealed) if r)
+    right = sum(replies[n].answers_moment() for n, r, reply in zip(candidates, revealed, is_reply) if r and reply)
     confidence = (right + 1) / (int(revealed.sum()) + 2)
     return {"revealed_floor": floor, "revealed": needed}, round(float(confidence), 3)
 
