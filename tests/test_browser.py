@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import re
 import threading
@@ -547,6 +548,21 @@ def test_a_revised_segment_shows_its_new_words_and_times_on_the_moment_card(serv
     summary = server.call(server.api.request("GET", f"/api/encounters/{debriefed['id']}/summary"))
     [row] = [r for r in summary["challenges"] if r["moment"] == moment["id"]]
     assert REVISED in row["text"] and row["t0"] == pytest.approx(revised.t0, abs=0.001)
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_a_moment_found_from_its_reply_says_so_on_its_card(server, browser, debriefed):
+    moment = debriefed["moment"]
+    page = open_debrief(browser, server, debriefed["id"])
+    mark = f"{card_of(moment)} h3 .revealed"
+    assert page.locator(mark).count() == 0
+    fields = {f.name: moment[f.name] for f in dataclasses.fields(Moment) if f.name in moment}
+    server.call(_publish(server, [Moment(**{**fields, "revealed": True})]))
+    page.wait_for_selector(f"{mark}:has-text('found from the reply')", timeout=10_000)
+    assert "the provider answered them as a racial challenge" in page.locator(mark).get_attribute("title")
+    server.call(_publish(server, [Moment(**fields)]))  # as it was, for the tests after this one
+    page.wait_for_selector(mark, state="detached", timeout=10_000)
     assert not page.errors, page.errors
     page.context.close()
 
