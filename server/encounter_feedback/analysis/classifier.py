@@ -553,9 +553,9 @@ class Classifier:
         turn was. Only responsive replies reveal: a clinical question after ordinary talk reads as
         `deflecting` after a challenge, and would reveal every symptom. The label is the
         encoder's likeliest; the confidence is how often dev flags of this kind were right."""
-        floor, needed = self.settings.thresholds["revealed_floor"], self.settings.thresholds["revealed"]
         if case_context.case != "race_themed":
             return [None] * len(replies)
+        floor, needed = self.settings.thresholds["revealed_floor"], self.settings.thresholds["revealed"]
         candidates = [
             i
             for i, (context, code) in enumerate(zip(contexts, context_codes))
