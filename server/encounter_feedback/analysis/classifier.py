@@ -553,29 +553,37 @@ class Classifier:
         turn was. Only responsive replies reveal: a clinical question after ordinary talk reads as
         `deflecting` after a challenge, and would reveal every symptom. The label is the
         encoder's likeliest; the confidence is how often dev flags of this kind were right."""
-        if case_context.case != "race_themed":
-            return [None] * len(replies)
-        floor, needed = self.settings.thresholds["revealed_floor"], self.settings.thresholds["revealed"]
-        candidates = [
-            i
-            for i, (context, code) in enumerate(zip(contexts, context_codes))
-            if context
-            and code.moment is None
-            and 1.0 - code.confidence >= floor
-            and could_be_moment(context, case_context.case)
-        ]
         out: list[Coding | None] = [None] * len(replies)
-        if not candidates:
+        if case_context.case != "race_themed":
             return out
-        told: list[str | None] = [contexts[i] for i in candidates]
-        probs = self.response_probabilities([replies[i] for i in candidates], told)
-        responsive = probs[:, RESPONSE_GROUPS == "responsive"].sum(axis=1)
-        moments = self.moment_probabilities([contexts[i] or "" for i in candidates], case_context.case)
-        for i, p, evidence in zip(candidates, moments, responsive):
-            if evidence >= needed:
+        floor, needed = self.settings.thresholds["revealed_floor"], self.settings.thresholds["revealed"]
+        candidates, _, responsive = self.reveal_evidence(replies, contexts, context_codes, floor)
+        shown = [i for i, evidence in zip(candidates, responsive) if evidence >= needed]
+        if shown:
+            moments = self.moment_probabilities([contexts[i] or "" for i in shown], case_context.case)
+            for i, p in zip(shown, moments):
                 label = MOMENT_CLASSES[likeliest_moment(p)]
                 out[i] = Coding(label, None, None, self.settings.revealed_confidence, revealed=True)
         return out
+
+    def reveal_evidence(
+        self, replies: Sequence[str], contexts: Sequence[str | None], context_codes: Sequence[Coding], floor: float
+    ) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """What `revealed_moments` decides on (and `calibrate.revealed_thresholds` chooses its
+        thresholds from): the turns a reply could reveal, race-themed turns that could be a moment,
+        left unflagged, with P(moment) >= `floor`; their P(moment); and the P(responsive) of each
+        reply read as answering a challenge."""
+        p_moment = [1.0 - code.confidence for code in context_codes]  # an unflagged code's confidence: P(none)
+        candidates = [
+            i
+            for i, (context, code) in enumerate(zip(contexts, context_codes))
+            if context and code.moment is None and p_moment[i] >= floor and could_be_moment(context, "race_themed")
+        ]
+        if not candidates:
+            return [], np.zeros(0), np.zeros(0)
+        probs = self.response_probabilities([replies[i] for i in candidates], [contexts[i] for i in candidates])
+        responsive = probs[:, RESPONSE_GROUPS == "responsive"].sum(axis=1)
+        return candidates, np.array([p_moment[i] for i in candidates]), responsive
 
     def code_provider_turns(
         self,

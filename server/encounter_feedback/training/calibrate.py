@@ -294,19 +294,13 @@ def revealed_thresholds(classifier: Classifier, dev: DevData) -> tuple[dict[str,
     codes = classifier.code_patient_turns(contexts, race_themed)
     flagged_accounts = sum(code.moment is not None for code in codes[len(contexts) - len(accounts) :])
     allowed = int(NONRACIAL_BUDGET * len(accounts)) - flagged_accounts
-    candidates = [
-        n
-        for n, code in enumerate(codes)
-        if code.moment is None and 1.0 - code.confidence >= FLOORS[0] and could_be_moment(contexts[n], "race_themed")
-    ]
+    candidates, p_moment, responsive = classifier.reveal_evidence(texts, contexts, codes, FLOORS[0])
     if not candidates:
         return dict(NEVER), 0.0
-    mine, told = [texts[n] for n in candidates], [contexts[n] for n in candidates]
-    p_moment = np.array([1.0 - codes[n].confidence for n in candidates])
-    probs = classifier.response_probabilities(mine, list(told))
-    responsive = probs[:, RESPONSE_GROUPS == "responsive"].sum(axis=1)
-    as_reply = classifier.code_replies(mine, list(told), "immediate")
-    as_is = classifier.code_replies(mine, list(told), "standalone")
+    mine: list[str] = [texts[n] for n in candidates]
+    told: list[str | None] = [contexts[n] for n in candidates]
+    as_reply = classifier.code_replies(mine, told, "immediate")
+    as_is = classifier.code_replies(mine, told, "standalone")
     is_reply = np.array([n < len(replies) for n in candidates])
     is_account = np.array([n >= len(contexts) - len(accounts) for n in candidates])
     gain = np.array(
