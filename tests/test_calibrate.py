@@ -109,6 +109,23 @@ def test_the_race_themed_threshold_counts_ordinary_clinical_talk_as_no_moment():
     assert race_themed_thresholds(model, unlike, 1.0, DevData(items, []))[0]["race_themed"] <= 0.2
 
 
+def test_among_race_themed_thresholds_dev_cannot_tell_apart_the_one_that_flags_no_non_racial_account_wins():
+    """39 stories the encoder is sure of and one faint (P 0.5); an account of sexism at P 0.6. A
+    threshold under 0.5 finds every story and flags the account (best F1, 0.988); one over 0.6
+    misses the faint story and flags no account (0.987). Forty turns cannot tell those apart (a
+    bootstrap standard error of about 0.01), so the second wins. The same turn with no category (an
+    ordinary false flag, not an account of bias) leaves F1 alone to decide: the first wins."""
+    stories = [f"They brushed me off at the clinic, visit {k}." for k in range(40)]
+    account = "They talked over me at the clinic and asked my husband instead."
+    model = ScriptedModel({s: 0.9 for s in stories[:39]} | {stories[39]: 0.5, account: 0.6}, {})
+    items = [_item(f"s{k}", "patient", s, moment="discrimination_disclosure") for k, s in enumerate(stories)]
+    unlike = ScriptedSentences({})
+    told = replace(_item("a1", "patient", account), category="sexism")
+    assert 0.6 < race_themed_thresholds(model, unlike, 1.0, DevData([*items, told], []))[0]["race_themed"] <= 0.9
+    plain = _item("a1", "patient", account)
+    assert race_themed_thresholds(model, unlike, 1.0, DevData([*items, plain], []))[0]["race_themed"] <= 0.5
+
+
 def test_implicit_challenge_lines_take_faint_stories_that_say_one_and_not_talk_that_shares_the_topic():
     """The two faint stories (P 0.2) say an implicit challenge line (similarity 0.7): the lines take
     them where no threshold could. Five clinical turns on the same topic ("they gave me some pain

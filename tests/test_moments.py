@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from encounter_feedback.analysis.annotator import annotate
-from encounter_feedback.analysis.classifier import GENERAL, CaseContext, case_context_of, normalize_text
+from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, case_context_of, normalize_text
 from encounter_feedback.analysis.classify import ClassifyError, classify_lines
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.analysis.responsiveness import responsiveness
@@ -358,20 +358,31 @@ def test_classify_codes_a_reply_to_a_challenge_the_line_says_is_one(classifier):
 
 
 FAINT = "My mom says I shouldn't even bother coming here."
-"""A race-themed turn the encoder is unsure of (P(moment) 0.48 in the shipped build, under its 0.61)."""
+"""A race-themed turn the encoder is unsure of (P(moment) 0.48 in the shipped build, under its 0.63)."""
 VALIDATES = "I hear you. You shouldn't have been treated that way, and I want to do better."
 
 
-def test_a_reply_that_answers_a_faint_turn_as_a_challenge_reveals_it_in_a_race_themed_case(classifier):
+@pytest.fixture(scope="module")
+def revealing(classifier: Classifier) -> Classifier:
+    """The shipped encoders with reply thresholds that reveal (those of the build before: floor
+    0.40, reply 0.98). The shipped build's dev split allows none: a validated dev account of
+    non-racial bias sits just under its race-themed threshold (`calibrate.revealed_thresholds`),
+    so these tests set what a build whose dev allows it would choose."""
+    thresholds = {**classifier.settings.thresholds, "revealed_floor": 0.40, "revealed": 0.98}
+    settings = replace(classifier.settings, thresholds=thresholds, revealed_confidence=0.75)
+    return Classifier(classifier.model, settings, classifier.sentences)
+
+
+def test_a_reply_that_answers_a_faint_turn_as_a_challenge_reveals_it_in_a_race_themed_case(revealing):
     """The provider heard a challenge in it: the turn becomes a moment and the reply its first
     reply. A symptom question reveals nothing, nor does a reply in a general case, nor one to an
     account that names another ground."""
-    assert classifier.code_patient_turns([FAINT], RACE_THEMED)[0].moment is None
+    assert revealing.code_patient_turns([FAINT], RACE_THEMED)[0].moment is None
 
     def coded(text: str, context: str, case: str = "race_themed") -> dict:
         return json.loads(
             classify_lines(
-                classifier, [json.dumps({"speaker": "provider", "text": text, "context": context, "case": case})]
+                revealing, [json.dumps({"speaker": "provider", "text": text, "context": context, "case": case})]
             )[0]
         )
 
@@ -389,19 +400,19 @@ def test_a_reply_that_answers_a_faint_turn_as_a_challenge_reveals_it_in_a_race_t
         assert (out["relation"], "revealed_moment" in out) == ("standalone", False)
 
 
-def test_a_revealed_moment_is_sent_when_its_reply_ends_and_scored_by_it(classifier):
+def test_a_revealed_moment_is_sent_when_its_reply_ends_and_scored_by_it(revealing):
     segments = [
         _segment(1, "provider", 0.5, 2.0, "What brings you in today?"),
         _segment(1, "patient", 2.5, 5.0, FAINT),
         _segment(2, "provider", 5.6, 9.0, VALIDATES),
         _segment(2, "patient", 9.5, 11.0, "Thank you. It's my stomach again."),
     ]
-    moment, reply = annotate("enc-t", segments, classifier, RACE_THEMED)
+    moment, reply = annotate("enc-t", segments, revealing, RACE_THEMED)
     assert (moment.type, moment.revealed, moment.text, moment.t0) == ("moment", True, FAINT, 2.5)
-    assert moment.confidence == classifier.settings.revealed_confidence
+    assert moment.confidence == revealing.settings.revealed_confidence
     assert (reply.moment, reply.relation, reply.group) == (moment.id, "immediate", "responsive")
     assert reply.latency == pytest.approx(0.6) and moment.responsiveness == 3
-    assert annotate("enc-t", segments, classifier) == [], (
+    assert annotate("enc-t", segments, revealing) == [], (
         "a general case: no moment, and the reply is no microaggression"
     )
 
@@ -500,7 +511,7 @@ def test_the_false_alarm_count_says_which_race_themed_flags_the_implicit_challen
     assert report.split("implicit challenge lines alone (the others are the encoder's own):")[1].count("patient:") == 1
 
 
-def test_the_false_alarm_count_includes_turns_the_providers_reply_revealed(classifier):
+def test_the_false_alarm_count_includes_turns_the_providers_reply_revealed(revealing):
     from encounter_feedback.bench.moments import false_alarm_lines
     from encounter_feedback.training.evaluate import Turn, false_alarms
 
@@ -516,10 +527,10 @@ def test_the_false_alarm_count_includes_turns_the_providers_reply_revealed(class
         ),
         Turn("other", "patient", FAINT, None),  # the dialogue ends: no reply, nothing revealed
     ]
-    themed = false_alarms(classifier, turns, RACE_THEMED)
+    themed = false_alarms(revealing, turns, RACE_THEMED)
     assert [t for t, _, _ in themed.flagged] == [turns[0]] and [t for t, _, _ in themed.by_replies] == [turns[0]]
-    assert false_alarms(classifier, turns).flagged == []
-    report = "\n".join(false_alarm_lines(classifier, "test", turns, listed=True))
+    assert false_alarms(revealing, turns).flagged == []
+    report = "\n".join(false_alarm_lines(revealing, "test", turns, listed=True))
     assert "race-themed case: 1 -> " in report and "1 revealed by the provider's reply" in report
 
 

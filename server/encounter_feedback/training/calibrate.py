@@ -156,6 +156,14 @@ def f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / max(1.0, float(np.sum(truth) + np.sum(predicted)))
 
 
+def f1_standard_error(truth: np.ndarray, predicted: np.ndarray, resamples: int = 500, seed: int = 0) -> float:
+    """The bootstrap standard error of `f1(truth, predicted)`: how far dev F1 moves with another
+    draw of dev turns, under which two settings' scores do not tell them apart."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(truth), (resamples, len(truth)))
+    return float(np.std([f1(truth[d], predicted[d]) for d in draws]))
+
+
 def per_hour(flags: int, turns: list[Turn]) -> float:
     words = sum(len(t.text.split()) for t in turns)
     return flags / (words / WORDS_PER_MINUTE / 60) if words else 0.0
@@ -195,15 +203,22 @@ def race_themed_thresholds(
     """P(moment) in a race-themed case (`race_themed`), and the similarity to an implicit challenge
     line (`challenge`) with the P(moment) (`challenge_floor`) that flag a turn below it: together,
     best dev F1, with the patient turns of the dev clinical dialogue counted as what they would be
-    in a race-themed encounter, turns that are no moment. Among equal scores the strictest wins.
-    Also how often a flag by the lines alone has the right label there (Laplace's rule, so that a
-    handful of flags claims no certainty): its confidence.
+    in a race-themed encounter, turns that are no moment. Among the settings whose F1 is within one
+    standard error of the best (`f1_standard_error`), the one that flags the fewest dev accounts
+    of non-racial bias, then the best F1, then the strictest. Also how often a flag by the lines
+    alone has the right label there (Laplace's rule, so that a handful of flags claims no
+    certainty): its confidence.
 
     Why they count: most of what a patient says in a race-themed case is still ordinary clinical
     talk, while half of the dev items are moments. F1 on the items alone rewards flagging anything
     doubtful (it chose 0.13, and 22 ordinary turns an hour were flagged on ACI-Bench); with the
     dialogue in, a false flag costs what it costs in a real encounter. Dismissal stories stay
-    moments by design, so no false-alarm budget applies here, unlike the general case."""
+    moments by design, so no false-alarm budget applies here, unlike the general case.
+
+    Why the accounts break near-ties: they are 18 of some 2,200 dev turns, so F1 barely sees them,
+    while issue 13 holds them to their own target (5% flagged). Settings a standard error apart
+    in F1 are equally good as far as dev can tell; among those, the one that shows faculty fewer
+    accounts of sexism or ableism as racially charged moments is the better one."""
     pairs = case_items(dev.items, "race_themed")
     texts = [i.text for i, _ in pairs] + [t.text for t in dev.spoken_by("patient")]
     probs = softmax(model.patient_logits(texts)["race_themed"], temperature)
@@ -211,16 +226,24 @@ def race_themed_thresholds(
     possible = np.array([could_be_moment(t, "race_themed") for t in texts])
     labels = [label for _, label in pairs] + ["none"] * (len(texts) - len(pairs))
     truth = np.array([label != "none" for label in labels])
+    accounts = np.array([is_nonracial_account(i) for i, _ in pairs] + [False] * (len(texts) - len(pairs)))
     said = sentences.similarity(texts, IMPLICIT_CHALLENGES).max(axis=1)
     by_encoder = {float(threshold): possible & (p_moment >= threshold) for threshold in GRID}
-    scores = {}
+    scores: dict[tuple[float, float, float], tuple[float, int]] = {}
     for challenge in GRID:
         close = possible & (said >= challenge)
         for floor in FLOORS:
             lines = close & (p_moment >= floor)
             for threshold, flagged in by_encoder.items():
-                scores[threshold, float(challenge), float(floor)] = f1(truth, lines | flagged)
-    threshold, challenge, floor = max(scores, key=lambda key: (scores[key], *key))
+                both = lines | flagged
+                scores[threshold, float(challenge), float(floor)] = (f1(truth, both), int((both & accounts).sum()))
+    best = max(scores, key=lambda key: (scores[key][0], *key))
+    flagged_at_best = possible & (((said >= best[1]) & (p_moment >= best[2])) | (p_moment >= best[0]))
+    near = scores[best][0] - f1_standard_error(truth, flagged_at_best)
+    threshold, challenge, floor = max(
+        (key for key, (score, _) in scores.items() if score >= near),
+        key=lambda key: (-scores[key][1], scores[key][0], *key),
+    )
     by_lines = np.flatnonzero(possible & (said >= challenge) & (p_moment >= floor) & (p_moment < threshold))
     right = sum(labels[i] == MOMENT_CLASSES[likeliest_moment(probs[i])] for i in by_lines)
     confidence = (right + 1) / (len(by_lines) + 2)
