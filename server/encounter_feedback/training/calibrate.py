@@ -215,10 +215,11 @@ def race_themed_thresholds(
     dialogue in, a false flag costs what it costs in a real encounter. Dismissal stories stay
     moments by design, so no false-alarm budget applies here, unlike the general case.
 
-    Why the accounts break near-ties: they are 18 of some 2,200 dev turns, so F1 barely sees them,
-    while issue 13 holds them to their own target (5% flagged). Settings a standard error apart
-    in F1 are equally good as far as dev can tell; among those, the one that shows faculty fewer
-    accounts of sexism or ableism as racially charged moments is the better one."""
+    Why the accounts break near-ties: they are a handful among thousands of dev turns (18 of some
+    2,200 when this was written), so F1 barely sees them, while issue 13 holds them to their own
+    target (5% flagged). Settings a standard error apart in F1 are equally good as far as dev can
+    tell; among those, the one that shows faculty fewer accounts of sexism or ableism as racially
+    charged moments is the better one."""
     pairs = case_items(dev.items, "race_themed")
     texts = [i.text for i, _ in pairs] + [t.text for t in dev.spoken_by("patient")]
     probs = softmax(model.patient_logits(texts)["race_themed"], temperature)
