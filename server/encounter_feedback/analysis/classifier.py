@@ -566,6 +566,20 @@ class Classifier:
                 out[i] = Coding(label, None, None, self.settings.revealed_confidence, revealed=True)
         return out
 
+    def code_answered_turns(
+        self, texts: list[str], replies: Sequence[str | None], case_context: CaseContext = GENERAL
+    ) -> list[Coding]:
+        """`code_patient_turns`, with each turn the provider's next turn (`replies`; None: none)
+        reveals as a moment (`revealed_moments`) coded as that moment."""
+        codes = self.code_patient_turns(texts, case_context)
+        heard = [n for n, reply in enumerate(replies) if reply is not None]
+        shown = self.revealed_moments(
+            [replies[n] or "" for n in heard], [texts[n] for n in heard], [codes[n] for n in heard], case_context
+        )
+        for n, code in zip(heard, shown):
+            codes[n] = code or codes[n]
+        return codes
+
     def reveal_evidence(
         self, replies: Sequence[str], contexts: Sequence[str | None], context_codes: Sequence[Coding], floor: float
     ) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -601,11 +615,11 @@ class Classifier:
         revealed: set[int] = set()
         if context_moments is None:
             given = [i for i, c in enumerate(contexts) if c and c.strip()]
-            told = [contexts[i] for i in given]
-            moments = self.code_patient_turns([c or "" for c in told], case_context)
-            shown = self.revealed_moments([replies[i] for i in given], told, moments, case_context)
-            revealed = {i for i, code in zip(given, shown) if code is not None}
-            after_moment = {i for i, code in zip(given, moments) if code.moment is not None} | revealed
+            moments = self.code_answered_turns(
+                [contexts[i] or "" for i in given], [replies[i] for i in given], case_context
+            )
+            revealed = {i for i, code in zip(given, moments) if code.revealed}
+            after_moment = {i for i, code in zip(given, moments) if code.moment is not None}
             for i, code in zip(given, moments):
                 cues[i] = case_context.cue(code.cue)
         else:

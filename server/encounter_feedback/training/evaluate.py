@@ -125,10 +125,10 @@ def evaluate(classifier: Classifier, items: list[Item]) -> dict[str, Any]:
 
 def _flagged_when_validated(classifier: Classifier, accounts: list[Item]) -> list[bool]:
     """Per account, whether a race-themed case flags it, on its own or once the provider validates it."""
-    texts, case = [i.text for i in accounts], CaseContext("race_themed")
-    codes = classifier.code_patient_turns(texts, case)
-    revealed = classifier.revealed_moments([VALIDATING] * len(texts), texts, codes, case)
-    return [code.moment is not None or shown is not None for code, shown in zip(codes, revealed)]
+    codes = classifier.code_answered_turns(
+        [i.text for i in accounts], [VALIDATING] * len(accounts), CaseContext("race_themed")
+    )
+    return [code.moment is not None for code in codes]
 
 
 def is_nonracial_account(item: Item) -> bool:
@@ -316,12 +316,9 @@ def false_alarms(classifier: Classifier, turns: list[Turn], case_context: CaseCo
     """Patient turns flagged as moments, on their own or revealed by the provider's reply."""
     pairs = answered(turns)
     patients = [turn for turn, _ in pairs]
-    codes = classifier.code_patient_turns([t.text for t in patients], case_context)
-    replied = [(n, reply.text) for n, (_, reply) in enumerate(pairs) if reply is not None]
-    told, unflagged = [patients[n].text for n, _ in replied], [codes[n] for n, _ in replied]
-    shown = classifier.revealed_moments([text for _, text in replied], told, unflagged, case_context)
-    for (n, _), code in zip(replied, shown):
-        codes[n] = code or codes[n]
+    codes = classifier.code_answered_turns(
+        [t.text for t in patients], [reply.text if reply else None for _, reply in pairs], case_context
+    )
     flagged: list[tuple[Turn, str, float]] = []
     by_lines: list[tuple[Turn, str, float]] = []
     by_replies: list[tuple[Turn, str, float]] = []
