@@ -12,6 +12,7 @@ import pytest
 from encounter_feedback.analysis.annotator import annotate
 from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, case_context_of, normalize_text
 from encounter_feedback.analysis.classify import ClassifyError, classify_lines
+from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.analysis.summary import summarize
@@ -211,6 +212,45 @@ def test_minimal_pairs_come_out_opposite(classifier):
     for responsive, microaggressive in pairs:
         codes = classifier.code_replies([responsive, microaggressive], [disclosure, disclosure])
         assert [c.group for c in codes] == ["responsive", "microaggression"], (responsive, microaggressive)
+
+
+@pytest.mark.parametrize(
+    ("text", "dismay"),
+    [
+        ("Yikes.", True),
+        ("Oof.", True),
+        ("Oh no no no!", True),
+        ("Ugh. Jeez…", True),
+        ("Oh my God.", True),
+        ("No.", False),
+        ("Really?", False),
+        ("Seriously?", False),
+        ("Okay.", False),
+        ("Oh.", False),
+        ("Wow, five kids!", False),
+        ("Oh no, any allergies?", False),
+        ("", False),
+    ],
+)
+def test_an_interjection_of_dismay_is_told_from_doubt_receipt_and_longer_turns(text, dismay):
+    assert is_dismay(text) is dismay
+
+
+def test_a_bare_interjection_of_dismay_answering_a_challenge_is_validation(classifier):
+    """The encoder read "Oof." after a disclosure as `minimizing` (0.91) and "Yikes." as neutral:
+    no corpus reply is a bare interjection. As the first reply to a challenge it is validation;
+    after ordinary talk it is nothing to code, and after a situational challenge the encoder decides."""
+    disclosure = "My last doctor said I was fat, Black, and lazy."
+    replies = ["Yikes.", "Oof.", "Oh no.", "Really?"]
+    codes = classifier.code_replies(replies, [disclosure] * len(replies))
+    assert [c.response for c in codes[:3]] == ["validation"] * 3
+    assert codes[0].confidence == pytest.approx(DISMAY_CONFIDENCE)
+    assert codes[3].group == "microaggression"  # doubt, not dismay
+    ordinary = classifier.code_provider_turns(["Yikes."], ["I've had a cough for about a week."])
+    assert ordinary[0].response is None
+    [situational] = classifier.code_replies(["Wow."], [disclosure], challenged=False)
+    [read] = classifier.response_probabilities(["Wow."], [disclosure], after_moment=False)
+    assert situational.confidence == pytest.approx(read.max())
 
 
 def test_context_decides_between_neutral_and_deflecting(classifier):

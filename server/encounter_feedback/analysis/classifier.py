@@ -56,6 +56,7 @@ import numpy as np
 
 from encounter_feedback.analysis.encoder import OnnxEncoder, plain_punctuation
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
+from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import bundled_dir
@@ -500,7 +501,10 @@ class Classifier:
         `challenged`: whether the moment's words challenged the provider (not so for a situational
         challenge, `ScriptedCue.situational`), which is how the context is marked for the encoder.
         `cues`: per turn, the scripted challenge its moment was matched to (None: none), whose
-        scripted microaggressions the turn is also checked against."""
+        scripted microaggressions the turn is also checked against. A first reply to a challenge
+        that is only an interjection of dismay ("Yikes.") is `validation`, which the encoder
+        cannot read (analysis/interjections.py); after a situational challenge it is not ("Wow."
+        to a mother of five)."""
         probs = self.response_probabilities(replies, contexts, after_moment=challenged and relation != "standalone")
         best, evidence = relation_evidence(probs, relation)
         out = []
@@ -509,6 +513,9 @@ class Classifier:
                 k = 0
             response = None if k == 0 else RESPONSE_CLASSES[k]
             out.append(Coding(None, response, group_of(response), float(p[k])))
+        if relation == "immediate" and challenged:
+            dismay = Coding(None, "validation", group_of("validation"), DISMAY_CONFIDENCE)
+            out = [dismay if is_dismay(reply) else code for reply, code in zip(replies, out)]
         if relation != "standalone" and replies:
             for cue in {cue for cue in cues if cue is not None and cue.microaggressions}:
                 mine = [i for i, c in enumerate(cues) if c == cue]

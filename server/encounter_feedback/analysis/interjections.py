@@ -1,0 +1,35 @@
+"""Is a provider turn nothing but an interjection of dismay ("Yikes.", "Oof.", "Oh no.")?
+
+Said right after a patient recounts mistreatment, such a turn is the shortest form of
+validation: it takes the story as real and as wrong. Kanter et al.'s (2020) coders score
+"Yikes." so. The reply encoder cannot read it: no train or dev reply is a bare interjection,
+and on its own the word carries almost nothing for a sentence encoder, so it came out neutral,
+`minimizing` or `defensive` ("Oof." as `minimizing` at 0.91). Interjections are a closed word
+class, so a list decides. Words of doubt or of mere receipt ("Really?", "Seriously?", "Okay.",
+"Hm.", "No.") are not on it: they do not say the story was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+
+from encounter_feedback.analysis.encoder import plain_punctuation
+
+_DISMAY = (
+    r"oh (no+( no+)*|man|boy|dear|god|gosh|lord|jeez|geez|wow|whoa|my (god|gosh|goodness|lord))|"
+    r"my (god|gosh|goodness|lord)|good (grief|lord|god|gosh)|goodness|gosh|wow+|whoa|woah|wowza|oof|ugh+|"
+    r"yikes|jeez|geez|yeesh|sheesh|ouch|damn|dang|aw+"
+)
+DISMAY_ONLY = re.compile(rf"^(({_DISMAY})\s*)+$")
+"""A turn made of interjections of dismay and nothing else (lowercase, no punctuation)."""
+
+DISMAY_CONFIDENCE = 0.9
+"""How often such a first reply was validation on examples no model learned: the eight bare
+interjections the project wrote as replies to a moment (`corpus/next`, round 14b), all
+validation, by Laplace's rule, (8 + 1) / (8 + 2)."""
+
+
+def is_dismay(text: str) -> bool:
+    """Whether a provider turn is only interjections of dismay ("Oh no.", "Ugh. Yikes.")."""
+    words = re.sub(r"[^a-z]+", " ", plain_punctuation(text).lower()).strip()
+    return bool(words) and DISMAY_ONLY.match(words) is not None
