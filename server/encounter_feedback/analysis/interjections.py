@@ -20,16 +20,19 @@ _DISMAY = (
     r"my (god|gosh|goodness|lord)|good (grief|lord|god|gosh)|goodness|gosh|wow+|whoa|woah|wowza|oof|ugh+|"
     r"yikes|jeez|geez|yeesh|sheesh|ouch|damn|dang|aw+"
 )
-DISMAY_ONLY = re.compile(rf"^(({_DISMAY})\s*)+$")
-"""A turn made of interjections of dismay and nothing else (lowercase, no punctuation)."""
+DISMAY_ONLY = re.compile(rf"^(?:(?:{_DISMAY})(?: |$))+$")
+"""A turn made of interjections of dismay and nothing else (lowercase words, one space apart)."""
 
-DISMAY_CONFIDENCE = 0.9
-"""How often such a first reply was validation on examples no model learned: the eight bare
-interjections the project wrote as replies to a moment (`corpus/next`, round 14b), all
-validation, by Laplace's rule, (8 + 1) / (8 + 2)."""
+MAX_WORDS = 8
+"""Longer turns say something more, which the encoder reads."""
+
+DISMAY_CONFIDENCE = 8 / 9
+"""How often such a first reply was validation on examples no model learned: the seven bare
+interjections of dismay the project wrote as replies to a moment (`corpus/next`, round 14b),
+all validation, by Laplace's rule, (7 + 1) / (7 + 2)."""
 
 
 def is_dismay(text: str) -> bool:
     """Whether a provider turn is only interjections of dismay ("Oh no.", "Ugh. Yikes.")."""
-    words = re.sub(r"[^a-z]+", " ", plain_punctuation(text).lower()).strip()
-    return bool(words) and DISMAY_ONLY.match(words) is not None
+    words = re.sub(r"[^a-z]+", " ", plain_punctuation(text).lower()).split()
+    return 0 < len(words) <= MAX_WORDS and DISMAY_ONLY.match(" ".join(words)) is not None
