@@ -233,7 +233,7 @@ def test_minimal_pairs_come_out_opposite(classifier):
     ],
 )
 def test_an_interjection_of_dismay_is_told_from_doubt_receipt_and_longer_turns(text, dismay):
-    assert is_dismay(text) is dismay
+    assert is_dismay(normalize_text(text)) is dismay
 
 
 def test_a_bare_interjection_of_dismay_answering_a_challenge_is_validation(classifier):

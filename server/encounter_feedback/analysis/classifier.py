@@ -515,7 +515,7 @@ class Classifier:
             out.append(Coding(None, response, group_of(response), float(p[k])))
         if relation == "immediate" and challenged:
             dismay = Coding(None, "validation", group_of("validation"), DISMAY_CONFIDENCE)
-            out = [dismay if is_dismay(reply) else code for reply, code in zip(replies, out)]
+            out = [dismay if is_dismay(normalize_text(reply)) else code for reply, code in zip(replies, out)]
         if relation != "standalone" and replies:
             for cue in {cue for cue in cues if cue is not None and cue.microaggressions}:
                 mine = [i for i, c in enumerate(cues) if c == cue]

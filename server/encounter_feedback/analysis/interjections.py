@@ -7,13 +7,13 @@ and on its own the word carries almost nothing for a sentence encoder, so it cam
 `minimizing` or `defensive` ("Oof." as `minimizing` at 0.91). Interjections are a closed word
 class, so a list decides. Words of doubt or of mere receipt ("Really?", "Seriously?", "Okay.",
 "Hm.", "No.") are not on it: they do not say the story was wrong.
+
+Text is matched after `classifier.normalize_text`, as in analysis/race_reference.py.
 """
 
 from __future__ import annotations
 
 import re
-
-from encounter_feedback.analysis.encoder import plain_punctuation
 
 _DISMAY = (
     r"oh (no+( no+)*|man|boy|dear|god|gosh|lord|jeez|geez|wow|whoa|my (god|gosh|goodness|lord))|"
@@ -21,7 +21,7 @@ _DISMAY = (
     r"yikes|jeez|geez|yeesh|sheesh|ouch|damn|dang|aw+"
 )
 DISMAY_ONLY = re.compile(rf"^(?:(?:{_DISMAY})(?: |$))+$")
-"""A turn made of interjections of dismay and nothing else (lowercase words, one space apart)."""
+"""A (normalized) turn made of interjections of dismay and nothing else."""
 
 MAX_WORDS = 8
 """Longer turns say something more, which the encoder reads."""
@@ -32,7 +32,6 @@ interjections of dismay the project wrote as replies to a moment (`corpus/next`,
 all validation, by Laplace's rule, (7 + 1) / (7 + 2)."""
 
 
-def is_dismay(text: str) -> bool:
-    """Whether a provider turn is only interjections of dismay ("Oh no.", "Ugh. Yikes.")."""
-    words = re.sub(r"[^a-z]+", " ", plain_punctuation(text).lower()).split()
-    return 0 < len(words) <= MAX_WORDS and DISMAY_ONLY.match(" ".join(words)) is not None
+def is_dismay(normalized: str) -> bool:
+    """Whether a (normalized) provider turn is only interjections of dismay ("oh no", "ugh yikes")."""
+    return 0 < len(normalized.split()) <= MAX_WORDS and DISMAY_ONLY.match(normalized) is not None
