@@ -497,6 +497,25 @@ def test_no_two_cue_chips_overlap(server, browser, debriefed, width):
     page.context.close()
 
 
+def test_a_play_cut_short_by_a_pause_is_no_error(server, browser, debriefed):
+    """Space twice while a seek is pending, before playback begins: the browser rejects play()'s promise
+    with an AbortError, which the player must take as the user's wish, not report as an error (CI once
+    caught this race after a click on a lane item)."""
+    page = open_debrief(browser, server, debriefed["id"])
+    page.evaluate(
+        """async () => {
+        const media = document.getElementById('playback');
+        const paused = new Promise((resolve) => media.addEventListener('pause', resolve, { once: true }));
+        media.currentTime = media.duration / 2;  // seeking: not ready to play, so play() stays pending
+        for (const _ of [1, 2]) document.dispatchEvent(new KeyboardEvent('keydown', { key: ' ', bubbles: true }));
+        await paused;  // the pause's task also rejects the pending play() promise
+        await new Promise((resolve) => setTimeout(resolve, 0));  // one more task: an unhandled rejection is reported
+    }"""
+    )
+    assert page.evaluate("document.getElementById('playback').paused")
+    assert not page.errors, page.errors
+
+
 def test_shortcuts_work_after_clicking_a_lane_item(server, browser, debriefed):
     page = open_debrief(browser, server, debriefed["id"])
     moment, response = debriefed["moment"], debriefed["response"]

@@ -108,8 +108,13 @@ export class Playback {
     this.emit("time");
   }
 
+  /** Start playing. A pause (or a seek to a new source) before playback begins rejects the browser's
+   * play() promise with an AbortError: the user asked for that, so it is swallowed; anything else
+   * (no permission, no decodable source) still surfaces. */
   play() {
-    return this.media.play();
+    return this.media.play().catch((error) => {
+      if (error.name !== "AbortError") throw error;
+    });
   }
 
   pause() {
