@@ -306,6 +306,19 @@ def test_classify_reads_and_writes_jsonl_in_order(classifier):
     assert [o.get("relation") for o in out] == [None, None, "immediate", "standalone"]
 
 
+def test_classify_echoes_each_lines_id(classifier):
+    """A researcher's annotated set joins back on its ids: echoed first, strings and integers as given."""
+    lines = [
+        json.dumps({"id": "kanter-07", "speaker": "patient", "text": "they ignored me because im black"}),
+        json.dumps({"speaker": "patient", "text": "My knee hurts."}),
+        json.dumps({"id": 42, "speaker": "provider", "text": "When did it start?", "context": "My knee hurts."}),
+    ]
+    out = [json.loads(line) for line in classify_lines(classifier, lines)]
+    assert [o.get("id") for o in out] == ["kanter-07", None, 42]
+    assert list(out[0])[0] == "id" and out[0]["moment"] == "discrimination_disclosure"
+    assert "id" not in out[1] and out[2]["relation"] == "standalone"
+
+
 @pytest.mark.parametrize(
     "lines, expected",
     [
@@ -480,6 +493,7 @@ def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path,
         '{"speaker": "patient", "text": "hi", "scenario": "no-such-case"}',
         '{"speaker": "patient", "text": "hi", "context_moment": true}',
         '{"speaker": "provider", "text": "ok", "context": "hi", "context_moment": "yes"}',
+        '{"id": ["a"], "speaker": "patient", "text": "hi"}',
     ]
     with pytest.raises(ClassifyError) as info:
         classify_lines(classifier, lines)
@@ -490,7 +504,7 @@ def test_classify_names_every_bad_line_and_outputs_nothing(classifier, tmp_path,
         'line 5: case must be "general" or "race_themed"' in message and "line 6: no scenario 'no-such-case'" in message
     )
     assert "line 7: context_moment is true or false, on a provider line" in message
-    assert "line 8: context_moment" in message
+    assert "line 8: context_moment" in message and "line 9: id must be a string or an integer" in message
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(lines))
     assert main(["classify", str(path)]) == 2

@@ -2,7 +2,7 @@
 
 In, one object per line: `{"speaker": "patient"|"provider", "text": "...", "context": "optional
 preceding turn", "case": "general"|"race_themed" (optional), "scenario": "ID" (optional),
-"context_moment": true|false (optional, provider lines)}`.
+"context_moment": true|false (optional, provider lines), "id": string|integer (optional)}`.
 `case` says how a patient turn is read (taxonomy v1.1; default `general`); `scenario` names a
 scenario in `scenarios/`, which implies its case and adds its scripted cue lines. A provider
 line is coded as the reply to its context when the context is a moment (read in the same
@@ -13,6 +13,7 @@ reply coder alone, without the moment detector's misses.
 
 Out, one object per input line, in the same order: `{"moment": label|null, "response":
 label|null, "group": "microaggression"|"responsive"|"neutral"|null, "confidence": float}`,
+led by the line's `id` when it has one (a researcher's annotated set joins back on it),
 plus `"scripted": true` for a patient turn matched to a scripted cue line, and
 `"implicit_challenge": true` for one flagged because it says an implicit challenge line
 (analysis/implicit_challenges.py). A provider line's output also says how it was coded:
@@ -37,7 +38,8 @@ from encounter_feedback.scenarios import ScenarioError, find_scenario
 from encounter_feedback.taxonomy import CASES
 
 MAX_REPORTED = 10
-FIELDS = ("speaker", "text", "context", "case", "scenario", "context_moment")
+FIELDS = ("id", "speaker", "text", "context", "case", "scenario", "context_moment")
+"""Any other field is an error: a misspelt `contxt` would otherwise be read as no context."""
 
 
 class ClassifyError(UserError):
@@ -52,6 +54,8 @@ class Request:
     case_context: CaseContext = GENERAL
     context_moment: bool | None = None
     """Whether the context is a moment, when the line says so (else it is read)."""
+    id: str | int | None = None
+    """The caller's name for the line, echoed in its output."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,10 @@ def parse_request(line: str, number: int, defaults: Defaults = Defaults()) -> Re
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise ClassifyError(f"line {number}: unknown field(s) {', '.join(sorted(unknown))}; use {', '.join(FIELDS)}")
-    speaker, text, context = data.get("speaker"), data.get("text"), data.get("context")
+    speaker, text, context, line_id = data.get("speaker"), data.get("text"), data.get("context"), data.get("id")
     case, scenario, context_moment = data.get("case"), data.get("scenario"), data.get("context_moment")
+    if line_id is not None and (isinstance(line_id, bool) or not isinstance(line_id, (str, int))):
+        raise ClassifyError(f"line {number}: id must be a string or an integer")
     if speaker not in ("patient", "provider"):
         raise ClassifyError(f'line {number}: speaker must be "patient" or "provider", got {json.dumps(speaker)}')
     if not isinstance(text, str):
@@ -100,7 +106,7 @@ def parse_request(line: str, number: int, defaults: Defaults = Defaults()) -> Re
     if context_moment is not None and (speaker != "provider" or not isinstance(context_moment, bool)):
         raise ClassifyError(f"line {number}: context_moment is true or false, on a provider line")
     try:
-        return Request(speaker, text, context, case_context(case, scenario, defaults), context_moment)
+        return Request(speaker, text, context, case_context(case, scenario, defaults), context_moment, line_id)
     except ScenarioError as exc:
         raise ClassifyError(f"line {number}: {exc}") from None
 
@@ -141,4 +147,10 @@ def classify_requests(classifier: Classifier, requests: list[Request]) -> list[C
 
 def classify_lines(classifier: Classifier, lines: Iterable[str], defaults: Defaults = Defaults()) -> list[str]:
     """JSONL in, JSONL out (see the module doc)."""
-    return [json.dumps(c.to_dict()) for c in classify_requests(classifier, parse_requests(lines, defaults))]
+    requests = parse_requests(lines, defaults)
+    codes = classify_requests(classifier, requests)
+    return [json.dumps(_named(r.id, c.to_dict())) for r, c in zip(requests, codes)]
+
+
+def _named(line_id: str | int | None, body: dict[str, object]) -> dict[str, object]:
+    return body if line_id is None else {"id": line_id, **body}

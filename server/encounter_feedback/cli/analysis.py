@@ -61,8 +61,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     classify_cmd = commands.add_parser(
         "classify",
-        help="code utterances: JSONL {speaker, text, context, case, scenario} in, "
-        "{moment, response, group, confidence} out",
+        help="code utterances: JSONL {speaker, text, context, case, scenario, id} in, "
+        "{id, moment, response, group, confidence} out",
     )
     classify_cmd.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="JSONL input (default: stdin)")
     classify_cmd.add_argument(
