@@ -565,6 +565,38 @@ def test_the_false_alarm_count_says_which_race_themed_flags_the_implicit_challen
     assert report.split("implicit challenge lines alone (the others are the encoder's own):")[1].count("patient:") == 1
 
 
+def test_consultation_transcripts_are_read_turn_by_turn_after_the_turn_before(tmp_path):
+    from encounter_feedback.bench.moments import consultation_turns
+    from encounter_feedback.bench.references import TranscriptError
+
+    (tmp_path / "A.txt").write_text("D: What brings you in?\n\nP: My knee hurts.\nD: Since when?\n")
+    (tmp_path / "B.txt").write_text("P: Morning.\n")
+    turns = consultation_turns(tmp_path)
+    assert [(t.source, t.speaker, t.text, t.context) for t in turns] == [
+        ("A.txt", "provider", "What brings you in?", None),
+        ("A.txt", "patient", "My knee hurts.", "What brings you in?"),
+        ("A.txt", "provider", "Since when?", "My knee hurts."),
+        ("B.txt", "patient", "Morning.", None),
+    ]
+    (tmp_path / "C.txt").write_text("Nurse: Hello.\n")
+    with pytest.raises(TranscriptError, match="C.txt: turn label 'Nurse'; use D: .doctor. and P: .patient."):
+        consultation_turns(tmp_path)
+
+
+@pytest.mark.data
+def test_the_real_mock_consultations_raise_no_alarm(classifier, shared_data):
+    """Three real mock consultations (osce-dev, transcribed by people), never trained or tuned on:
+    ordinary talk, so neither case flags a patient turn and no provider turn is coded."""
+    from encounter_feedback.bench.moments import consultation_turns, false_alarm_lines
+
+    turns = consultation_turns(shared_data / "osce-dev" / "transcripts")
+    assert len({t.source for t in turns}) == 3 and len(turns) > 250
+    report = false_alarm_lines(classifier, "consultations", turns, listed=True)
+    assert report[1] == "  patient turns, general case: 0 -> 0.00 per hour"
+    assert report[2].startswith("  patient turns, race-themed case: 0 -> 0.00 per hour")
+    assert report[3].startswith("  provider turns, standalone microaggressions: 0 -> 0.00 per hour")
+
+
 def test_the_false_alarm_count_includes_turns_the_providers_reply_revealed(revealing):
     from encounter_feedback.bench.moments import false_alarm_lines
     from encounter_feedback.training.evaluate import Turn, false_alarms

@@ -9,7 +9,9 @@ the responsiveness score against a coder on a worked example.
   race-themed case (where dismissal stories are moments by design), provider turns screened as
   standalone microaggressions. Every flag of the general case is listed, so the figure can be
   checked by reading. And, for each scenario that scripts microaggressions, the ACI-Bench
-  provider turns its lines would code if said in its challenge's window (each listed);
+  provider turns its lines would code if said in its challenge's window (each listed); and on
+  real mock consultations transcribed by people (`D:`/`P:` files, the osce-dev recordings'), a
+  second source of real talk, each flag listed;
 - **non-racial bias**: the share of accounts of sexism, homophobia, ableism, ... flagged;
 - **speed**: milliseconds to code one utterance alone, as the live server does (a patient turn,
   and a provider turn with its context), on one thread; the TF-IDF family for comparison;
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from encounter_feedback.analysis.classifier import MODELS_DIR, CaseContext, Classifier, TurnModel
 from encounter_feedback.analysis.responsiveness import responsiveness
+from encounter_feedback.bench.references import reference_turns
 from encounter_feedback.research.agreement import ScoreAgreement, score_agreement
 from encounter_feedback.scenarios import load_library
 from encounter_feedback.training.corpus import external_sets, load_split
@@ -68,17 +71,33 @@ def latency_ms(classifier: Classifier, turns: list[Turn], n: int = 300) -> tuple
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
+def consultation_turns(directory: Path) -> list[Turn]:
+    """Every turn of the `D:`/`P:` transcripts (`*.txt`) in `directory`, each after the turn before it."""
+    turns = []
+    for path in sorted(directory.glob("*.txt")):
+        context = None
+        for speaker, text in reference_turns(path):
+            turns.append(Turn(path.name, speaker, text, context))
+            context = text
+    return turns
+
+
 def bench_moments(
     classifier: Classifier,
     transcripts: Path | None,
     progress: Progress = lambda _: None,
     baseline: TurnModel | None = None,
+    consultations: Path | None = None,
 ) -> str:
     """The report (see the module doc)."""
     dialogue = {}
     if transcripts is not None:
         files = clinical_files(transcripts)
         dialogue = {name: dialogue_turns(files[name]) for name in ("aci", "mts_dev")}
+    listed = {"aci": True, "mts_dev": False}
+    if consultations is not None:
+        dialogue["consultations"] = consultation_turns(consultations)
+        listed["consultations"] = True
     # Speed first, while every text is new to the classifier (it keeps the logits of recent patient turns).
     progress("latency")
     speed = [
@@ -97,7 +116,7 @@ def bench_moments(
         lines.append(format_metrics(evaluate(classifier, items), f"external: {name}"))
     for name, turns in dialogue.items():
         progress(f"false alarms on {name}")
-        lines += ["", *false_alarm_lines(classifier, name, turns, listed=name == "aci")]
+        lines += ["", *false_alarm_lines(classifier, name, turns, listed=listed[name])]
     progress("responsiveness on the worked example")
     result = worked_example(classifier)
     lines += [
@@ -136,9 +155,9 @@ def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], list
     for turn, label, confidence in general.flagged + provider.flagged:
         lines.append(_flag_line(turn, label, confidence))
     lines.append("  race-themed flags by the implicit challenge lines alone (the others are the encoder's own):")
-    lines += [_flag_line(turn, label, confidence) for turn, label, confidence in themed.by_lines]
+    lines += _flag_lines(themed.by_lines)
     lines.append("  race-themed flags revealed by the provider's reply:")
-    lines += [_flag_line(turn, label, confidence) for turn, label, confidence in themed.by_replies]
+    lines += _flag_lines(themed.by_replies)
     for scenario in load_library():
         if any(c.microaggressions for c in scenario.challenges):
             scripted = scripted_false_alarms(classifier, turns, scenario)
@@ -152,6 +171,11 @@ def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], list
 
 def _flag_line(turn: Turn, label: str, confidence: float) -> str:
     return f"    {confidence:.2f} {label:26s} {turn.speaker}: {turn.text[:150]}"
+
+
+def _flag_lines(flags: list[tuple[Turn, str, float]]) -> list[str]:
+    """A listed group of flags, saying so when there are none (an empty heading reads like a cut-off report)."""
+    return [_flag_line(*flag) for flag in flags] or ["    none"]
 
 
 def tfidf_baseline(transcripts: Path | None, progress: Progress) -> TurnModel:

@@ -15,7 +15,6 @@ Each recording is analysed as one mixed track (transcription, then diarization a
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,35 +22,15 @@ from pathlib import Path
 
 import jiwer
 
+from encounter_feedback.bench.references import reference_turns
 from encounter_feedback.bench.wer import WordErrors, find_pairs, normalize
-from encounter_feedback.errors import UserError
 from encounter_feedback.events import ROLES, Segment
 from encounter_feedback.media.audio import decode_file, to_mono
 from encounter_feedback.pipeline.room import attribute_room
 from encounter_feedback.speech.asr import AsrEngine
 from encounter_feedback.speech.transcribe import Track, transcribe_tracks
 
-_TURN = re.compile(r"^\s*([A-Za-z]{1,12})\s*:\s*(.*)$")
 _SWAP = {"patient": "provider", "provider": "patient"}
-
-
-class TranscriptError(UserError):
-    """A reference transcript without D:/P: turns."""
-
-
-def reference_turns(path: Path) -> list[tuple[str, str]]:
-    """(role, text) per turn of a `D:`/`P:` transcript (Doctor/Patient spelled out works too)."""
-    turns = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = _TURN.match(line)
-        if match and match.group(2).strip():
-            label = match.group(1).upper()
-            if label[0] not in "DP":
-                raise TranscriptError(f"{path}: turn label {match.group(1)!r}; use D: (doctor) and P: (patient)")
-            turns.append(("provider" if label[0] == "D" else "patient", match.group(2)))
-    if not turns:
-        raise TranscriptError(f"{path}: no D:/P: turns")
-    return turns
 
 
 def labelled_tokens(pieces: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

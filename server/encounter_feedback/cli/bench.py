@@ -9,6 +9,7 @@ from pathlib import Path
 
 from encounter_feedback.cli.options import (
     CLINICAL_TRANSCRIPTS,
+    CONSULTATIONS,
     MODEL_HELP,
     SHARED_STEREO,
     asr_options,
@@ -104,6 +105,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="clinical dialogue CSVs (ACI-Bench, MTS-Dialog) for false alarms (default: %(default)s)",
     )
     moments_cmd.add_argument(
+        "--consultations",
+        type=Path,
+        default=CONSULTATIONS,
+        help="D:/P: consultation transcripts (*.txt) for false alarms on more real talk (default: %(default)s)",
+    )
+    moments_cmd.add_argument(
         "--no-baseline", action="store_true", help="skip training the TF-IDF family for its latency (a few minutes)"
     )
     moments_cmd.set_defaults(run=_bench_moments)
@@ -166,8 +173,11 @@ def _bench_moments(args: argparse.Namespace) -> int:
     transcripts = args.transcripts if args.transcripts.is_dir() else None
     if transcripts is None:
         print(f"no clinical transcripts at {args.transcripts}: false alarms not measured", file=sys.stderr)
+    consultations = args.consultations if args.consultations.is_dir() else None
+    if consultations is None:
+        print(f"no consultation transcripts at {args.consultations}: their false alarms not measured", file=sys.stderr)
     baseline = None if args.no_baseline else tfidf_baseline(transcripts, progress)
-    print(bench_moments(Classifier.load(), transcripts, progress, baseline))
+    print(bench_moments(Classifier.load(), transcripts, progress, baseline, consultations))
     return 0
 
 

@@ -15,6 +15,8 @@ from encounter_feedback.speech.models import BASE_MODEL, BUNDLED_MODEL, DEFAULT_
 
 CLINICAL_TRANSCRIPTS = shared_data_dir("clinical-transcripts")
 """ACI-Bench and MTS-Dialog beside a source checkout: real clinical talk for false alarms."""
+CONSULTATIONS = shared_data_dir("osce-dev") / "transcripts"
+"""Three real mock consultations' D:/P: transcripts beside a source checkout: more real talk for false alarms."""
 SHARED_STEREO = shared_data_dir("speech") / "stereo_diarization.wav"
 """Two real voices, one per channel, beside a source checkout: cross-talk on real speech."""
 
