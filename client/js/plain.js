@@ -38,7 +38,7 @@ function sentence(label) {
   return /[.?!'"\u201d]$/.test(words) ? words : `${words}.`;
 }
 
-/** What a confidence means, in one sentence (the model's confidences are calibrated on held-out text). */
+/** What a confidence means, in one sentence (the confidences are calibrated on the dev split, text the encoders never trained on; the held-out split checks them: bench moments, ECE). */
 export const CONFIDENCE_NOTE = "A confidence is how often codes like this were right on examples the model had not seen: of codes shown at 80%, about 8 in 10 were right.";
 
 /** Why a moment with `revealed` was flagged (the turn alone was under the threshold). */
