@@ -581,6 +581,9 @@ def test_consultation_transcripts_are_read_turn_by_turn_after_the_turn_before(tm
     (tmp_path / "C.txt").write_text("Nurse: Hello.\n")
     with pytest.raises(TranscriptError, match="C.txt: turn label 'Nurse'; use D: .doctor. and P: .patient."):
         consultation_turns(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TranscriptError, match="empty: no D:/P: transcripts .*point --consultations at a folder"):
+        consultation_turns(tmp_path / "empty")
 
 
 @pytest.mark.data

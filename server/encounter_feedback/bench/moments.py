@@ -31,7 +31,7 @@ from pathlib import Path
 
 from encounter_feedback.analysis.classifier import MODELS_DIR, CaseContext, Classifier, TurnModel
 from encounter_feedback.analysis.responsiveness import responsiveness
-from encounter_feedback.bench.references import reference_turns
+from encounter_feedback.bench.references import TranscriptError, reference_turns
 from encounter_feedback.research.agreement import ScoreAgreement, score_agreement
 from encounter_feedback.scenarios import load_library
 from encounter_feedback.training.corpus import external_sets, load_split
@@ -73,8 +73,11 @@ def latency_ms(classifier: Classifier, turns: list[Turn], n: int = 300) -> tuple
 
 def consultation_turns(directory: Path) -> list[Turn]:
     """Every turn of the `D:`/`P:` transcripts (`*.txt`) in `directory`, each after the turn before it."""
+    paths = sorted(directory.glob("*.txt"))
+    if not paths:
+        raise TranscriptError(f"{directory}: no D:/P: transcripts (*.txt); point --consultations at a folder of them")
     turns = []
-    for path in sorted(directory.glob("*.txt")):
+    for path in paths:
         context = None
         for speaker, text in reference_turns(path):
             turns.append(Turn(path.name, speaker, text, context))
