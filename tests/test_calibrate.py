@@ -19,6 +19,7 @@ from encounter_feedback.analysis.classifier import (
     relation_evidence,
     reply_context,
 )
+from encounter_feedback.analysis.sentence_moments import SentenceMoments
 from encounter_feedback.training.calibrate import (
     NEVER,
     STRICTEST,
@@ -76,13 +77,27 @@ class ScriptedReadings(ScriptedModel):
 
 
 class ScriptedSentences:
-    """Each text's similarity to every line, from a table; anything else is unlike them all."""
+    """Each text's similarity to every line, and its P(moment) in the sentence reading
+    (`READING`), from tables; anything else is unlike them all and no moment (P 0.001). The
+    "embedding" of a text is the two numbers: its similarity and the logit of that P."""
 
-    def __init__(self, similar: dict[str, float]) -> None:
+    def __init__(self, similar: dict[str, float], moment: dict[str, float] | None = None) -> None:
         self.similar = similar
+        self.moment = moment or {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        p = np.array([self.moment.get(t, 0.001) for t in texts])
+        return np.column_stack([[self.similar.get(t, 0.0) for t in texts], np.log(p / (1 - p))])
+
+    def against(self, embeddings: np.ndarray, lines) -> np.ndarray:
+        return np.repeat(embeddings[:, :1], len(lines), axis=1)
 
     def similarity(self, texts: list[str], lines) -> np.ndarray:
-        return np.array([[self.similar.get(t, 0.0)] * len(lines) for t in texts])
+        return self.against(self.embed(texts), lines)
+
+
+READING = SentenceMoments(np.array([0.0, 1.0]), 0.0)
+"""The sentence reading of `ScriptedSentences`' embeddings: their P(moment) back."""
 
 
 def _item(id: str, speaker: str, text: str, context: str | None = None, **labels) -> Item:
@@ -105,8 +120,8 @@ def test_the_race_themed_threshold_counts_ordinary_clinical_talk_as_no_moment():
     it loses to one that lets both go (on the items alone it would win, F1 1.0 against 0.89)."""
     model, items, clinical = _race_themed_dev()
     unlike = ScriptedSentences({})  # no turn says an implicit challenge line: only P(moment) decides
-    assert 0.3 < race_themed_thresholds(model, unlike, 1.0, DevData(items, clinical))[0]["race_themed"] <= 0.9
-    assert race_themed_thresholds(model, unlike, 1.0, DevData(items, []))[0]["race_themed"] <= 0.2
+    assert 0.3 < race_themed_thresholds(model, unlike, READING, 1.0, DevData(items, clinical))[0]["race_themed"] <= 0.9
+    assert race_themed_thresholds(model, unlike, READING, 1.0, DevData(items, []))[0]["race_themed"] <= 0.2
 
 
 def test_among_race_themed_thresholds_dev_cannot_tell_apart_the_one_that_flags_no_non_racial_account_wins():
@@ -121,9 +136,11 @@ def test_among_race_themed_thresholds_dev_cannot_tell_apart_the_one_that_flags_n
     items = [_item(f"s{k}", "patient", s, moment="discrimination_disclosure") for k, s in enumerate(stories)]
     unlike = ScriptedSentences({})
     told = replace(_item("a1", "patient", account), category="sexism")
-    assert 0.6 < race_themed_thresholds(model, unlike, 1.0, DevData([*items, told], []))[0]["race_themed"] <= 0.9
+    assert (
+        0.6 < race_themed_thresholds(model, unlike, READING, 1.0, DevData([*items, told], []))[0]["race_themed"] <= 0.9
+    )
     plain = _item("a1", "patient", account)
-    assert race_themed_thresholds(model, unlike, 1.0, DevData([*items, plain], []))[0]["race_themed"] <= 0.5
+    assert race_themed_thresholds(model, unlike, READING, 1.0, DevData([*items, plain], []))[0]["race_themed"] <= 0.5
 
 
 def test_implicit_challenge_lines_take_faint_stories_that_say_one_and_not_talk_that_shares_the_topic():
@@ -138,10 +155,27 @@ def test_implicit_challenge_lines_take_faint_stories_that_say_one_and_not_talk_t
     sentences = ScriptedSentences(
         {t: 0.7 for t in faint} | {t.text: 0.2 for t in clinical} | {t.text: 0.8 for t in topical}
     )
-    chosen, confidence = race_themed_thresholds(model, sentences, 1.0, DevData(items, clinical + topical))
+    chosen, confidence, weight = race_themed_thresholds(
+        model, sentences, READING, 1.0, DevData(items, clinical + topical)
+    )
     assert 0.3 < chosen["race_themed"] <= 0.9
     assert 0.2 < chosen["challenge"] <= 0.7 and 0.05 < chosen["challenge_floor"] <= 0.2
     assert confidence == pytest.approx(3 / 4)  # both flags by the lines right: (2 + 1) / (2 + 2)
+    assert weight == 1.0  # the sentence reading sees no moment anywhere: the head alone
+
+
+def test_the_sentence_reading_is_weighed_in_where_dev_says_it_finds_what_the_head_misses():
+    """The two faint stories (head P 0.2) read as moments in the sentence reading (P 0.95), the
+    forty clinical turns the head half suspects (P 0.3) as none (P 0.001): an average finds the
+    stories and leaves the talk, which no threshold on the head alone can do."""
+    model, items, clinical = _race_themed_dev()
+    faint = [i.text for i in items if model.moments[i.text] == 0.2]
+    sure = [i.text for i in items if model.moments[i.text] != 0.2]
+    reading = ScriptedSentences({}, {t: 0.95 for t in faint + sure})
+    chosen, _, weight = race_themed_thresholds(model, reading, READING, 1.0, DevData(items, clinical))
+    assert weight < 1.0
+    p_faint, p_talk = weight * 0.2 + (1 - weight) * 0.95, weight * 0.3 + (1 - weight) * 0.001
+    assert p_talk < chosen["race_themed"] <= p_faint
 
 
 def _race_themed_dev() -> tuple[ScriptedModel, list[Item], list[Turn]]:

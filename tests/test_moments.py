@@ -423,7 +423,7 @@ def revealing(classifier: Classifier) -> Classifier:
     so these tests set what a build whose dev allows it would choose."""
     thresholds = {**classifier.settings.thresholds, "revealed_floor": 0.40, "revealed": 0.98}
     settings = replace(classifier.settings, thresholds=thresholds, revealed_confidence=0.75)
-    return Classifier(classifier.model, settings, classifier.sentences)
+    return Classifier(classifier.model, settings, classifier.sentences, classifier.sentence_moments)
 
 
 def test_a_reply_that_answers_a_faint_turn_as_a_challenge_reveals_it_in_a_race_themed_case(revealing):
@@ -646,7 +646,7 @@ def test_the_same_story_told_on_in_an_open_moment_is_no_new_moment_and_another_c
     """Asked to say more, the patient goes on with the story (the encoder flags it itself, with the
     open moment's label): the provider's next question is a later turn, not a change of subject.
     A challenge of another kind in the same window is a new moment, and that question its reply."""
-    story = "The doctor barely looked at me. He said it was probably just gas."
+    story = "The doctor barely looked at me. He said it was probably just gas and sent me home."
     assert classifier.code_patient_turns([story], RACE_THEMED)[0].implicit_line is False
     question = "I want to get to the bottom of it today. When did the pain start?"
 
@@ -884,6 +884,7 @@ def test_training_is_deterministic(classifier, shared_data, tmp_path):
     assert [c.response for c in rebuilt.code_replies(replies, contexts)] == labels
     assert rebuilt.settings.thresholds == pytest.approx(classifier.settings.thresholds, abs=0.011)
     assert rebuilt.settings.stand_in_weight == pytest.approx(classifier.settings.stand_in_weight)
+    assert rebuilt.settings.sentence_weight == pytest.approx(classifier.settings.sentence_weight)
 
 
 @pytest.mark.data
@@ -897,14 +898,15 @@ def test_the_shipped_encoders_learned_the_examples_this_code_builds(classifier, 
     assert examples_hash(learned(data)) == classifier.info["examples_sha256"], "run `encounter train` or undo"
 
 
-@pytest.mark.parametrize("record", ["corpus_sha256", "examples_sha256"])
+@pytest.mark.parametrize("record", ["train_sha256", "examples_sha256"])
 def test_settings_only_refuses_an_encoder_trained_on_other_examples(tmp_path, record):
-    """`encounter train --settings-only` keeps the encoder, so what it learned (the corpus, and the
-    examples drawn from it) must be what this code trains on."""
+    """`encounter train --settings-only` keeps the encoders, so what they learned (the train split,
+    and the examples drawn from it) must be what this code trains on. (A dev split that grew is
+    what the command is for: the settings are chosen on it again.)"""
     from encounter_feedback.analysis.classifier import MODELS_DIR
     from encounter_feedback.training.train import TrainError, resettle
 
-    for name in ("classifier.onnx", "replies.onnx", "sentences.onnx", "tokenizer.json"):
+    for name in ("classifier.onnx", "replies.onnx", "sentences.onnx", "tokenizer.json", "sentence_moments.npz"):
         (tmp_path / name).symlink_to(MODELS_DIR / name)
     body = json.loads((MODELS_DIR / "classifier.json").read_text())
     body["info"][record] = "0" * 64

@@ -12,7 +12,9 @@ heads), `models/replies.onnx` reads provider turns with their context (the respo
   much surer encoder than an explicit one (`thresholds`);
 - **moments, race-themed case** (`race_themed`): taxonomy v1.1. When the scenario says the SP
   presents racial challenges, dismissal, being labelled, a challenge to the provider's fairness
-  or group mistrust are moments with no race word: the case supplies the racial context. In
+  or group mistrust are moments with no race word: the case supplies the racial context. The
+  head's P(moment) is averaged there with a linear reading of the stock sentence embedding
+  (analysis/sentence_moments.py), which reads challenges told in new words better. In
   either case an account that names another ground of unfair treatment and nothing
   race-coded ("because I'm a woman", "in a wheelchair") is no moment. A
   patient turn that says a scripted cue line in other words (sentence embeddings, `sentences`)
@@ -58,6 +60,8 @@ from encounter_feedback.analysis.encoder import OnnxEncoder, plain_punctuation
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
+from encounter_feedback.analysis.sentence_moments import FILE as SENTENCE_MOMENTS_FILE
+from encounter_feedback.analysis.sentence_moments import SentenceMoments, blend
 from encounter_feedback.errors import UserError
 from encounter_feedback.resources import bundled_dir
 from encounter_feedback.scenarios import Scenario
@@ -324,6 +328,9 @@ class Settings:
     revealed_confidence: float
     """How often a moment revealed by its reply was one on the dev split (its confidence, as
     `challenge_confidence` is for the lines)."""
+    sentence_weight: float = 1.0
+    """How much the race-themed head's P(moment) counts against the sentence reading's
+    (analysis/sentence_moments.py); 1.0: the head alone."""
     info: dict[str, Any] = field(default_factory=dict)
     """Corpus hash, versions, what was compared and the metrics, written by `encounter train`."""
 
@@ -335,6 +342,7 @@ class Settings:
             "challenge_confidence": self.challenge_confidence,
             "stand_in_weight": self.stand_in_weight,
             "revealed_confidence": self.revealed_confidence,
+            "sentence_weight": self.sentence_weight,
             "info": self.info,
         }
         path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -354,6 +362,7 @@ class Settings:
                 body["challenge_confidence"],
                 body["stand_in_weight"],
                 body["revealed_confidence"],
+                body["sentence_weight"],
                 body["info"],
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -365,14 +374,32 @@ class Settings:
 class Classifier:
     """Moments and responses from a trained `TurnModel` and the `Settings` chosen for it (see the module doc)."""
 
-    def __init__(self, model: TurnModel, settings: Settings, sentences: SentenceEmbeddings | None = None) -> None:
+    def __init__(
+        self,
+        model: TurnModel,
+        settings: Settings,
+        sentences: SentenceEmbeddings | None = None,
+        sentence_moments: SentenceMoments | None = None,
+    ) -> None:
         self.model = model
         self.settings = settings
         self._sentences = sentences
+        self.sentence_moments = sentence_moments
+        if settings.sentence_weight < 1.0 and sentence_moments is None:
+            raise ClassifierError(
+                f"the settings weigh in the sentence reading ({SENTENCE_MOMENTS_FILE}), which is missing:"
+                " run `encounter train`"
+            )
 
     @classmethod
     def load(cls, directory: Path = MODELS_DIR) -> Classifier:
-        return cls(EncoderModel(directory), Settings.load(directory / "classifier.json"), SentenceEmbeddings(directory))
+        path = directory / SENTENCE_MOMENTS_FILE
+        return cls(
+            EncoderModel(directory),
+            Settings.load(directory / "classifier.json"),
+            SentenceEmbeddings(directory),
+            SentenceMoments.load(path) if path.is_file() else None,
+        )
 
     @property
     def info(self) -> dict[str, Any]:
@@ -384,15 +411,30 @@ class Classifier:
 
     # -- patient turns ----------------------------------------------------------------------
 
-    def moment_probabilities(self, texts: list[str], case: str = "general") -> np.ndarray:
-        """Calibrated P(class) over `MOMENT_CLASSES` per turn, in the case's head."""
+    def moment_probabilities(
+        self, texts: list[str], case: str = "general", embeddings: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Calibrated P(class) over `MOMENT_CLASSES` per turn, in the case's head; in a race-themed
+        case averaged with the sentence reading (`blend`). `embeddings`: the turns' sentence
+        embeddings, when already made."""
         if not texts:
             return np.zeros((0, len(MOMENT_CLASSES)))
-        return softmax(self.model.patient_logits(texts)[case], self.settings.temperatures[case])
+        probs = softmax(self.model.patient_logits(texts)[case], self.settings.temperatures[case])
+        if not self._blends(case):
+            return probs
+        assert self.sentence_moments is not None  # checked on construction
+        embeddings = self.sentences.embed(texts) if embeddings is None else embeddings
+        return blend(probs, self.sentence_moments.probability(embeddings), self.settings.sentence_weight)
+
+    def _blends(self, case: str) -> bool:
+        return case == "race_themed" and self.settings.sentence_weight < 1.0
 
     def code_patient_turns(self, texts: list[str], case_context: CaseContext = GENERAL) -> list[Coding]:
         """The moment (or None) of each patient turn, read in the case (see the module doc)."""
-        probs = self.moment_probabilities(texts, case_context.case)
+        # embed every turn once when the cue lines or the sentence reading need it
+        wanted = bool(texts) and (bool(case_context.cues) or self._blends(case_context.case))
+        embeddings = self.sentences.embed(texts) if wanted else None
+        probs = self.moment_probabilities(texts, case_context.case, embeddings)
         needed = np.array([self._needed(t, case_context.case) for t in texts])
         flagged = (1.0 - probs[:, 0]) >= needed
         out = []
@@ -403,11 +445,9 @@ class Classifier:
                 if flag
                 else Coding(None, None, None, float(p[0]))
             )
-        # every turn is compared with the cue lines, so embed them all once for both matches
-        embeddings = self.sentences.embed(texts) if case_context.cues and texts else None
         if case_context.case == "race_themed":
             out = self._match_challenges(texts, probs, np.isfinite(needed), out, embeddings)
-        if embeddings is not None:
+        if case_context.cues and embeddings is not None:
             out = self._match_cues(texts, case_context, probs, out, embeddings)
         return out
 

@@ -133,7 +133,11 @@ def bench_moments(
 
 
 def _with_model(classifier: Classifier, model: TurnModel | None) -> Classifier | None:
-    return None if model is None else Classifier(model, classifier.settings, classifier.sentences)
+    return (
+        None
+        if model is None
+        else Classifier(model, classifier.settings, classifier.sentences, classifier.sentence_moments)
+    )
 
 
 def false_alarm_lines(classifier: Classifier, name: str, turns: list[Turn], listed: bool) -> list[str]:

@@ -35,6 +35,7 @@ from encounter_feedback.analysis.classifier import (
 )
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.race_reference import Reference, race_reference
+from encounter_feedback.analysis.sentence_moments import SentenceMoments, blend
 from encounter_feedback.scenarios import find_scenario
 from encounter_feedback.taxonomy import group_of
 from encounter_feedback.training.corpus import Item
@@ -54,6 +55,8 @@ FLOORS = np.round(np.arange(0.0, 0.76, 0.05), 2)
 """P(moment) a turn that says an implicit challenge line needs at least (`race_themed_thresholds`).
 Up to 0.75: once the race-themed head learned the replies' contexts as moments, it reads ordinary
 talk about the same topics higher, and dev chose the old grid's top (0.40)."""
+SENTENCE_WEIGHTS = np.round(np.arange(0.5, 1.01, 0.1), 2)
+"""The race-themed head's weights against the sentence reading tried by `race_themed_thresholds`."""
 STRICTEST = 0.99
 """The threshold taken when none in `GRID` keeps the dev false alarms within budget: flag only the surest."""
 STAND_IN_WEIGHTS = np.round(np.arange(0.0, 1.01, 0.05), 2)
@@ -80,11 +83,15 @@ class DevData:
         return [t for t in self.turns if t.speaker == speaker]
 
 
-def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevData) -> Settings:
+def choose_settings(
+    model: TurnModel, sentences: SentenceEmbeddings, sentence_moments: SentenceMoments, dev: DevData
+) -> Settings:
     weight = stand_in_weight(model, dev.items)
     temperatures = fit_temperatures(model, dev.items, weight)
     thresholds = general_thresholds(model, temperatures["general"], dev)
-    race_themed, challenge_confidence = race_themed_thresholds(model, sentences, temperatures["race_themed"], dev)
+    race_themed, challenge_confidence, sentence_weight = race_themed_thresholds(
+        model, sentences, sentence_moments, temperatures["race_themed"], dev
+    )
     thresholds.update(race_themed)
     thresholds["standalone"] = standalone_threshold(model, temperatures["response"], dev)
     thresholds["later"] = later_threshold(model, temperatures["response"], dev, weight)
@@ -92,8 +99,16 @@ def choose_settings(model: TurnModel, sentences: SentenceEmbeddings, dev: DevDat
     thresholds["cue"] = cue
     thresholds.update(NEVER)  # until the replies' own are chosen, with everything else fixed
     floats = {k: float(v) for k, v in thresholds.items()}
-    settings = Settings(temperatures, floats, calibration, challenge_confidence, weight, revealed_confidence=0.0)
-    revealed, revealed_confidence = revealed_thresholds(Classifier(model, settings, sentences), dev)
+    settings = Settings(
+        temperatures,
+        floats,
+        calibration,
+        challenge_confidence,
+        weight,
+        revealed_confidence=0.0,
+        sentence_weight=sentence_weight,
+    )
+    revealed, revealed_confidence = revealed_thresholds(Classifier(model, settings, sentences, sentence_moments), dev)
     return replace(settings, thresholds={**settings.thresholds, **revealed}, revealed_confidence=revealed_confidence)
 
 
@@ -198,10 +213,16 @@ def _reference(text: str) -> str:
 
 
 def race_themed_thresholds(
-    model: TurnModel, sentences: SentenceEmbeddings, temperature: float, dev: DevData
-) -> tuple[dict[str, float], float]:
-    """P(moment) in a race-themed case (`race_themed`), and the similarity to an implicit challenge
-    line (`challenge`) with the P(moment) (`challenge_floor`) that flag a turn below it: together,
+    model: TurnModel,
+    sentences: SentenceEmbeddings,
+    sentence_moments: SentenceMoments,
+    temperature: float,
+    dev: DevData,
+) -> tuple[dict[str, float], float, float]:
+    """P(moment) in a race-themed case (`race_themed`), the head's weight against the sentence
+    reading in it (`SENTENCE_WEIGHTS`; analysis/sentence_moments.py), and the similarity to an
+    implicit challenge line (`challenge`) with the P(moment) (`challenge_floor`) that flag a turn
+    below it: together,
     best dev F1, with the patient turns of the dev clinical dialogue counted as what they would be
     in a race-themed encounter, turns that are no moment. Among the settings whose F1 is within one
     standard error of the best (`f1_standard_error`), the one that flags the fewest dev accounts
@@ -219,36 +240,44 @@ def race_themed_thresholds(
     2,200 when this was written), so F1 barely sees them, while issue 13 holds them to their own
     target (5% flagged). Settings a standard error apart in F1 are equally good as far as dev can
     tell; among those, the one that shows faculty fewer accounts of sexism or ableism as racially
-    charged moments is the better one."""
+    charged moments is the better one. A weight of 1.0 (the head alone) is the strictest: the
+    sentence reading is only taken in where dev says it adds something."""
     pairs = case_items(dev.items, "race_themed")
     texts = [i.text for i, _ in pairs] + [t.text for t in dev.spoken_by("patient")]
     probs = softmax(model.patient_logits(texts)["race_themed"], temperature)
-    p_moment = 1.0 - probs[:, 0]
+    embeddings = sentences.embed(texts)
+    p_sentence = sentence_moments.probability(embeddings)
     possible = np.array([could_be_moment(t, "race_themed") for t in texts])
     labels = [label for _, label in pairs] + ["none"] * (len(texts) - len(pairs))
     truth = np.array([label != "none" for label in labels])
     accounts = np.array([is_nonracial_account(i) for i, _ in pairs] + [False] * (len(texts) - len(pairs)))
-    said = sentences.similarity(texts, IMPLICIT_CHALLENGES).max(axis=1)
-    by_encoder = {float(threshold): possible & (p_moment >= threshold) for threshold in GRID}
-    scores: dict[tuple[float, float, float], tuple[float, int]] = {}
-    for challenge in GRID:
-        close = possible & (said >= challenge)
-        for floor in FLOORS:
-            lines = close & (p_moment >= floor)
-            for threshold, flagged in by_encoder.items():
-                both = lines | flagged
-                scores[threshold, float(challenge), float(floor)] = (f1(truth, both), int((both & accounts).sum()))
+    said = sentences.against(embeddings, IMPLICIT_CHALLENGES).max(axis=1)
+    p_moment = {float(w): 1.0 - blend(probs, p_sentence, float(w))[:, 0] for w in SENTENCE_WEIGHTS}
+    scores: dict[tuple[float, float, float, float], tuple[float, int]] = {}
+    for weight, p in p_moment.items():
+        by_encoder = {float(threshold): possible & (p >= threshold) for threshold in GRID}
+        for challenge in GRID:
+            close = possible & (said >= challenge)
+            for floor in FLOORS:
+                lines = close & (p >= floor)
+                for threshold, flagged in by_encoder.items():
+                    both = lines | flagged
+                    key = (weight, threshold, float(challenge), float(floor))
+                    scores[key] = (f1(truth, both), int((both & accounts).sum()))
     best = max(scores, key=lambda key: (scores[key][0], *key))
-    flagged_at_best = possible & (((said >= best[1]) & (p_moment >= best[2])) | (p_moment >= best[0]))
+    p = p_moment[best[0]]
+    flagged_at_best = possible & (((said >= best[2]) & (p >= best[3])) | (p >= best[1]))
     near = scores[best][0] - f1_standard_error(truth, flagged_at_best)
-    threshold, challenge, floor = max(
+    weight, threshold, challenge, floor = max(
         (key for key, (score, _) in scores.items() if score >= near),
         key=lambda key: (-scores[key][1], scores[key][0], *key),
     )
-    by_lines = np.flatnonzero(possible & (said >= challenge) & (p_moment >= floor) & (p_moment < threshold))
+    p = p_moment[weight]
+    by_lines = np.flatnonzero(possible & (said >= challenge) & (p >= floor) & (p < threshold))
     right = sum(labels[i] == MOMENT_CLASSES[likeliest_moment(probs[i])] for i in by_lines)
     confidence = (right + 1) / (len(by_lines) + 2)
-    return {"race_themed": threshold, "challenge": challenge, "challenge_floor": floor}, round(float(confidence), 3)
+    chosen = {"race_themed": threshold, "challenge": challenge, "challenge_floor": floor}
+    return chosen, round(float(confidence), 3), weight
 
 
 def standalone_threshold(model: TurnModel, temperature: float, dev: DevData) -> float:

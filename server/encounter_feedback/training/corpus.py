@@ -145,10 +145,11 @@ def load_split(split: str, root: Path = CORPUS_DIR) -> list[Item]:
     return load_items(corpus_files(split, root))
 
 
-def corpus_hash(root: Path = CORPUS_DIR) -> str:
-    """SHA-256 over every corpus file (name and bytes): what an artifact was trained and tuned on."""
+def corpus_hash(root: Path = CORPUS_DIR, splits: tuple[str, ...] = SPLITS) -> str:
+    """SHA-256 over the splits' corpus files (name and bytes): every split, what an artifact was
+    trained and tuned on; the train split alone, what its encoders learned from."""
     digest = hashlib.sha256()
-    for split in SPLITS:
+    for split in splits:
         for path in corpus_files(split, root):
             digest.update(f"{split}/{path.name}\n".encode())
             digest.update(path.read_bytes())

@@ -35,6 +35,7 @@ from encounter_feedback.analysis.classifier import (
     SentenceEmbeddings,
     TurnModel,
 )
+from encounter_feedback.analysis.sentence_moments import FILE as SENTENCE_MOMENTS_FILE
 from encounter_feedback.errors import UserError
 from encounter_feedback.training.calibrate import DevData, choose_settings
 from encounter_feedback.training.corpus import corpus_hash, external_sets, load_split
@@ -48,6 +49,7 @@ from encounter_feedback.training.examples import (
     sample_negatives,
     thin_negatives,
 )
+from encounter_feedback.training.sentence_moments import fit_sentence_moments
 
 SEED = 0
 ENCODERS = {"classifier.onnx": 2, "replies.onnx": 4}
@@ -111,10 +113,12 @@ def learned(data: Data) -> list[Example]:
 
 
 def finish(model: TurnModel, sentences: SentenceEmbeddings, data: Data, progress: Progress) -> Classifier:
-    """Settings chosen on dev, then every set assessed; the classifier's info holds it all."""
+    """The sentence reading fitted, settings chosen on dev, then every set assessed; the
+    classifier's info holds it all."""
+    sentence_moments = fit_sentence_moments(sentences, learned(data), progress)
     progress("choosing thresholds and calibration on the dev split")
-    settings = choose_settings(model, sentences, data.dev)
-    classifier = Classifier(model, settings, sentences)
+    settings = choose_settings(model, sentences, sentence_moments, data.dev)
+    classifier = Classifier(model, settings, sentences, sentence_moments)
     progress("assessing on dev, held-out, external sets and clinical dialogue")
     settings.info["assessment"] = assess(classifier, data.sets, data.dialogue)
     return classifier
@@ -133,13 +137,14 @@ def trained_info(out_dir: Path) -> dict[str, Any]:
 def resettle(
     out_dir: Path = MODELS_DIR, transcripts: Path | None = None, progress: Progress = lambda _: None
 ) -> Classifier:
-    """Choose the settings on dev again and reassess, for the encoder already in `out_dir` (no
-    fine-tuning, no PyTorch): what a change in how the model is run (not what it learned) needs.
-    The training examples must be the ones it learned: the same corpus, clinical negatives and
-    lexicon (which decides the hard negatives kept)."""
+    """Fit the sentence reading and choose the settings on dev again, then reassess, for the
+    encoders already in `out_dir` (no fine-tuning, no PyTorch): what a change in how the model is
+    run, or in the dev split, needs (not a change in what the encoders learned). Their training
+    examples must be the ones they learned: the same train split, clinical negatives and lexicon
+    (which decides the hard negatives kept)."""
     shipped = trained_info(out_dir)
-    if shipped.get("corpus_sha256") != corpus_hash():
-        raise TrainError("the corpus changed since the encoder was trained: run `encounter train`")
+    if shipped.get("train_sha256") != corpus_hash(splits=("train",)):
+        raise TrainError("the train split changed since the encoders were trained: run `encounter train`")
     data = load_data(transcripts, progress)
     if shipped.get("examples_sha256") != examples_hash(learned(data)):
         raise TrainError(
@@ -148,9 +153,16 @@ def resettle(
             " clinical negatives): run `encounter train`, or undo the change"
         )
     classifier = finish(EncoderModel(out_dir, threads=2), SentenceEmbeddings(out_dir), data, progress)
-    classifier.settings.info = {**shipped, "assessment": classifier.info["assessment"]}
-    classifier.settings.save(out_dir / "classifier.json")
+    classifier.settings.info = {**shipped, "corpus_sha256": corpus_hash(), "assessment": classifier.info["assessment"]}
+    save(classifier, out_dir)
     return classifier
+
+
+def save(classifier: Classifier, out_dir: Path) -> None:
+    """The settings and the sentence reading, beside the encoders."""
+    assert classifier.sentence_moments is not None  # `finish` fits it
+    classifier.sentence_moments.save(out_dir / SENTENCE_MOMENTS_FILE)
+    classifier.settings.save(out_dir / "classifier.json")
 
 
 def build(
@@ -191,6 +203,7 @@ def build(
             "finetune": {name: asdict(config) for name, config in configs.items()},
             "finetune_seconds": seconds,
             "corpus_sha256": corpus_hash(),
+            "train_sha256": corpus_hash(splits=("train",)),
             "examples_sha256": examples_hash(learned(data)),
             "examples": {name: len(encoder_examples(name, data)) for name in ENCODERS},
             "clinical_negatives": {
@@ -208,7 +221,7 @@ def build(
             },
         }
     )
-    classifier.settings.save(out_dir / "classifier.json")
+    save(classifier, out_dir)
     return classifier
 
 
