@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from encounter_feedback.analysis.classifier import MOMENT_CLASSES, NONE, SentenceEmbeddings
 from encounter_feedback.analysis.sentence_moments import SentenceMoments
 from encounter_feedback.training.examples import Example
 
-BATCH = 64
 REGULARIZATION = 1.0
 """scikit-learn's C (inverse strength), its default: not tuned."""
 
@@ -30,9 +28,7 @@ def fit_sentence_moments(
 
     turns = [e for e in examples if e.second is None and "race_themed" in e.labels]
     progress(f"fitting the sentence reading of race-themed turns on {len(turns)} examples")
-    texts = [e.first for e in turns]
-    with threadpool_limits(1):  # small matrix products: one BLAS thread is faster on two busy cores
-        embeddings = np.concatenate([sentences.embed(texts[k : k + BATCH]) for k in range(0, len(texts), BATCH)])
+    embeddings = sentences.embed([e.first for e in turns])  # each text run alone, as at run time
     truth = np.array([e.labels["race_themed"] != MOMENT_CLASSES.index(NONE) for e in turns])
     fitted = LogisticRegression(C=REGULARIZATION, max_iter=2000, class_weight="balanced").fit(embeddings, truth)
     return SentenceMoments(fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]))
