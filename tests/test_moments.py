@@ -10,9 +10,20 @@ from dataclasses import replace
 import pytest
 
 from encounter_feedback.analysis.annotator import annotate
-from encounter_feedback.analysis.classifier import GENERAL, CaseContext, Classifier, case_context_of, normalize_text
+from encounter_feedback.analysis.classifier import (
+    GENERAL,
+    RESPONSE_CLASSES,
+    CaseContext,
+    Classifier,
+    Coding,
+    case_context_of,
+    first_reply_by_rule,
+    normalize_text,
+)
 from encounter_feedback.analysis.classify import ClassifyError, classify_lines
 from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
+from encounter_feedback.analysis.named_feelings import CONFIDENCE as NAMED_FEELING_CONFIDENCE
+from encounter_feedback.analysis.named_feelings import names_feeling_empathically
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.analysis.responsiveness import responsiveness
 from encounter_feedback.analysis.summary import summarize
@@ -251,6 +262,55 @@ def test_a_bare_interjection_of_dismay_answering_a_challenge_is_validation(class
     [situational] = classifier.code_replies(["Wow."], [disclosure], challenged=False)
     [read] = classifier.response_probabilities(["Wow."], [disclosure], after_moment=False)
     assert situational.confidence == pytest.approx(read.max())
+
+
+@pytest.mark.parametrize(
+    ("text", "empathic"),
+    [
+        ("That sounds like it left you furious. Did I get that right?", True),
+        ("Honestly, I'd be humiliated too.", True),
+        ("Are you feeling more hurt or more angry about it right now?", True),
+        ("You sound worn down by all of this. Is that fair to say?", True),
+        ("No wonder you're scared.", True),
+        ("I can tell you're angry, but let's keep this calm.", False),  # a contrast, and calm
+        ("You seem really upset. Let's take a breath.", False),  # no check, and the reaction as the problem
+        ("It makes sense you're frustrated. Stress like that raises your blood pressure.", False),
+        ("You seem angry.", False),  # named, neither checked nor legitimized
+        ("Is that right?", False),  # no feeling
+        ("", False),
+    ],
+)
+def test_a_feeling_named_and_checked_is_told_from_one_turned_against_the_patient(text, empathic):
+    assert names_feeling_empathically(normalize_text(text)) is empathic
+
+
+def test_a_feeling_named_and_checked_in_a_first_reply_is_empathy(classifier):
+    """The encoder reads these first replies as `pathologizing` (its pathologizing examples name a
+    feeling too); the rule makes them `empathy`. A feeling turned against the patient stays
+    pathologizing."""
+    disclosure = (
+        "The nurse kept asking if I was sure I wasn't just here for pain pills, and I'm the one with the broken wrist."
+    )
+    named = [
+        "That sounds like it left you furious. Did I get that right?",
+        "You sound worn down by all of this. Is that fair to say?",
+    ]
+    turned = ["I can tell you're angry, but let's keep this calm.", "You seem really upset. Let's take a breath."]
+    read = classifier.response_probabilities(named, [disclosure] * 2)
+    assert [RESPONSE_CLASSES[int(p.argmax())] for p in read] == ["pathologizing"] * 2  # what the rule is for
+    codes = classifier.code_replies(named + turned, [disclosure] * 4)
+    assert [c.response for c in codes] == ["empathy", "empathy", "pathologizing", "pathologizing"]
+    assert codes[0].confidence == pytest.approx(NAMED_FEELING_CONFIDENCE)
+
+
+def test_first_reply_rules_change_only_the_codes_they_are_for():
+    minimizing = Coding(None, "minimizing", "microaggression", 0.8)
+    pathologizing = Coding(None, "pathologizing", "microaggression", 0.8)
+    named = "I'd be furious too. Is that close to what you felt?"
+    assert first_reply_by_rule(named, minimizing) == minimizing
+    assert first_reply_by_rule(named, pathologizing).response == "empathy"
+    assert first_reply_by_rule("Let's calm down.", pathologizing) == pathologizing
+    assert first_reply_by_rule("Yikes.", minimizing).response == "validation"
 
 
 def test_context_decides_between_neutral_and_deflecting(classifier):

@@ -59,6 +59,8 @@ import numpy as np
 from encounter_feedback.analysis.encoder import OnnxEncoder, plain_punctuation
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
+from encounter_feedback.analysis.named_feelings import CONFIDENCE as NAMED_FEELING_CONFIDENCE
+from encounter_feedback.analysis.named_feelings import names_feeling_empathically
 from encounter_feedback.analysis.race_reference import Reference, names_another_ground, race_reference
 from encounter_feedback.analysis.sentence_moments import FILE as SENTENCE_MOMENTS_FILE
 from encounter_feedback.analysis.sentence_moments import SentenceMoments, blend
@@ -542,9 +544,8 @@ class Classifier:
         challenge, `ScriptedCue.situational`), which is how the context is marked for the encoder.
         `cues`: per turn, the scripted challenge its moment was matched to (None: none), whose
         scripted microaggressions the turn is also checked against. A first reply to a challenge
-        that is only an interjection of dismay ("Yikes.") is `validation`, which the encoder
-        cannot read (analysis/interjections.py); after a situational challenge it is not ("Wow."
-        to a mother of five)."""
+        that the encoder cannot read is coded by rule (`first_reply_by_rule`); after a situational
+        challenge it is not ("Wow." to a mother of five)."""
         probs = self.response_probabilities(replies, contexts, after_moment=challenged and relation != "standalone")
         best, evidence = relation_evidence(probs, relation)
         out = []
@@ -554,8 +555,7 @@ class Classifier:
             response = None if k == 0 else RESPONSE_CLASSES[k]
             out.append(Coding(None, response, group_of(response), float(p[k])))
         if relation == "immediate" and challenged:
-            dismay = Coding(None, "validation", group_of("validation"), DISMAY_CONFIDENCE)
-            out = [dismay if is_dismay(normalize_text(reply)) else code for reply, code in zip(replies, out)]
+            out = [first_reply_by_rule(reply, code) for reply, code in zip(replies, out)]
         if relation != "standalone" and replies:
             for cue in {cue for cue in cues if cue is not None and cue.microaggressions}:
                 mine = [i for i, c in enumerate(cues) if c == cue]
@@ -728,6 +728,20 @@ def read_replies(
     out = logits[: len(replies)].copy()
     out[twice] = (1.0 - stand_in_weight) * out[twice] + stand_in_weight * logits[len(replies) :]
     return out
+
+
+def first_reply_by_rule(reply: str, code: Coding) -> Coding:
+    """The code of a first reply to a challenge, where a closed word class says what the encoder
+    cannot read: only an interjection of dismay ("Yikes.") is `validation`
+    (analysis/interjections.py), and a feeling named and checked or legitimized that the encoder
+    took for `pathologizing` ("I'd be furious too. Is that close?") is `empathy`
+    (analysis/named_feelings.py)."""
+    said = normalize_text(reply)
+    if is_dismay(said):
+        return Coding(None, "validation", group_of("validation"), DISMAY_CONFIDENCE)
+    if code.response == "pathologizing" and names_feeling_empathically(said):
+        return Coding(None, "empathy", group_of("empathy"), NAMED_FEELING_CONFIDENCE)
+    return code
 
 
 def reply_context(context: str | None, after_moment: bool) -> str:
