@@ -36,6 +36,7 @@ from encounter_feedback.analysis.classifier import (
     TurnModel,
 )
 from encounter_feedback.analysis.sentence_moments import FILE as SENTENCE_MOMENTS_FILE
+from encounter_feedback.analysis.sentence_moments import SentenceMoments
 from encounter_feedback.errors import UserError
 from encounter_feedback.training.calibrate import DevData, choose_settings
 from encounter_feedback.training.corpus import corpus_hash, external_sets, load_split
@@ -112,10 +113,17 @@ def learned(data: Data) -> list[Example]:
     return data.examples + data.reply_contexts
 
 
-def finish(model: TurnModel, sentences: SentenceEmbeddings, data: Data, progress: Progress) -> Classifier:
-    """The sentence reading fitted, settings chosen on dev, then every set assessed; the
-    classifier's info holds it all."""
-    sentence_moments = fit_sentence_moments(sentences, learned(data), progress)
+def finish(
+    model: TurnModel,
+    sentences: SentenceEmbeddings,
+    data: Data,
+    progress: Progress,
+    sentence_moments: SentenceMoments | None = None,
+) -> Classifier:
+    """The sentence reading fitted (unless given, already fitted on `data`), settings chosen on
+    dev, then every set assessed; the classifier's info holds it all."""
+    if sentence_moments is None:
+        sentence_moments = fit_sentence_moments(sentences, learned(data), progress)
     progress("choosing thresholds and calibration on the dev split")
     settings = choose_settings(model, sentences, sentence_moments, data.dev)
     classifier = Classifier(model, settings, sentences, sentence_moments)
@@ -232,10 +240,10 @@ def compare(transcripts: Path | None, progress: Progress = lambda _: None) -> di
     from encounter_feedback.training.baseline import TfidfModel
 
     data = load_data(transcripts, progress)
-    progress("training the TF-IDF family")
-    tfidf = finish(TfidfModel(data.examples), SentenceEmbeddings(), data, progress)
     shipped = Classifier.load()
+    progress("training the TF-IDF family")
+    tfidf = finish(TfidfModel(data.examples), shipped.sentences, data, progress)
     if shipped.info.get("corpus_sha256") != corpus_hash():
         progress("the shipped encoder was trained on another corpus: assessing it as it is")
-    encoder = finish(shipped.model, shipped.sentences, data, progress)
+    encoder = finish(shipped.model, shipped.sentences, data, progress, tfidf.sentence_moments)  # the same reading
     return {"tfidf": tfidf.info["assessment"], "encoder": encoder.info["assessment"]}
