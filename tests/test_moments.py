@@ -21,6 +21,8 @@ from encounter_feedback.analysis.classifier import (
     normalize_text,
 )
 from encounter_feedback.analysis.classify import ClassifyError, classify_lines
+from encounter_feedback.analysis.condemned_clinician import CONFIDENCE as CONDEMNED_CONFIDENCE
+from encounter_feedback.analysis.condemned_clinician import condemns_clinician
 from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
 from encounter_feedback.analysis.named_feelings import CONFIDENCE as NAMED_FEELING_CONFIDENCE
 from encounter_feedback.analysis.named_feelings import names_feeling_empathically
@@ -303,6 +305,38 @@ def test_a_feeling_named_and_checked_in_a_first_reply_is_empathy(classifier):
     assert codes[0].confidence == pytest.approx(NAMED_FEELING_CONFIDENCE)
 
 
+@pytest.mark.parametrize(
+    ("text", "condemns"),
+    [
+        ("Honestly, that doctor was a jerk.", True),
+        ("He was totally out of line.", True),
+        ("That doctor was rude, I'm sorry.", True),
+        ("Some nurses are just plain ignorant.", True),
+        ("Some doctors are just busy, you know.", False),  # an excuse, not a condemnation
+        ("Not all doctors are jerks, though.", False),  # the profession defended
+        ("Some doctors are rude, but most of us really care.", False),
+        ("He was probably just rude because he was tired.", False),
+        ("Was he rude to you?", False),  # a question, no verdict
+        ("", False),
+    ],
+)
+def test_a_clinician_condemned_is_told_from_one_excused(text, condemns):
+    assert condemns_clinician(normalize_text(text)) is condemns
+
+
+def test_the_other_clinician_condemned_in_a_first_reply_is_validation(classifier):
+    """Kanter et al.'s coders score condemning the doctor the patient told about as validation;
+    the encoder reads the "some doctors are just X" frame as an excuse. An excuse in that frame
+    stays one."""
+    disclosure = "The ER doctor told me I was just being dramatic and sent me home. My appendix burst the next day."
+    replies = ["Honestly, some ER docs are just jerks.", "Some doctors are just busy, you know."]
+    [read, _] = classifier.response_probabilities(replies, [disclosure] * 2)
+    assert RESPONSE_CLASSES[int(read.argmax())] in ("minimizing", "defensive")  # what the rule is for
+    codes = classifier.code_replies(replies, [disclosure] * 2)
+    assert [c.response for c in codes] == ["validation", "minimizing"]
+    assert codes[0].confidence == pytest.approx(CONDEMNED_CONFIDENCE)
+
+
 def test_first_reply_rules_change_only_the_codes_they_are_for():
     minimizing = Coding(None, "minimizing", "microaggression", 0.8)
     pathologizing = Coding(None, "pathologizing", "microaggression", 0.8)
@@ -311,6 +345,9 @@ def test_first_reply_rules_change_only_the_codes_they_are_for():
     assert first_reply_by_rule(named, pathologizing).response == "empathy"
     assert first_reply_by_rule("Let's calm down.", pathologizing) == pathologizing
     assert first_reply_by_rule("Yikes.", minimizing).response == "validation"
+    condemned = "That nurse was way out of line."
+    assert first_reply_by_rule(condemned, minimizing).response == "validation"
+    assert first_reply_by_rule(condemned, pathologizing) == pathologizing
 
 
 def test_context_decides_between_neutral_and_deflecting(classifier):

@@ -56,6 +56,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from encounter_feedback.analysis.condemned_clinician import CONFIDENCE as CONDEMNED_CONFIDENCE
+from encounter_feedback.analysis.condemned_clinician import EXCUSED, condemns_clinician
 from encounter_feedback.analysis.encoder import OnnxEncoder, plain_punctuation
 from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
@@ -733,14 +735,18 @@ def read_replies(
 def first_reply_by_rule(reply: str, code: Coding) -> Coding:
     """The code of a first reply to a challenge, where a closed word class says what the encoder
     cannot read: only an interjection of dismay ("Yikes.") is `validation`
-    (analysis/interjections.py), and a feeling named and checked or legitimized that the encoder
+    (analysis/interjections.py); a feeling named and checked or legitimized that the encoder
     took for `pathologizing` ("I'd be furious too. Is that close?") is `empathy`
-    (analysis/named_feelings.py)."""
+    (analysis/named_feelings.py); the other clinician condemned, with no excuse beside it, that
+    the encoder took for an excuse ("Some doctors are just jerks.") is `validation`
+    (analysis/condemned_clinician.py)."""
     said = normalize_text(reply)
     if is_dismay(said):
         return Coding(None, "validation", group_of("validation"), DISMAY_CONFIDENCE)
     if code.response == "pathologizing" and names_feeling_empathically(said):
         return Coding(None, "empathy", group_of("empathy"), NAMED_FEELING_CONFIDENCE)
+    if code.response in EXCUSED and condemns_clinician(said):
+        return Coding(None, "validation", group_of("validation"), CONDEMNED_CONFIDENCE)
     return code
 
 
