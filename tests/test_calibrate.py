@@ -14,6 +14,7 @@ from encounter_feedback.analysis.classifier import (
     RESPONSE_CLASSES,
     STAND_IN_MOMENT,
     Classifier,
+    SentenceEmbeddings,
     Settings,
     read_replies,
     relation_evidence,
@@ -95,6 +96,8 @@ class ScriptedSentences:
     def similarity(self, texts: list[str], lines) -> np.ndarray:
         return self.against(self.embed(texts), lines)
 
+    said = SentenceEmbeddings.said  # the real combination of a turn's and its sentences' similarities
+
 
 READING = SentenceMoments(np.array([0.0, 1.0]), 0.0)
 """The sentence reading of `ScriptedSentences`' embeddings: their P(moment) back."""
@@ -162,6 +165,20 @@ def test_implicit_challenge_lines_take_faint_stories_that_say_one_and_not_talk_t
     assert 0.2 < chosen["challenge"] <= 0.7 and 0.05 < chosen["challenge_floor"] <= 0.2
     assert confidence == pytest.approx(3 / 4)  # both flags by the lines right: (2 + 1) / (2 + 2)
     assert weight == 1.0  # the sentence reading sees no moment anywhere: the head alone
+
+
+def test_implicit_challenge_lines_are_read_in_each_sentence_of_a_story_as_at_run_time():
+    """The two faint stories now end by asking to be taken seriously: the whole turn is unlike every
+    line (no similarity in the table), its last sentence is like one (0.7). Calibration reads the
+    sentences as the classifier does (`SentenceEmbeddings.said`), so the lines still take them."""
+    model, items, clinical = _race_themed_dev()
+    asked = "Will you take me seriously this time?"
+    told = [replace(i, text=f"{i.text} {asked}") if model.moments[i.text] == 0.2 else i for i in items]
+    model.moments |= {i.text: 0.2 for i in told if asked in i.text}
+    sentences = ScriptedSentences({asked: 0.7} | {t.text: 0.2 for t in clinical})
+    chosen, confidence, _ = race_themed_thresholds(model, sentences, READING, 1.0, DevData(told, clinical))
+    assert 0.2 < chosen["challenge"] <= 0.7 and 0.05 < chosen["challenge_floor"] <= 0.2
+    assert confidence == pytest.approx(3 / 4)
 
 
 def test_the_sentence_reading_is_weighed_in_where_dev_says_it_finds_what_the_head_misses():

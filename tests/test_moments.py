@@ -19,10 +19,12 @@ from encounter_feedback.analysis.classifier import (
     case_context_of,
     first_reply_by_rule,
     normalize_text,
+    sentences_of,
 )
 from encounter_feedback.analysis.classify import ClassifyError, classify_lines
 from encounter_feedback.analysis.condemned_clinician import CONFIDENCE as CONDEMNED_CONFIDENCE
 from encounter_feedback.analysis.condemned_clinician import condemns_clinician
+from encounter_feedback.analysis.implicit_challenges import IMPLICIT_CHALLENGES
 from encounter_feedback.analysis.interjections import DISMAY_CONFIDENCE, is_dismay
 from encounter_feedback.analysis.named_feelings import CONFIDENCE as NAMED_FEELING_CONFIDENCE
 from encounter_feedback.analysis.named_feelings import names_feeling_empathically
@@ -180,6 +182,31 @@ def test_an_account_of_sexism_or_homophobia_is_not_a_racially_charged_moment(cla
         "When I said my partner's name was Mike, the nurse got cold and stopped talking to me.",
     ]
     assert [c.moment for c in classifier.code_patient_turns(accounts, case)] == [None] * len(accounts)
+
+
+def test_a_turn_is_split_into_sentences_only_where_it_says_several():
+    assert sentences_of("I waited six hours. Nobody came. They acted like I was making it up!") == [
+        "I waited six hours.",
+        "They acted like I was making it up!",
+    ]  # "Nobody came." is under `MIN_WORDS`
+    assert sentences_of("Nobody ever believes me when I tell them how bad it is.") == []
+    assert sentences_of("nobody believes me i told them twice and they just left") == []  # no punctuation
+
+
+def test_a_story_that_says_an_implicit_challenge_in_one_sentence_is_a_moment_in_a_race_themed_case(classifier):
+    # the rash comes first and dilutes the whole turn's embedding; the second sentence says a line
+    story = (
+        "I've been back here three times for this rash. "
+        + "Nobody ever believes me when I tell them how bad the itching is."
+    )
+    ordinary = "My knee has been swelling for weeks. It hurts most on the stairs in the morning."
+    needed = classifier.settings.thresholds["challenge"]
+    whole = classifier.sentences.similarity([story], IMPLICIT_CHALLENGES).max()
+    said = classifier.sentences.said([story, ordinary], IMPLICIT_CHALLENGES)
+    assert whole < needed <= said[0] and said[1] < needed
+    codes = classifier.code_patient_turns([story, ordinary], RACE_THEMED)
+    assert [(c.moment is not None, c.implicit_line) for c in codes] == [(True, True), (False, False)]
+    assert classifier.code_patient_turns([story])[0].moment is None  # no race word: no moment in a general case
 
 
 def test_an_implicit_challenge_is_a_moment_only_in_a_race_themed_case(classifier):
@@ -743,7 +770,7 @@ def test_the_same_story_told_on_in_an_open_moment_is_no_new_moment_and_another_c
     """Asked to say more, the patient goes on with the story (the encoder flags it itself, with the
     open moment's label): the provider's next question is a later turn, not a change of subject.
     A challenge of another kind in the same window is a new moment, and that question its reply."""
-    story = "The doctor barely looked at me. He said it was probably just gas and sent me home."
+    story = "The doctor barely looked at me. He said it was probably just gas and rushed me out the door."
     assert classifier.code_patient_turns([story], RACE_THEMED)[0].implicit_line is False
     question = "I want to get to the bottom of it today. When did the pain start?"
 

@@ -294,6 +294,31 @@ class SentenceEmbeddings:
             self._cache.update(zip(missing, self.embed(missing)))
         return embeddings @ np.stack([self._cache[line] for line in lines]).T
 
+    def said(self, texts: list[str], lines: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """How closely each turn says its closest line: the best similarity of the whole turn or of
+        any of its sentences (`sentences_of`) to any line, (len(texts),). Why: a line states one
+        challenge in one sentence, while a turn often tells a story first ("... everybody just says
+        it's stress. I need you to take me seriously this time."), and a whole-turn embedding
+        dilutes the sentence that says it. `embeddings`: the turns', when already made."""
+        whole = self.against(self.embed(texts) if embeddings is None else embeddings, lines).max(axis=1)
+        parts = [(i, sentence) for i, text in enumerate(texts) for sentence in sentences_of(text)]
+        if not parts:
+            return whole
+        by_sentence = self.against(self.embed([sentence for _, sentence in parts]), lines).max(axis=1)
+        for (i, _), similarity in zip(parts, by_sentence):
+            whole[i] = max(whole[i], similarity)
+        return whole
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences_of(text: str) -> list[str]:
+    """The sentences of a turn that says more than one, each of at least `MIN_WORDS` words ([] for a
+    one-sentence turn, or one with no sentence punctuation, as a transcript without it)."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if len(normalize_text(s).split()) >= MIN_WORDS]
+    return sentences if len(sentences) > 1 else []
+
 
 def likeliest_moment(p: np.ndarray) -> int:
     """The index (into `MOMENT_CLASSES`) of the likeliest moment label in one turn's P(class), `none` aside."""
@@ -483,10 +508,9 @@ class Classifier:
         ]
         if not candidates:
             return codes
-        mine = (
-            embeddings[candidates] if embeddings is not None else self.sentences.embed([texts[i] for i in candidates])
+        similarity = self.sentences.said(
+            [texts[i] for i in candidates], IMPLICIT_CHALLENGES, None if embeddings is None else embeddings[candidates]
         )
-        similarity = self.sentences.against(mine, IMPLICIT_CHALLENGES).max(axis=1)
         out = list(codes)
         for i, said in zip(candidates, similarity):
             if said >= needed:

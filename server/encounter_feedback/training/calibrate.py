@@ -251,7 +251,7 @@ def race_themed_thresholds(
     labels = [label for _, label in pairs] + ["none"] * (len(texts) - len(pairs))
     truth = np.array([label != "none" for label in labels])
     accounts = np.array([is_nonracial_account(i) for i, _ in pairs] + [False] * (len(texts) - len(pairs)))
-    said = sentences.against(embeddings, IMPLICIT_CHALLENGES).max(axis=1)
+    said = sentences.said(texts, IMPLICIT_CHALLENGES, embeddings)
     p_moment = {float(w): 1.0 - blend(probs, p_sentence, float(w))[:, 0] for w in SENTENCE_WEIGHTS}
     scores: dict[tuple[float, float, float, float], tuple[float, int]] = {}
     for weight, p in p_moment.items():
