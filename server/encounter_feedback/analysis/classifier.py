@@ -19,9 +19,10 @@ heads), `models/replies.onnx` reads provider turns with their context (the respo
   race-coded ("because I'm a woman", "in a wheelchair") is no moment. A
   patient turn that says a scripted cue line in other words (sentence embeddings, `sentences`)
   is flagged with the scripted label, and one the encoder is unsure of that says one of the
-  implicit challenges every race-themed case has (analysis/implicit_challenges.py) is flagged
-  with the encoder's label. A turn the encoder is unsure of is also flagged when the provider's
-  next turn answers it as a challenge (`revealed_moments`): "They should have believed you,
+  implicit challenges every race-themed case has (analysis/implicit_challenges.py), in the whole
+  turn or in one of its sentences (`SentenceEmbeddings.said`), is flagged with the encoder's
+  label. A turn the encoder is unsure of is also flagged when the provider's next turn answers
+  it as a challenge (`revealed_moments`): "They should have believed you,
   that's on them." says what the patient had just told, as a human coder hears it;
 - **responses** (`response`): the provider's turn *read together with* the turn it answers, as
   a sentence pair, so the encoder can tell a question that presupposes the patient's fault
